@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Runs the compiled test files with node's built-in test runner.
+// Unit tests: dist/src/**/*.test.js. End-to-end tests (--e2e): dist/src/**/*.e2e.test.js.
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const e2e = process.argv.includes("--e2e");
+const extra = process.argv.slice(2).filter((a) => a !== "--e2e");
+const root = new URL("..", import.meta.url).pathname;
+const files = [];
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith(".test.js") && name.endsWith(".e2e.test.js") === e2e) files.push(p);
+  }
+}
+walk(join(root, "dist", "src"));
+files.sort();
+if (files.length === 0) {
+  console.error("fluxguard tests: no compiled tests found; run `npx tsc -p .` first");
+  process.exit(2);
+}
+const filter = extra.filter((a) => !a.startsWith("-"));
+const selected = filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files;
+const r = spawnSync(process.execPath, ["--test", "--test-reporter=dot", ...extra.filter((a) => a.startsWith("-")), ...selected], {
+  stdio: "inherit",
+});
+process.exit(r.status ?? 1);

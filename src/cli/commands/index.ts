@@ -1,0 +1,7 @@
+import type { Command } from "../command.js";
+import { auditCommand } from "./audit.js";
+import { rulesCommand } from "./rules.js";
+import { explainCommand } from "./explain.js";
+
+/** Every subcommand, in the order `fluxguard --help` lists them. Add new commands here. */
+export const COMMANDS: readonly Command[] = [auditCommand, rulesCommand, explainCommand];

@@ -1,0 +1,44 @@
+/** The effective `.fluxguard.yaml` (CONVENTIONS.md, "Configuration"). */
+import type { Severity } from "./types.js";
+
+export interface RuleSetting {
+  enabled: boolean;
+  severity?: Severity;
+}
+
+export interface EnvironmentSetting {
+  paths: string[];
+  branches: string[];
+}
+
+export interface FleetConfig {
+  /** Where the config came from, or null for defaults. */
+  file: string | null;
+  rules: Record<string, RuleSetting>;
+  /** Registry prefixes images may come from; null when not set (rules stay silent). */
+  allowedRegistries: string[] | null;
+  environments: Record<string, EnvironmentSetting>;
+  platform: {
+    namespaces: string[];
+    /** `namespace/name` of service accounts that are platform tier. */
+    serviceAccounts: string[];
+    /** Declares a `--default-service-account` lockdown configured outside the repository. */
+    defaultServiceAccount: string | null;
+  };
+  /** Source URL → local directory (relative to the config file). */
+  sources: Record<string, string>;
+  /** The verify policy, inline or a path. Read by `fluxguard verify`. */
+  signers: unknown;
+}
+
+export function defaultConfig(): FleetConfig {
+  return {
+    file: null,
+    rules: {},
+    allowedRegistries: null,
+    environments: {},
+    platform: { namespaces: ["flux-system"], serviceAccounts: [], defaultServiceAccount: null },
+    sources: {},
+    signers: null,
+  };
+}

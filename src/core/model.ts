@@ -1,0 +1,159 @@
+/**
+ * The one model every rule reads. The loader (files, a live cluster, an admission request)
+ * builds it; rules never do I/O.
+ */
+import type { JsonObject, K8sObject, ResourceRef, SourceLocation } from "./types.js";
+import type { RbacGraph } from "./rbac.js";
+import type { FluxControllerName } from "./flux.js";
+
+/** How an object entered the model. */
+export type OriginKind = "file" | "rendered" | "cluster" | "synthesized";
+
+/** How a Flux Kustomization's content was produced. */
+export type RenderMethod =
+  | "kustomize" // a kustomize binary ran over a kustomization file
+  | "flux-generated" // no kustomization file: Flux's generated kustomization over every manifest
+  | "builtin" // kustomize unavailable or refused: fluxguard's resolver of plain resource lists
+  | "cluster"; // the live cluster
+
+export interface Origin {
+  kind: OriginKind;
+  /** The source file (relative to the scan root) that produced the object, when known. */
+  file?: string;
+  docIndex?: number;
+  /** Key of the Flux Kustomization that rendered it. */
+  renderedBy?: string;
+  renderer?: RenderMethod;
+  /** Files of kustomize patches that changed this object. */
+  patchedBy?: string[];
+}
+
+export interface ModelObject {
+  /** Unique within the model. */
+  key: string;
+  object: K8sObject;
+  ref: ResourceRef;
+  origin: Origin;
+  /** The cluster (entrypoint) whose Flux applies this object, or null when unattached. */
+  clusterId: string | null;
+  /** Resolves a JSON pointer in `object` to where a reader should look. Late, by design. */
+  locate(pointer: string): SourceLocation | null;
+}
+
+/** A parsed kustomize config file (kustomization.yaml). */
+export interface KustomizeFile {
+  file: string;
+  dir: string;
+  config: JsonObject;
+  locate(pointer: string): SourceLocation;
+}
+
+export interface ControllerInfo {
+  name: FluxControllerName;
+  namespace: string;
+  object: ModelObject;
+  /** Pointer to the manager container. */
+  containerPointer: string;
+  args: string[];
+  flags: Map<string, { value: string; index: number }>;
+  serviceAccount: string;
+}
+
+export type Tier = "platform" | "tenant";
+
+export interface ReconcilerIdentity {
+  namespace: string;
+  serviceAccount: string;
+  /** Where the identity comes from. */
+  source: "spec" | "default-service-account" | "controller";
+}
+
+export interface RenderRecord {
+  method: RenderMethod | null;
+  /** Directory (relative to the scan root) the path resolved to. */
+  dir: string | null;
+  objects: ModelObject[];
+  /** Why it was not (fully) rendered; empty when rendered cleanly. */
+  problems: string[];
+}
+
+export interface Reconciler {
+  key: string;
+  kind: "Kustomization" | "HelmRelease";
+  object: ModelObject;
+  clusterId: string | null;
+  identity: ReconcilerIdentity;
+  tier: Tier;
+  /** Kustomizations only. */
+  render?: RenderRecord;
+}
+
+export interface Lockdown {
+  /** `undefined` when the controller's configuration is not visible. */
+  noCrossNamespaceRefs: boolean | undefined;
+  defaultServiceAccount: string | null | undefined;
+  noRemoteBases: boolean | undefined;
+  /** Where the lockdown was recognised: controller args, FluxInstance or config. */
+  evidence: "controller-args" | "flux-instance" | "config" | "none";
+}
+
+export interface FluxCluster {
+  id: string;
+  /** The sync Kustomization of this cluster (flux-system), if any. */
+  entrypoint: ModelObject | null;
+  fluxNamespace: string;
+  controllers: Map<FluxControllerName, ControllerInfo>;
+  fluxInstance: ModelObject | null;
+  /** Lockdown per impersonating controller. */
+  lockdown: Record<"kustomize-controller" | "helm-controller", Lockdown>;
+  objects: ModelObject[];
+  rbac: RbacGraph;
+  reconcilers: Reconciler[];
+  /** Paths (relative) and branches this cluster's Flux reconciles, for environment inference. */
+  paths: string[];
+  branches: string[];
+}
+
+export interface RenderNote {
+  reconciler: string;
+  file: string | null;
+  method: RenderMethod | null;
+  objects: number;
+  problems: string[];
+}
+
+export interface FleetModel {
+  /** "files" for a repository, "cluster" for a live cluster, "admission" for a request. */
+  mode: "files" | "cluster" | "admission";
+  root: string;
+  /** Every effective object: rendered objects, plus file objects no Kustomization renders. */
+  objects: ModelObject[];
+  /** Objects exactly as they are in files (what is in Git). */
+  fileObjects: ModelObject[];
+  kustomizeFiles: KustomizeFile[];
+  clusters: FluxCluster[];
+  reconcilers: Reconciler[];
+  renderNotes: RenderNote[];
+  /** Platform namespaces and service accounts (config or defaults). */
+  platform: { namespaces: string[]; serviceAccounts: string[] };
+}
+
+export function refOf(o: K8sObject): ResourceRef {
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    namespace: o.metadata.namespace ?? null,
+  };
+}
+
+export function clusterOf(model: FleetModel, obj: ModelObject): FluxCluster | undefined {
+  return obj.clusterId === null ? undefined : model.clusters.find((c) => c.id === obj.clusterId);
+}
+
+/** Finds objects by kind (and optionally group), across the effective set. */
+export function objectsOfKind(model: FleetModel, kind: string, group?: string): ModelObject[] {
+  return model.objects.filter(
+    (m) => m.object.kind === kind && (group === undefined || m.object.apiVersion.startsWith(`${group}/`)),
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * The rule contract (after ESLint's meta + check). A rule is a pure function of the model:
+ * it reports an object and a JSON pointer, never a file and line. Formatters resolve
+ * locations late, so one rule serves files, clusters and admission requests.
+ */
+import type { FleetModel, KustomizeFile, ModelObject } from "./model.js";
+import type { FleetConfig } from "./config.js";
+import type { Severity, SourceLocation, Threat } from "./types.js";
+
+export interface RuleMeta {
+  /** Stable kebab-case id. */
+  id: string;
+  title: string;
+  severity: Severity;
+  threats: readonly Threat[];
+  /** One line, for `fluxguard rules`. */
+  summary: string;
+  /** Why this matters, in the seed's terms. */
+  rationale: string;
+  remediation: {
+    text: string;
+    /** A YAML snippet that fixes it. */
+    snippet: string;
+  };
+  references: readonly string[];
+  /** Model modes the rule makes sense in (default: all). */
+  modes?: ReadonlyArray<FleetModel["mode"]>;
+}
+
+export interface Report {
+  /** The object at fault; null for repository-wide findings. */
+  object?: ModelObject | null;
+  /** JSON pointer into `object`. */
+  pointer?: string;
+  /** For findings in kustomize config files or unparsable files. */
+  file?: KustomizeFile;
+  location?: SourceLocation;
+  message: string;
+  /** Overrides the rule's default severity for this finding. */
+  severity?: Severity;
+  /** Objects whose presence (or absence) is behind the verdict, for the reader. */
+  related?: ModelObject[];
+}
+
+export interface RuleContext {
+  model: FleetModel;
+  config: FleetConfig;
+  report(r: Report): void;
+}
+
+export interface Rule {
+  meta: RuleMeta;
+  check(ctx: RuleContext): void;
+}
+
+export function defineRule(rule: Rule): Rule {
+  return rule;
+}
