@@ -1,10 +1,54 @@
+import { resolve } from "node:path";
+import { UsageError } from "../../core/errors.js";
+import { runAudit } from "../../engine/audit.js";
+import type { AuditReport } from "../../engine/report.js";
+import { formatJson } from "../../formatters/json.js";
+import { formatSarif } from "../../formatters/sarif.js";
+import { formatText } from "../../formatters/text.js";
+import { ALL_RULES } from "../../rules/index.js";
+import { COMMON_OPTIONS, parse, parseFormat, parseSeverity } from "../args.js";
 import type { Command } from "../command.js";
+import { useColor, writeFileAtomic, type CliIO } from "../io.js";
+
+const USAGE = "fluxguard audit <dir> [--format text|json|sarif] [--output FILE] [--config FILE] [--fail-on SEVERITY] [--quiet] [--verbose] [--no-color]";
+const FORMATS = ["text", "json", "sarif"] as const;
 
 export const auditCommand: Command = {
   name: "audit",
-  summary: "(being built)",
-  usage: "fluxguard audit",
-  async run() {
-    return 2;
+  summary: "audit a Flux GitOps repository: RBAC, tenancy, sources, credentials, Helm, images, alerting",
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, { ...COMMON_OPTIONS }, USAGE);
+    if (values.help) {
+      io.stdout(`usage: ${USAGE}\n`);
+      return 0;
+    }
+    if (positionals.length > 1) throw new UsageError(`audit takes one directory, got ${positionals.length}`, `usage: ${USAGE}`);
+    const format = parseFormat(values.format, FORMATS, "text");
+    const failOn = parseSeverity(values["fail-on"], "high");
+    const target = positionals[0] ?? ".";
+    const report = await runAudit({
+      root: resolve(io.cwd, target),
+      failOn,
+      env: io.env,
+      ...(values.config ? { configPath: resolve(io.cwd, values.config) } : {}),
+    });
+    report.target.path = target;
+    const out = render(report, format, io, Boolean(values["no-color"]) || values.output !== undefined, Boolean(values.verbose), Boolean(values.quiet));
+    if (values.output) writeFileAtomic(resolve(io.cwd, values.output), out);
+    else io.stdout(out);
+    if (report.empty && format === "text" && values.output) io.stderr("fluxguard: no Kubernetes objects found\n");
+    return report.summary.failed ? 1 : 0;
   },
 };
+
+function render(report: AuditReport, format: (typeof FORMATS)[number], io: CliIO, noColor: boolean, verbose: boolean, quiet: boolean): string {
+  switch (format) {
+    case "json":
+      return formatJson(report);
+    case "sarif":
+      return formatSarif(report, ALL_RULES);
+    case "text":
+      return formatText(report, { color: useColor(io, noColor), verbose, quiet });
+  }
+}

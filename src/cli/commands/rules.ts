@@ -1,10 +1,32 @@
+import { severityRank } from "../../core/types.js";
+import { ALL_RULES } from "../../rules/index.js";
+import { COMMON_OPTIONS, parse, parseFormat } from "../args.js";
 import type { Command } from "../command.js";
+
+const USAGE = "fluxguard rules [--format text|json]";
 
 export const rulesCommand: Command = {
   name: "rules",
-  summary: "(being built)",
-  usage: "fluxguard rules",
-  async run() {
-    return 2;
+  summary: "list the audit rules: id, severity, threats, summary",
+  usage: USAGE,
+  async run(argv, io) {
+    const { values } = parse(argv, { ...COMMON_OPTIONS }, USAGE);
+    if (values.help) {
+      io.stdout(`usage: ${USAGE}\n`);
+      return 0;
+    }
+    const format = parseFormat(values.format, ["text", "json"] as const, "text");
+    const rules = [...ALL_RULES].sort((a, b) => severityRank(b.meta.severity) - severityRank(a.meta.severity) || a.meta.id.localeCompare(b.meta.id));
+    if (format === "json") {
+      const out = rules.map((r) => ({ id: r.meta.id, title: r.meta.title, severity: r.meta.severity, threats: r.meta.threats, summary: r.meta.summary }));
+      io.stdout(`${JSON.stringify({ schemaVersion: "1.0", rules: out }, null, 2)}\n`);
+      return 0;
+    }
+    const w = Math.max(...rules.map((r) => r.meta.id.length));
+    for (const r of rules) {
+      io.stdout(`${r.meta.id.padEnd(w)}  ${r.meta.severity.padEnd(8)}  ${r.meta.summary}\n${" ".repeat(w + 12)}threats: ${r.meta.threats.join(", ") || "-"}\n`);
+    }
+    io.stdout(`\n${rules.length} rules. \`fluxguard explain <rule-id>\` shows the rationale and the fix.\n`);
+    return 0;
   },
 };

@@ -1,0 +1,167 @@
+/**
+ * The audit: load a model, run every enabled rule, apply configuration and suppressions,
+ * resolve locations, and produce a deterministic report.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { FleetConfig } from "../core/config.js";
+import { UsageError } from "../core/errors.js";
+import type { FleetModel, ModelObject } from "../core/model.js";
+import { clusterOf } from "../core/model.js";
+import type { Report, Rule } from "../core/rule.js";
+import { severityRank, SEVERITIES, type Severity } from "../core/types.js";
+import { VERSION } from "../core/version.js";
+import { loadConfig } from "../loader/config.js";
+import { loadRepository, type LoadOptions, type LoadResult } from "../loader/repository.js";
+import { ALL_RULES } from "../rules/index.js";
+import { evaluatePosture } from "./posture.js";
+import { IGNORE_ANNOTATION, parseSuppressions } from "./suppressions.js";
+import { REPORT_SCHEMA_VERSION, type AuditReport, type Finding } from "./report.js";
+
+export interface AuditOptions {
+  root: string;
+  configPath?: string;
+  failOn?: Severity;
+  env?: Record<string, string | undefined>;
+  rules?: readonly Rule[];
+  /** Passed through to the loader (tests force the built-in resolver with `null`). */
+  kustomize?: LoadOptions["kustomize"];
+  maxFileBytes?: number;
+}
+
+
+export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
+  const root = resolve(opts.root);
+  if (!existsSync(root)) throw new UsageError(`no such directory: ${opts.root}`);
+  if (!statSync(root).isDirectory()) throw new UsageError(`not a directory: ${opts.root}`, "fluxguard audit scans a directory of manifests");
+  const rules = opts.rules ?? ALL_RULES;
+  const config = loadConfig(root, opts.configPath, rules.map((r) => r.meta.id));
+  const loadOpts: LoadOptions = { root, config, env: opts.env ?? process.env };
+  if (opts.kustomize !== undefined) loadOpts.kustomize = opts.kustomize;
+  if (opts.maxFileBytes !== undefined) loadOpts.maxFileBytes = opts.maxFileBytes;
+  const loaded = await loadRepository(loadOpts);
+  return buildReport(loaded, config, rules, opts.failOn ?? "high", { kind: "directory", path: opts.root });
+}
+
+/** Runs the rules over a loaded model; shared by file, cluster and admission modes. */
+export function buildReport(
+  loaded: Pick<LoadResult, "model" | "parseErrors" | "skipped" | "kustomize" | "filesScanned" | "nonObjects">,
+  config: FleetConfig,
+  rules: readonly Rule[],
+  failOn: Severity,
+  target: AuditReport["target"],
+): AuditReport {
+  const { model } = loaded;
+  const raw = runRules(model, config, rules, loaded.parseErrors);
+  const findings = finalize(raw, model, config);
+  const active = findings.filter((f) => !f.suppressed);
+  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])) as Record<Severity, number>;
+  const enabled = new Set(rules.filter((r) => config.rules[r.meta.id]?.enabled !== false).map((r) => r.meta.id));
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: "fluxguard", version: VERSION },
+    target,
+    summary: {
+      findings: active.length,
+      suppressed: findings.length - active.length,
+      bySeverity,
+      objects: model.objects.length,
+      files: loaded.filesScanned,
+      clusters: model.clusters.map((c) => c.id),
+      failOn,
+      failed: active.some((f) => severityRank(f.severity) >= severityRank(failOn)),
+    },
+    findings,
+    posture: evaluatePosture(model, findings, enabled),
+    rendering: { kustomize: loaded.kustomize, reconcilers: [...model.renderNotes].sort((a, b) => a.reconciler.localeCompare(b.reconciler)) },
+    notices: [
+      ...loaded.skipped.map((n) => ({ ...n, level: /Helm chart/.test(n.reason) ? ("verbose" as const) : ("warn" as const) })),
+      ...loaded.nonObjects.map((n) => ({ ...n, level: "verbose" as const })),
+    ].sort((a, b) => a.file.localeCompare(b.file) || a.reason.localeCompare(b.reason)),
+    empty: model.objects.length === 0 && model.kustomizeFiles.length === 0 && loaded.parseErrors.length === 0,
+  };
+}
+
+interface RawFinding extends Report {
+  rule: Rule;
+}
+
+function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], parseErrors: LoadResult["parseErrors"]): RawFinding[] {
+  const out: RawFinding[] = [];
+  for (const rule of rules) {
+    const setting = config.rules[rule.meta.id];
+    if (setting?.enabled === false) continue;
+    if (rule.meta.modes && !rule.meta.modes.includes(model.mode)) continue;
+    if (rule.meta.id === "parse-error") {
+      for (const e of parseErrors) out.push({ rule, location: { file: e.file, line: e.line, column: e.column }, message: `malformed YAML: ${e.message}` });
+      continue;
+    }
+    rule.check({ model, config, report: (r) => out.push({ ...r, rule }) });
+  }
+  return out;
+}
+
+function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Finding[] {
+  const byKey = new Map<string, Finding>();
+  for (const r of raw) {
+    const obj = r.object ?? null;
+    const loc = r.location ?? (r.file && r.pointer !== undefined ? r.file.locate(r.pointer) : r.file ? r.file.locate("") : obj ? obj.locate(r.pointer ?? "") : null);
+    const sup = obj ? suppressionFor(obj, r.rule.meta.id) : null;
+    const severity = config.rules[r.rule.meta.id]?.severity ?? r.severity ?? r.rule.meta.severity;
+    const cluster = obj ? clusterOf(model, obj) : undefined;
+    const f: Finding = {
+      ruleId: r.rule.meta.id,
+      severity,
+      title: r.rule.meta.title,
+      message: r.message,
+      resource: obj ? obj.ref : null,
+      location: loc,
+      pointer: obj ? (r.pointer ?? null) : null,
+      threats: [...r.rule.meta.threats],
+      remediation: r.rule.meta.remediation.text,
+      suppressed: sup !== null,
+      suppression: sup ? { kind: "annotation", reason: sup } : null,
+      fingerprint: "",
+      context: { clusters: cluster ? [cluster.id] : [], renderedBy: obj?.origin.renderedBy ? [obj.origin.renderedBy] : [] },
+    };
+    f.fingerprint = fingerprint(f);
+    const key = [f.ruleId, f.location ? `${f.location.file}:${f.location.line}:${f.location.column}` : refKey(f), f.message, f.resource?.namespace ?? ""].join("|");
+    const prev = byKey.get(key);
+    if (prev) {
+      prev.context.clusters = [...new Set([...prev.context.clusters, ...f.context.clusters])].sort();
+      prev.context.renderedBy = [...new Set([...prev.context.renderedBy, ...f.context.renderedBy])].sort();
+      if (severityRank(f.severity) > severityRank(prev.severity)) prev.severity = f.severity;
+      prev.suppressed = prev.suppressed && f.suppressed;
+      if (!prev.suppressed) prev.suppression = null;
+    } else byKey.set(key, f);
+  }
+  return [...byKey.values()].sort(compareFindings);
+}
+
+function refKey(f: Finding): string {
+  return f.resource ? `${f.resource.kind}/${f.resource.namespace ?? ""}/${f.resource.name}` : "";
+}
+
+function suppressionFor(obj: ModelObject, ruleId: string): string | null {
+  const { ok } = parseSuppressions(obj.object.metadata.annotations?.[IGNORE_ANNOTATION]);
+  return ok.find((s) => s.ruleId === ruleId || s.ruleId === "all")?.reason ?? null;
+}
+
+function fingerprint(f: Finding): string {
+  const h = createHash("sha256");
+  h.update([f.ruleId, refKey(f), f.pointer ?? "", f.location?.file ?? "", f.resource ? "" : f.message].join("\0"));
+  return h.digest("hex").slice(0, 32);
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    severityRank(b.severity) - severityRank(a.severity) ||
+    (a.location?.file ?? "\uffff").localeCompare(b.location?.file ?? "\uffff") ||
+    (a.location?.line ?? 0) - (b.location?.line ?? 0) ||
+    (a.location?.column ?? 0) - (b.location?.column ?? 0) ||
+    a.ruleId.localeCompare(b.ruleId) ||
+    refKey(a).localeCompare(refKey(b)) ||
+    a.message.localeCompare(b.message)
+  );
+}

@@ -1,0 +1,62 @@
+/** The audit report: the JSON schema (schemas/audit-report.schema.json) in TypeScript. */
+import type { RenderNote } from "../core/model.js";
+import type { ResourceRef, Severity, SourceLocation, Threat } from "../core/types.js";
+
+export const REPORT_SCHEMA_VERSION = "1.0";
+
+export interface Finding {
+  ruleId: string;
+  severity: Severity;
+  title: string;
+  message: string;
+  resource: ResourceRef | null;
+  location: SourceLocation | null;
+  /** JSON pointer into the resource, when the finding is about a field. */
+  pointer: string | null;
+  threats: Threat[];
+  remediation: string;
+  suppressed: boolean;
+  /** Why, when suppressed. */
+  suppression: { kind: "annotation" | "config"; reason: string } | null;
+  /** Stable across runs and unrelated edits (rule, resource, pointer, file). */
+  fingerprint: string;
+  /** Where the object came from: its cluster and the Flux Kustomizations that render it. */
+  context: { clusters: string[]; renderedBy: string[] };
+}
+
+export type PostureVerdict = "defended" | "exposed" | "unknown";
+
+export interface PostureEntry {
+  id: string;
+  threat: string;
+  expected: string;
+  verdict: PostureVerdict;
+  because: string;
+  findings: string[];
+}
+
+export interface AuditReport {
+  schemaVersion: string;
+  tool: { name: "fluxguard"; version: string };
+  target: { kind: "directory" | "cluster"; path: string };
+  summary: {
+    findings: number;
+    suppressed: number;
+    bySeverity: Record<Severity, number>;
+    objects: number;
+    files: number;
+    clusters: string[];
+    failOn: Severity;
+    failed: boolean;
+  };
+  findings: Finding[];
+  posture: PostureEntry[];
+  rendering: {
+    kustomize: string | null;
+    reconcilers: RenderNote[];
+  };
+  /** Files skipped (`warn`: size, binary, symlinks) and documents ignored (`verbose`: not objects, chart templates). */
+  notices: Array<{ file: string; reason: string; level: "warn" | "verbose" }>;
+  /** Set when the target holds no Kubernetes objects. */
+  empty: boolean;
+}

@@ -1,0 +1,174 @@
+/**
+ * kustomize configs: reading them, walking the tree they reference, and finding the
+ * kustomize binary. fluxguard never passes --enable-alpha-plugins, --enable-exec or
+ * --enable-helm, and refuses to render trees that reach outside the scan root or over the
+ * network.
+ */
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, normalize, resolve } from "node:path";
+import { asArray, asObject, asString } from "../core/flux.js";
+import type { JsonObject, JsonValue } from "../core/types.js";
+import { isInside, KUSTOMIZATION_FILES } from "./files.js";
+
+export function kustomizationFileIn(dirAbs: string): string | null {
+  for (const name of KUSTOMIZATION_FILES) {
+    const p = join(dirAbs, name);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** kustomize's notion of a remote resource: a URL or a go-getter style repository reference. */
+export function isRemoteRef(ref: string): boolean {
+  return (
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(ref) ||
+    ref.startsWith("git@") ||
+    ref.startsWith("git::") ||
+    /^(github\.com|gitlab\.com|bitbucket\.org)\//.test(ref) ||
+    /\?ref=|\/\/[^/]/.test(ref.replace(/^[a-z]+:\/\//i, ""))
+  );
+}
+
+export interface KustomizeTreeInfo {
+  /** Kustomization files visited (absolute). */
+  kustomizations: string[];
+  remote: Array<{ file: string; ref: string }>;
+  /** Local references that leave the scan root. */
+  escapes: Array<{ file: string; ref: string }>;
+  /** Fields that need plugins or network fluxguard will not run. */
+  unsupported: Array<{ file: string; field: string }>;
+  missing: Array<{ file: string; ref: string }>;
+  /** Files used as patches, generator inputs or transformer configs: not objects. */
+  auxiliaryFiles: string[];
+}
+
+function stringsOf(v: JsonValue | undefined): string[] {
+  return asArray(v).filter((x): x is string => typeof x === "string");
+}
+
+/** The local paths a kustomization refers to, split by role. */
+export function kustomizationRefs(cfg: JsonObject): { trees: string[]; files: string[]; aux: string[] } {
+  const trees: string[] = [];
+  const files: string[] = [];
+  const aux: string[] = [];
+  for (const r of [...stringsOf(cfg["resources"]), ...stringsOf(cfg["bases"])]) {
+    if (/\.(ya?ml|json)$/i.test(r)) files.push(r);
+    else trees.push(r);
+  }
+  trees.push(...stringsOf(cfg["components"]));
+  for (const p of asArray(cfg["patches"])) {
+    const path = asString(asObject(p)?.["path"]);
+    if (path) aux.push(path);
+  }
+  aux.push(...stringsOf(cfg["patchesStrategicMerge"]).filter((p) => !p.includes("\n")));
+  for (const p of asArray(cfg["patchesJson6902"])) {
+    const path = asString(asObject(p)?.["path"]);
+    if (path) aux.push(path);
+  }
+  for (const p of asArray(cfg["replacements"])) {
+    const path = asString(asObject(p)?.["path"]);
+    if (path) aux.push(path);
+  }
+  for (const field of ["configurations", "crds", "generators", "transformers", "validators"]) aux.push(...stringsOf(cfg[field]));
+  for (const gen of [...asArray(cfg["configMapGenerator"]), ...asArray(cfg["secretGenerator"])]) {
+    const g = asObject(gen) ?? {};
+    for (const f of stringsOf(g["files"])) aux.push(f.includes("=") ? f.slice(f.indexOf("=") + 1) : f);
+    aux.push(...stringsOf(g["envs"]));
+    const env = asString(g["env"]);
+    if (env) aux.push(env);
+  }
+  const openapi = asObject(cfg["openapi"]);
+  const openapiPath = asString(openapi?.["path"]);
+  if (openapiPath) aux.push(openapiPath);
+  return { trees, files, aux };
+}
+
+/**
+ * Walks a kustomization and everything it references, without running anything.
+ * `readConfig` returns the parsed config of a kustomization file (the loader's cache).
+ */
+export function inspectKustomizeTree(
+  dirAbs: string,
+  scanRoot: string,
+  readConfig: (fileAbs: string) => JsonObject | null,
+): KustomizeTreeInfo {
+  const info: KustomizeTreeInfo = { kustomizations: [], remote: [], escapes: [], unsupported: [], missing: [], auxiliaryFiles: [] };
+  const seen = new Set<string>();
+  const visit = (dir: string): void => {
+    const kfile = kustomizationFileIn(dir);
+    if (!kfile || seen.has(kfile)) return;
+    seen.add(kfile);
+    info.kustomizations.push(kfile);
+    const cfg = readConfig(kfile);
+    if (!cfg) return;
+    if (cfg["helmCharts"] !== undefined || cfg["helmChartInflationGenerator"] !== undefined) {
+      info.unsupported.push({ file: kfile, field: "helmCharts (needs --enable-helm; Flux does not inflate charts in kustomize builds)" });
+    }
+    const { trees, files, aux } = kustomizationRefs(cfg);
+    for (const ref of [...trees, ...files, ...aux]) {
+      if (isRemoteRef(ref)) {
+        info.remote.push({ file: kfile, ref });
+        continue;
+      }
+      const abs = resolve(dirname(kfile), ref);
+      if (!isInside(scanRoot, abs)) {
+        info.escapes.push({ file: kfile, ref });
+        continue;
+      }
+      if (!existsSync(abs)) {
+        info.missing.push({ file: kfile, ref });
+        continue;
+      }
+      if (aux.includes(ref)) info.auxiliaryFiles.push(normalize(abs));
+      if (trees.includes(ref) && statSync(abs).isDirectory()) visit(abs);
+    }
+  };
+  visit(dirAbs);
+  return info;
+}
+
+export interface KustomizeTool {
+  /** argv prefix, e.g. ["kustomize", "build"] or ["kubectl", "kustomize"]. */
+  command: string;
+  args: string[];
+  label: string;
+}
+
+/** Finds a kustomize: $FLUXGUARD_KUSTOMIZE, `kustomize`, then `kubectl kustomize`. */
+export function findKustomize(env: Record<string, string | undefined>): KustomizeTool | null {
+  const explicit = env["FLUXGUARD_KUSTOMIZE"];
+  if (explicit === "none" || explicit === "") return null;
+  const candidates: KustomizeTool[] = explicit
+    ? [{ command: explicit, args: explicit.endsWith("kubectl") ? ["kustomize"] : ["build"], label: explicit }]
+    : [
+        { command: "kustomize", args: ["build"], label: "kustomize" },
+        { command: "kubectl", args: ["kustomize"], label: "kubectl kustomize" },
+      ];
+  for (const c of candidates) {
+    try {
+      execFileSync(c.command, c.command.endsWith("kubectl") ? ["version", "--client"] : ["version"], { stdio: "ignore", timeout: 10_000 });
+      return c;
+    } catch {
+      /* try the next */
+    }
+  }
+  return null;
+}
+
+/** Runs one kustomize build. Rejects with kustomize's first error line. */
+export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      tool.command,
+      [...tool.args, "--load-restrictor", "LoadRestrictionsNone", dir],
+      { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: "/nonexistent" } },
+      (err, stdout, stderr) => {
+        if (err) {
+          const msg = (stderr || err.message).split("\n").find((l) => l.trim() !== "") ?? err.message;
+          reject(new Error(msg.replace(/^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] /, "").trim()));
+        } else resolvePromise(stdout);
+      },
+    );
+  });
+}

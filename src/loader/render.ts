@@ -1,0 +1,414 @@
+/**
+ * Renders what a Flux Kustomization applies, the way kustomize-controller does: its path's
+ * kustomization (or, when there is none, the kustomization Flux generates over every
+ * manifest under the path), then the Kustomization's own targetNamespace, namePrefix,
+ * nameSuffix, patches, images and components. kustomize runs batched, several Kustomizations
+ * per process, a few processes in parallel; a failing batch is split until the culprit is
+ * alone, and a culprit falls back to the built-in resolver.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
+import { asArray, asObject, asString, isClusterScopedKind } from "../core/flux.js";
+import type { RenderMethod } from "../core/model.js";
+import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
+import { isInside, toRel } from "./files.js";
+import { inspectKustomizeTree, kustomizationFileIn, kustomizationRefs, runKustomize, type KustomizeTool } from "./kustomize.js";
+import { MAX_ALIAS_COUNT } from "./yaml.js";
+
+export interface FluxRenderSettings {
+  targetNamespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  patches: JsonValue[];
+  images: JsonValue[];
+  components: string[];
+}
+
+export interface RenderJob {
+  id: string;
+  /** The resolved spec.path. */
+  dirAbs: string;
+  /** Root of the source artifact (the scan root or a mapped source directory). */
+  sourceRoot: string;
+  settings: FluxRenderSettings;
+}
+
+export interface RenderedDoc {
+  value: K8sObject;
+  /** The file that produced the object (absolute), when known. */
+  originFile: string | null;
+  /** Kustomization files whose patches changed the object (absolute), or "flux" for the Kustomization's own. */
+  patchedBy: string[];
+}
+
+export interface RenderOutcome {
+  method: RenderMethod | null;
+  docs: RenderedDoc[];
+  problems: string[];
+}
+
+/** What the renderer needs from the loader: parsed files, never re-read from disk. */
+export interface RenderInputs {
+  scanRoot: string;
+  tool: KustomizeTool | null;
+  concurrency: number;
+  readKustomization(fileAbs: string): JsonObject | null;
+  /** The Kubernetes objects of a YAML file (absolute path), or null when it is not a manifest file. */
+  objectsOf(fileAbs: string): K8sObject[] | null;
+}
+
+const RENDER_LABEL = "fluxguard.io/render";
+const ORIGIN = "config.kubernetes.io/origin";
+const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
+
+interface Plan {
+  job: RenderJob;
+  /** Resources for the wrapper kustomization, absolute. */
+  resources: string[];
+  needsKustomize: boolean;
+  method: RenderMethod;
+  problems: string[];
+  refuse: boolean;
+}
+
+export class Renderer {
+  private readonly cache = new Map<string, RenderOutcome>();
+  constructor(private readonly inputs: RenderInputs) {}
+
+  async renderAll(jobs: RenderJob[]): Promise<Map<string, RenderOutcome>> {
+    const out = new Map<string, RenderOutcome>();
+    const toKustomize: Plan[] = [];
+    for (const job of jobs) {
+      const sig = signature(job);
+      const cached = this.cache.get(sig);
+      if (cached) {
+        out.set(job.id, cached);
+        continue;
+      }
+      const plan = this.plan(job);
+      if (plan.refuse || !plan.needsKustomize || !this.inputs.tool) {
+        const res = this.builtin(plan);
+        this.cache.set(sig, res);
+        out.set(job.id, res);
+      } else toKustomize.push(plan);
+    }
+    if (toKustomize.length > 0) {
+      const n = Math.max(1, Math.min(this.inputs.concurrency, toKustomize.length));
+      const chunks: Plan[][] = Array.from({ length: n }, () => []);
+      toKustomize.forEach((p, i) => chunks[i % n]!.push(p));
+      const results = await Promise.all(chunks.map((c) => this.kustomizeChunk(c)));
+      for (const r of results) for (const [plan, res] of r) {
+        this.cache.set(signature(plan.job), res);
+        out.set(plan.job.id, res);
+      }
+    }
+    return out;
+  }
+
+  private plan(job: RenderJob): Plan {
+    const { scanRoot } = this.inputs;
+    const rel = toRel(scanRoot, job.dirAbs) || ".";
+    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false };
+    let isDir = false;
+    try {
+      isDir = statSync(job.dirAbs).isDirectory();
+    } catch {
+      /* missing */
+    }
+    if (!isInside(job.sourceRoot, job.dirAbs)) {
+      plan.problems.push(`path '${rel}' leaves the source root`);
+      plan.refuse = true;
+      return plan;
+    }
+    if (!isDir) {
+      plan.problems.push(`path '${rel}' does not exist in the source`);
+      plan.refuse = true;
+      return plan;
+    }
+    const hasFluxTransforms = job.settings.patches.length > 0 || job.settings.images.length > 0 || job.settings.components.length > 0;
+    const kfile = kustomizationFileIn(job.dirAbs);
+    const trees: string[] = [];
+    if (kfile) {
+      plan.resources = [job.dirAbs];
+      plan.needsKustomize = true;
+      trees.push(job.dirAbs);
+    } else {
+      plan.method = "flux-generated";
+      plan.resources = this.generatedResources(job.dirAbs);
+      for (const r of plan.resources) if (kustomizationFileIn(r)) trees.push(r);
+      plan.needsKustomize = trees.length > 0 || hasFluxTransforms;
+    }
+    for (const c of job.settings.components) trees.push(resolve(job.dirAbs, c));
+    for (const t of trees) {
+      const info = inspectKustomizeTree(t, job.sourceRoot, this.inputs.readKustomization);
+      const at = (f: string): string => toRel(scanRoot, f);
+      for (const r of info.remote) plan.problems.push(`remote base '${r.ref}' in ${at(r.file)} was not fetched`);
+      for (const e of info.escapes) plan.problems.push(`'${e.ref}' in ${at(e.file)} leaves the source root`);
+      for (const u of info.unsupported) plan.problems.push(`${u.field} in ${at(u.file)} is not rendered`);
+      for (const m of info.missing) plan.problems.push(`'${m.ref}' in ${at(m.file)} does not exist`);
+      if (info.remote.length || info.escapes.length || info.unsupported.length || info.missing.length) plan.refuse = true;
+    }
+    if (plan.needsKustomize && !this.inputs.tool) plan.problems.push("no kustomize found (install kustomize or kubectl); used the built-in resolver");
+    return plan;
+  }
+
+  /** Flux's generated kustomization: every manifest file under the path, and sub-kustomizations. */
+  private generatedResources(dir: string): string[] {
+    const out: string[] = [];
+    const walk = (d: string, top: boolean): void => {
+      if (!top && kustomizationFileIn(d)) {
+        out.push(d);
+        return;
+      }
+      let names: string[];
+      try {
+        names = readdirSync(d).sort();
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (name.startsWith(".")) continue;
+        const p = join(d, name);
+        let st;
+        try {
+          st = statSync(p);
+        } catch {
+          continue;
+        }
+        if (st.isDirectory()) walk(p, false);
+        else if (/\.ya?ml$/.test(name) && this.inputs.objectsOf(p) !== null) out.push(p);
+      }
+    };
+    walk(dir, true);
+    return out;
+  }
+
+  private async kustomizeChunk(plans: Plan[]): Promise<Array<[Plan, RenderOutcome]>> {
+    if (plans.length === 0) return [];
+    try {
+      const docs = await this.runBatch(plans);
+      return plans.map((p, i) => [p, { method: p.method, docs: docs[i] ?? [], problems: p.problems }]);
+    } catch (e) {
+      if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize batch of ${plans.length} failed: ${(e as Error).message.slice(-300)}\n`);
+      if (plans.length === 1) {
+        const plan = plans[0]!;
+        plan.problems.push(`kustomize failed: ${(e as Error).message}`);
+        return [[plan, this.builtin(plan)]];
+      }
+      const mid = Math.ceil(plans.length / 2);
+      const [a, b] = await Promise.all([this.kustomizeChunk(plans.slice(0, mid)), this.kustomizeChunk(plans.slice(mid))]);
+      return [...a, ...b];
+    }
+  }
+
+  private async runBatch(plans: Plan[]): Promise<RenderedDoc[][]> {
+    const tool = this.inputs.tool!;
+    const tmp = mkdtempSync(join(tmpdir(), "fluxguard-render-"));
+    try {
+      const names: string[] = [];
+      plans.forEach((plan, i) => {
+        const name = `w${i}`;
+        names.push(name);
+        const wdir = join(tmp, name);
+        const k: JsonObject = {
+          apiVersion: "kustomize.config.k8s.io/v1beta1",
+          kind: "Kustomization",
+          resources: plan.resources.map((r) => relative(wdir, r)),
+        };
+        const s = plan.job.settings;
+        if (s.targetNamespace) k["namespace"] = s.targetNamespace;
+        if (s.namePrefix) k["namePrefix"] = s.namePrefix;
+        if (s.nameSuffix) k["nameSuffix"] = s.nameSuffix;
+        if (s.patches.length) k["patches"] = s.patches.map(stripPatchPath);
+        if (s.images.length) k["images"] = s.images;
+        if (s.components.length) k["components"] = s.components.map((c) => relative(wdir, resolve(plan.job.dirAbs, c)));
+        k["labels"] = [{ pairs: { [RENDER_LABEL]: name }, includeSelectors: false }];
+        // Objects of different Kustomizations may share an id (e.g. names with unsubstituted
+        // ${VARS}); a per-wrapper prefix keeps them apart in one build and is stripped after.
+        if (plans.length > 1) k["namePrefix"] = `${batchPrefix(i)}${s.namePrefix ?? ""}`;
+        mkdirSync(wdir, { recursive: true });
+        writeFileSync(join(wdir, "kustomization.yaml"), stringify(k));
+      });
+      writeFileSync(
+        join(tmp, "kustomization.yaml"),
+        stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names, buildMetadata: ["originAnnotations", "transformerAnnotations"] }),
+      );
+      const t0 = Date.now();
+      const text = await runKustomize(tool, tmp);
+      if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize: ${plans.length} plans in ${Date.now() - t0} ms\n`);
+      const out: RenderedDoc[][] = plans.map(() => []);
+      const parsed = parseAllDocuments(text);
+      for (const doc of Array.isArray(parsed) ? parsed : []) {
+        const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as K8sObject | null;
+        if (!value || typeof value !== "object" || !value.metadata) continue;
+        const labels = value.metadata.labels ?? {};
+        const idx = names.indexOf(labels[RENDER_LABEL] ?? "");
+        delete labels[RENDER_LABEL];
+        if (Object.keys(labels).length === 0) delete value.metadata.labels;
+        const ann = value.metadata.annotations ?? {};
+        const originFile = parseOrigin(ann[ORIGIN], tmp);
+        const patchedBy = parseTransformations(ann[TRANSFORMATIONS], tmp);
+        delete ann[ORIGIN];
+        delete ann[TRANSFORMATIONS];
+        if (Object.keys(ann).length === 0) delete value.metadata.annotations;
+        if (idx < 0) continue;
+        const clean = plans.length > 1 ? (stripToken(value as unknown as JsonValue, batchPrefix(idx)) as unknown as K8sObject) : value;
+        out[idx]!.push({ value: clean, originFile, patchedBy });
+      }
+      return out;
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** fluxguard's own resolver: plain resource lists, namespaces and name affixes. */
+  private builtin(plan: Plan): RenderOutcome {
+    const { job } = plan;
+    const problems = [...plan.problems];
+    if (plan.refuse && plan.resources.length === 0 && !kustomizationFileIn(job.dirAbs) && problems.some((p) => p.includes("does not exist") || p.includes("leaves the source root"))) {
+      return { method: null, docs: [], problems };
+    }
+    const docs: RenderedDoc[] = [];
+    const seen = new Set<string>();
+    const addFile = (f: string): RenderedDoc[] => (this.inputs.objectsOf(f) ?? []).map((o) => ({ value: structuredClone(o), originFile: f, patchedBy: [] }));
+    const resolveTree = (dir: string): RenderedDoc[] => {
+      const kfile = kustomizationFileIn(dir);
+      if (!kfile) return [];
+      if (seen.has(kfile)) return [];
+      seen.add(kfile);
+      const cfg = this.inputs.readKustomization(kfile) ?? {};
+      const { trees, files } = kustomizationRefs(cfg);
+      let acc: RenderedDoc[] = [];
+      for (const f of files) {
+        const abs = resolve(dir, f);
+        if (isInside(job.sourceRoot, abs)) acc.push(...addFile(abs));
+      }
+      for (const t of trees) {
+        const abs = resolve(dir, t);
+        if (!isInside(job.sourceRoot, abs) || !isDirectory(abs)) continue;
+        acc.push(...resolveTree(abs));
+      }
+      const ignored = ["patches", "patchesStrategicMerge", "patchesJson6902", "images", "replacements", "configMapGenerator", "secretGenerator", "helmCharts", "transformers", "generators"].filter(
+        (f) => cfg[f] !== undefined,
+      );
+      if (ignored.length && this.inputs.tool === null) problems.push(`built-in resolver ignored ${ignored.join(", ")} in ${toRel(this.inputs.scanRoot, kfile)}`);
+      acc = applyAffixes(acc, asString(cfg["namespace"]), asString(cfg["namePrefix"]), asString(cfg["nameSuffix"]));
+      return acc;
+    };
+    if (kustomizationFileIn(job.dirAbs)) docs.push(...resolveTree(job.dirAbs));
+    else for (const r of plan.resources) docs.push(...(isDirectory(r) ? resolveTree(r) : addFile(r)));
+    const s = job.settings;
+    const ignoredFlux = (["patches", "images", "components"] as const).filter((k) => s[k].length > 0);
+    if (ignoredFlux.length) problems.push(`built-in resolver ignored the Kustomization's own ${ignoredFlux.join(", ")}`);
+    const final = applyAffixes(docs, s.targetNamespace, s.namePrefix, s.nameSuffix);
+    const method: RenderMethod = plan.needsKustomize || plan.refuse ? "builtin" : plan.method;
+    return { method, docs: final, problems };
+  }
+}
+
+function batchPrefix(i: number): string {
+  return `fgzq${i}q-`;
+}
+
+function stripToken(v: JsonValue, token: string): JsonValue {
+  if (typeof v === "string") return v.includes(token) ? v.split(token).join("") : v;
+  if (Array.isArray(v)) return v.map((x) => stripToken(x, token));
+  if (v !== null && typeof v === "object") {
+    const o: JsonObject = {};
+    for (const [k, x] of Object.entries(v)) o[k.includes(token) ? k.split(token).join("") : k] = stripToken(x, token);
+    return o;
+  }
+  return v;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+
+function applyAffixes(docs: RenderedDoc[], namespace?: string, prefix?: string, suffix?: string): RenderedDoc[] {
+  if (!namespace && !prefix && !suffix) return docs;
+  for (const d of docs) {
+    const md = d.value.metadata;
+    if (namespace && !isClusterScopedKind(d.value.kind)) md.namespace = namespace;
+    if ((prefix || suffix) && d.value.kind !== "CustomResourceDefinition" && d.value.kind !== "Namespace") md.name = `${prefix ?? ""}${md.name}${suffix ?? ""}`;
+  }
+  return docs;
+}
+
+/** Flux patches are inline; a `path` in one is not allowed by the CRD and would read outside the build. */
+function stripPatchPath(p: JsonValue): JsonValue {
+  const o = asObject(p);
+  if (!o) return p;
+  const { path: _path, ...rest } = o;
+  return rest;
+}
+
+function signature(job: RenderJob): string {
+  return JSON.stringify([job.dirAbs, job.sourceRoot, job.settings]);
+}
+
+function parseOrigin(v: string | undefined, base: string): string | null {
+  if (!v) return null;
+  const m = /^path:\s*(.+)$/m.exec(v);
+  if (!m) return null;
+  return resolve(base, m[1]!.trim().replace(/^['"]|['"]$/g, ""));
+}
+
+function parseTransformations(v: string | undefined, base: string): string[] {
+  if (!v) return [];
+  const out: string[] = [];
+  let current: string | null = null;
+  for (const line of v.split("\n")) {
+    const m = /configuredIn:\s*(.+)$/.exec(line);
+    if (m) current = m[1]!.trim();
+    if (current && /kind:\s*(PatchTransformer|PatchStrategicMergeTransformer|PatchJson6902Transformer|ImageTagTransformer)/.test(line)) {
+      const abs = resolve(base, current);
+      out.push(relative(base, abs).startsWith("w") && dirname(relative(base, abs)).match(/^w\d+$/) ? "flux" : abs);
+      current = null;
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Flux postBuild substitution: `${var}`, `${var:=default}` and `${var:-default}`; unknown ones are kept. */
+export function substitute(value: JsonValue, vars: Record<string, string>): JsonValue {
+  if (typeof value === "string") {
+    if (!value.includes("${")) return value;
+    const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[=-]([^}]*))?\}$/.exec(value);
+    const replaced = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[=-]([^}]*))?\}/g, (m, name: string, def: string | undefined) => vars[name] ?? def ?? m);
+    if (whole && replaced !== value) {
+      if (/^-?\d+(\.\d+)?$/.test(replaced)) return Number(replaced);
+      if (replaced === "true" || replaced === "false") return replaced === "true";
+    }
+    return replaced;
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
+  if (value !== null && typeof value === "object") {
+    const o: JsonObject = {};
+    for (const [k, v] of Object.entries(value)) o[k] = substitute(v, vars);
+    return o;
+  }
+  return value;
+}
+
+export function fluxSettings(spec: JsonObject): FluxRenderSettings {
+  const s: FluxRenderSettings = {
+    patches: asArray(spec["patches"]),
+    images: asArray(spec["images"]),
+    components: asArray(spec["components"]).filter((c): c is string => typeof c === "string"),
+  };
+  const tn = asString(spec["targetNamespace"]);
+  const np = asString(spec["namePrefix"]);
+  const ns = asString(spec["nameSuffix"]);
+  if (tn) s.targetNamespace = tn;
+  if (np) s.namePrefix = np;
+  if (ns) s.nameSuffix = ns;
+  return s;
+}

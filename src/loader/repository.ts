@@ -1,0 +1,786 @@
+/**
+ * Turns a directory of manifests into the FleetModel: parses every YAML file, finds each
+ * cluster's entrypoint, renders what every Flux Kustomization applies (breadth first, one
+ * batch per level), and works out who every reconciler runs as.
+ */
+import { availableParallelism } from "node:os";
+import { basename, dirname, resolve } from "node:path";
+import { readFileSync, statSync } from "node:fs";
+import type { FleetConfig } from "../core/config.js";
+import {
+  asArray,
+  asObject,
+  asString,
+  FLUX_CONTROLLERS,
+  flagIsTrue,
+  GROUP,
+  isFluxInstance,
+  isFluxKustomization,
+  isHelmRelease,
+  parseFlags,
+  path as at,
+  spec,
+  str,
+  type FluxControllerName,
+} from "../core/flux.js";
+import type {
+  ControllerInfo,
+  FleetModel,
+  FluxCluster,
+  KustomizeFile,
+  Lockdown,
+  ModelObject,
+  Reconciler,
+  RenderNote,
+  RenderRecord,
+} from "../core/model.js";
+import { refOf } from "../core/model.js";
+import { getAt, pointer } from "../core/pointer.js";
+import { RbacGraph } from "../core/rbac.js";
+import type { JsonObject, JsonValue, K8sObject, SourceLocation } from "../core/types.js";
+import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./files.js";
+import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
+import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
+import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
+
+export interface LoadOptions {
+  root: string;
+  config: FleetConfig;
+  env?: Record<string, string | undefined>;
+  maxFileBytes?: number;
+  concurrency?: number;
+  /** Overrides kustomize discovery (tests). `null` forces the built-in resolver. */
+  kustomize?: KustomizeTool | null;
+}
+
+export interface LoadResult {
+  model: FleetModel;
+  parseErrors: YamlError[];
+  skipped: Notice[];
+  /** Documents that are not Kubernetes objects (verbose output). */
+  nonObjects: Notice[];
+  kustomize: string | null;
+  filesScanned: number;
+}
+
+export const UNATTACHED = "(unattached)";
+
+function isK8sObject(v: JsonValue): v is JsonObject & { apiVersion: string; kind: string; metadata: JsonObject } {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const md = asObject(v["metadata"]);
+  return typeof v["apiVersion"] === "string" && typeof v["kind"] === "string" && md !== undefined && typeof md["name"] === "string";
+}
+
+function isKustomizeConfig(v: JsonValue): boolean {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const api = v["apiVersion"];
+  return typeof api !== "string" || api.startsWith("kustomize.config.k8s.io/");
+}
+
+interface FileEntry {
+  rel: string;
+  abs: string;
+  docs: ParsedDocument[];
+  objects: ModelObject[];
+}
+
+export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
+  const root = resolve(opts.root);
+  const env = opts.env ?? process.env;
+  const walk = walkYaml(root, opts.maxFileBytes === undefined ? {} : { maxFileBytes: opts.maxFileBytes });
+  const parseErrors: YamlError[] = [];
+  const nonObjects: Notice[] = [];
+  const kustomizeFiles: KustomizeFile[] = [];
+  const kustomizeByAbs = new Map<string, KustomizeFile>();
+  const files = new Map<string, FileEntry>();
+  const fileObjects: ModelObject[] = [];
+
+  for (const f of walk.files) {
+    const parsed = parseYamlFile(f.rel, f.text);
+    parseErrors.push(...parsed.errors);
+    const entry: FileEntry = { rel: f.rel, abs: f.abs, docs: parsed.documents, objects: [] };
+    files.set(f.abs, entry);
+    if (KUSTOMIZATION_FILES.includes(basename(f.abs))) {
+      const doc = parsed.documents[0];
+      if (doc && isKustomizeConfig(doc.value)) {
+        const kf: KustomizeFile = { file: f.rel, dir: toRel(root, dirname(f.abs)) || ".", config: doc.value as JsonObject, locate: doc.locate };
+        kustomizeFiles.push(kf);
+        kustomizeByAbs.set(f.abs, kf);
+        continue;
+      }
+    }
+    for (const doc of parsed.documents) {
+      if (isK8sObject(doc.value)) {
+        const obj = doc.value as unknown as K8sObject;
+        const mo: ModelObject = {
+          key: `file:${f.rel}#${doc.index}`,
+          object: obj,
+          ref: refOf(obj),
+          origin: { kind: "file", file: f.rel, docIndex: doc.index },
+          clusterId: null,
+          locate: doc.locate,
+        };
+        entry.objects.push(mo);
+      } else if (doc.value !== null && typeof doc.value === "object" && !Array.isArray(doc.value) && "kind" in doc.value && isKustomizeConfig(doc.value)) {
+        nonObjects.push({ file: f.rel, reason: `document ${doc.index + 1} is a kustomize config outside a kustomization file` });
+      } else {
+        nonObjects.push({ file: f.rel, reason: `document ${doc.index + 1} is not a Kubernetes object (no apiVersion, kind and metadata.name)` });
+      }
+    }
+  }
+
+  // Files kustomize uses as patches or generator inputs are not objects of their own.
+  const auxiliary = new Set<string>();
+  for (const [abs, kf] of kustomizeByAbs) {
+    for (const ref of kustomizationRefs(kf.config).aux) auxiliary.add(resolve(dirname(abs), ref));
+  }
+  for (const entry of files.values()) {
+    if (auxiliary.has(entry.abs)) {
+      if (entry.objects.length) nonObjects.push({ file: entry.rel, reason: "used by kustomize as a patch or generator input" });
+      continue;
+    }
+    fileObjects.push(...entry.objects);
+  }
+
+  const tool = opts.kustomize !== undefined ? opts.kustomize : findKustomize(env);
+  const objectsCache = new Map<string, K8sObject[] | null>();
+  const renderer = new Renderer({
+    scanRoot: root,
+    tool,
+    concurrency: opts.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)),
+    readKustomization: (abs) => {
+      const kf = kustomizeByAbs.get(abs);
+      if (kf) return kf.config;
+      return readForeignKustomization(abs);
+    },
+    objectsOf: (abs) => {
+      const entry = files.get(abs);
+      if (entry) {
+        if (KUSTOMIZATION_FILES.includes(basename(abs))) return null;
+        return entry.docs.length > 0 && entry.docs.every((d) => isK8sObject(d.value)) ? entry.objects.map((o) => o.object) : null;
+      }
+      if (!objectsCache.has(abs)) objectsCache.set(abs, readForeignObjects(abs, opts.maxFileBytes));
+      return objectsCache.get(abs)!;
+    },
+  });
+
+  const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer);
+  await builder.build();
+  const model = builder.finish(kustomizeFiles);
+  return {
+    model,
+    parseErrors,
+    skipped: walk.skipped,
+    nonObjects,
+    kustomize: tool?.label ?? null,
+    filesScanned: walk.files.length,
+  };
+}
+
+function readForeignKustomization(abs: string): JsonObject | null {
+  try {
+    const parsed = parseYamlFile(abs, readFileSync(abs, "utf8"));
+    const v = parsed.documents[0]?.value;
+    return v && typeof v === "object" && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function readForeignObjects(abs: string, maxBytes = 4 * 1024 * 1024): K8sObject[] | null {
+  try {
+    if (statSync(abs).size > maxBytes) return null;
+    const parsed = parseYamlFile(abs, readFileSync(abs, "utf8"));
+    if (parsed.errors.length || parsed.documents.length === 0) return null;
+    if (!parsed.documents.every((d) => isK8sObject(d.value))) return null;
+    return parsed.documents.map((d) => d.value as unknown as K8sObject);
+  } catch {
+    return null;
+  }
+}
+
+interface QueueItem {
+  ks: ModelObject;
+  clusterId: string;
+}
+
+class ModelBuilder {
+  private readonly objects: ModelObject[] = [];
+  private readonly synthesized: ModelObject[] = [];
+  private readonly consumed = new Set<string>();
+  private readonly renders = new Map<string, RenderRecord>();
+  private readonly renderNotes: RenderNote[] = [];
+  private readonly entrypoints: Array<{ ks: ModelObject; clusterId: string }> = [];
+  private readonly selfSources = new Set<string>();
+  private readonly selfUrls = new Set<string>();
+  private fallbackSelf = false;
+  private readonly clusterIds: string[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly config: FleetConfig,
+    private readonly fileObjects: ModelObject[],
+    private readonly files: Map<string, FileEntry>,
+    private readonly kustomizeByAbs: Map<string, KustomizeFile>,
+    private readonly renderer: Renderer,
+  ) {}
+
+  async build(): Promise<void> {
+    for (const [url, dir] of Object.entries(this.config.sources)) if (resolve(dir) === this.root) this.selfUrls.add(normalizeUrl(url));
+    this.findFluxInstances();
+    // Self-sync: a Kustomization whose path contains the file that defines it.
+    for (const m of this.fileObjects) {
+      if (!isFluxKustomization(m.object) || !m.origin.file) continue;
+      const p = str(m.object, "spec", "path") ?? "";
+      const dirAbs = resolve(this.root, p);
+      const bootstrapLike = str(m.object, "spec", "sourceRef", "name") === "flux-system" || m.object.metadata.name === "flux-system" || normalizePath(p) !== ".";
+      if (bootstrapLike && isInside(dirAbs, resolve(this.root, m.origin.file)) && isInside(this.root, dirAbs)) {
+        const src = this.sourceRefOf(m);
+        if (src) this.selfSources.add(src);
+        const srcObj = this.findSource(m);
+        const url = srcObj ? str(srcObj.object, "spec", "url") : undefined;
+        if (url) this.selfUrls.add(normalizeUrl(url));
+        this.addEntrypoint(m, toRel(this.root, dirAbs) || ".");
+      }
+    }
+    this.findBootstrapDirs();
+    if (this.entrypoints.length === 0 && this.selfUrls.size === 0) this.fallbackSelf = true;
+
+    // Breadth first from every entrypoint; one render batch per level.
+    const visited = new Set<string>();
+    let frontier: QueueItem[] = this.entrypoints.map((e) => ({ ks: e.ks, clusterId: e.clusterId }));
+    const runLevels = async (): Promise<void> => {
+      while (frontier.length > 0) {
+        const next: QueueItem[] = [];
+        const jobs: Array<{ item: QueueItem; job: RenderJob | null; problem?: string }> = [];
+        for (const item of frontier) {
+          const vkey = `${item.clusterId}|${ksKey(item.ks)}`;
+          if (visited.has(vkey)) continue;
+          visited.add(vkey);
+          const srcRoot = this.sourceRootFor(item.ks);
+          if (typeof srcRoot !== "string") {
+            jobs.push({ item, job: null, problem: srcRoot.problem });
+            continue;
+          }
+          const s = spec(item.ks.object);
+          const mapped = this.artifactPath(item.ks, asString(s["path"]) ?? ".");
+          if (mapped === null) {
+            jobs.push({ item, job: null, problem: `path '${asString(s["path"]) ?? "."}' is not copied into ExternalArtifact ${str(item.ks.object, "spec", "sourceRef", "name") ?? "?"} by any ArtifactGenerator rule` });
+            continue;
+          }
+          jobs.push({
+            item,
+            job: {
+              id: `${item.clusterId}|${ksKey(item.ks)}|${item.ks.key}`,
+              dirAbs: resolve(srcRoot, mapped),
+              sourceRoot: srcRoot,
+              settings: fluxSettings(s),
+            },
+          });
+        }
+        const results = await this.renderer.renderAll(jobs.flatMap((j) => (j.job ? [j.job] : [])));
+        for (const { item, job, problem } of jobs) {
+          const rkey = `${item.clusterId}|${ksKey(item.ks)}`;
+          if (!job) {
+            this.renders.set(rkey, { method: null, dir: null, objects: [], problems: [problem!] });
+            this.renderNotes.push({ reconciler: noteLabel(item), file: item.ks.origin.file ?? null, method: null, objects: 0, problems: [problem!] });
+            continue;
+          }
+          const outcome = results.get(job.id)!;
+          const rendered = this.adopt(item, outcome.docs, outcome.method === "kustomize" || outcome.method === "flux-generated" ? outcome.method : "builtin");
+          const record: RenderRecord = { method: outcome.method, dir: toRel(this.root, job.dirAbs) || ".", objects: rendered, problems: outcome.problems };
+          this.renders.set(rkey, record);
+          this.renderNotes.push({ reconciler: noteLabel(item), file: item.ks.origin.file ?? null, method: outcome.method, objects: rendered.length, problems: outcome.problems });
+          for (const r of rendered) if (isFluxKustomization(r.object)) next.push({ ks: r, clusterId: item.clusterId });
+        }
+        frontier = next;
+      }
+    };
+    await runLevels();
+    // Kustomizations in files that no cluster reaches are still audited, unattached.
+    const unattached = this.fileObjects.filter((m) => isFluxKustomization(m.object) && !this.consumed.has(m.key));
+    if (unattached.length) {
+      frontier = unattached.map((ks) => ({ ks, clusterId: UNATTACHED }));
+      await runLevels();
+    }
+  }
+
+  /**
+   * `flux bootstrap` writes clusters/<name>/flux-system/{gotk-components,gotk-sync}.yaml. When
+   * the sync file is missing or empty, the flux-system kustomization still tells us where a
+   * cluster's entrypoint is: its parent directory, synced from GitRepository flux-system.
+   */
+  private findBootstrapDirs(): void {
+    for (const [abs, kf] of this.kustomizeByAbs) {
+      const resources = asArray(kf.config["resources"]);
+      if (!resources.some((r) => typeof r === "string" && /(^|\/)gotk-components\.ya?ml$/.test(r))) continue;
+      const dir = dirname(abs);
+      const clusterDir = basename(dir) === "flux-system" ? dirname(dir) : dir;
+      const covered = this.entrypoints.some((e) => isInside(resolve(this.root, str(e.ks.object, "spec", "path") ?? "."), dir));
+      if (covered || !isInside(this.root, clusterDir)) continue;
+      const rel = toRel(this.root, clusterDir) || ".";
+      const anchor: ModelObject = {
+        key: `bootstrap:${kf.file}`,
+        object: { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", metadata: { name: "flux-system" } },
+        ref: { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", name: "flux-system", namespace: null },
+        origin: { kind: "file", file: kf.file },
+        clusterId: null,
+        locate: kf.locate,
+      };
+      const ks = this.synth(
+        {
+          apiVersion: `${GROUP.kustomize}/v1`,
+          kind: "Kustomization",
+          metadata: { name: "flux-system", namespace: "flux-system" },
+          spec: { interval: "10m", path: `./${rel}`, prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
+        },
+        anchor,
+        () => "",
+        `bootstrap-kustomization:${kf.file}`,
+      );
+      this.selfSources.add("GitRepository/flux-system/flux-system");
+      this.addEntrypoint(ks, rel);
+    }
+  }
+
+  private addEntrypoint(ks: ModelObject, id: string): void {
+    let cid = id;
+    let n = 2;
+    while (this.clusterIds.includes(cid)) cid = `${id}#${n++}`;
+    this.clusterIds.push(cid);
+    this.entrypoints.push({ ks, clusterId: cid });
+  }
+
+  /** FluxInstance objects, and HelmReleases of the flux-instance chart (values.instance). */
+  private findFluxInstances(): void {
+    for (const m of this.fileObjects) {
+      let inst: ModelObject | null = null;
+      if (isFluxInstance(m.object)) inst = m;
+      else if (isHelmRelease(m.object) && isFluxInstanceChart(m.object) && asObject(at(m.object, "spec", "values", "instance"))) {
+        const obj: K8sObject = {
+          apiVersion: `${GROUP.operator}/v1`,
+          kind: "FluxInstance",
+          metadata: { name: "flux", namespace: m.object.metadata.namespace ?? "flux-system" },
+          spec: at(m.object, "spec", "values", "instance") as JsonObject,
+        };
+        inst = this.synth(obj, m, (p) => (p.startsWith("/spec") ? `/spec/values/instance${p.slice(5)}` : p), `fluxinstance-from:${m.key}`);
+      }
+      if (!inst) continue;
+      const sync = asObject(at(inst.object, "spec", "sync"));
+      const url = asString(sync?.["url"]);
+      if (!sync || !url) continue;
+      this.selfUrls.add(normalizeUrl(url));
+      const ns = inst.object.metadata.namespace ?? "flux-system";
+      const name = asString(sync["name"]) ?? ns;
+      const kind = asString(sync["kind"]) ?? "GitRepository";
+      const ref = asString(sync["ref"]) ?? "";
+      const srcSpec: JsonObject = { url, interval: asString(sync["interval"]) ?? "1m" };
+      if (kind === "GitRepository") srcSpec["ref"] = ref.startsWith("refs/") ? { name: ref } : { branch: ref };
+      else if (kind === "OCIRepository") srcSpec["ref"] = { tag: ref };
+      if (asString(sync["pullSecret"])) srcSpec["secretRef"] = { name: asString(sync["pullSecret"])! };
+      const source = this.synth(
+        { apiVersion: `${GROUP.source}/v1`, kind, metadata: { name, namespace: ns }, spec: srcSpec },
+        inst,
+        (p) => (p === "/spec/url" ? "/spec/sync/url" : "/spec/sync"),
+        `sync-source:${inst.key}`,
+      );
+      this.selfSources.add(`${kind}/${ns}/${name}`);
+      const ks = this.synth(
+        {
+          apiVersion: `${GROUP.kustomize}/v1`,
+          kind: "Kustomization",
+          metadata: { name, namespace: ns },
+          spec: { interval: "10m", path: asString(sync["path"]) ?? ".", prune: true, sourceRef: { kind, name } },
+        },
+        inst,
+        (p) => (p === "/spec/path" ? "/spec/sync/path" : "/spec/sync"),
+        `sync-kustomization:${inst.key}`,
+      );
+      void source;
+      this.addEntrypoint(ks, normalizePath(asString(sync["path"]) ?? "."));
+    }
+  }
+
+  private synth(obj: K8sObject, from: ModelObject, mapPointer: (p: string) => string, key: string): ModelObject {
+    const m: ModelObject = {
+      key: `synth:${key}`,
+      object: obj,
+      ref: refOf(obj),
+      origin: { kind: "synthesized", ...(from.origin.file ? { file: from.origin.file } : {}) },
+      clusterId: null,
+      locate: (p) => from.locate(mapPointer(p)),
+    };
+    this.synthesized.push(m);
+    return m;
+  }
+
+  private sourceRefOf(ks: ModelObject): string | null {
+    const kind = str(ks.object, "spec", "sourceRef", "kind");
+    const name = str(ks.object, "spec", "sourceRef", "name");
+    if (!kind || !name) return null;
+    const ns = str(ks.object, "spec", "sourceRef", "namespace") ?? ks.object.metadata.namespace ?? "default";
+    return `${kind}/${ns}/${name}`;
+  }
+
+  private findSource(ks: ModelObject): ModelObject | undefined {
+    const key = this.sourceRefOf(ks);
+    if (!key) return undefined;
+    const pool = [...this.objects, ...this.synthesized, ...this.fileObjects];
+    return pool.find((m) => m.object.apiVersion.startsWith(`${GROUP.source}/`) && `${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}` === key);
+  }
+
+  /** source-watcher's ArtifactGenerator for an ExternalArtifact of that name, if any. */
+  private artifactGenerator(ks: ModelObject): { gen: ModelObject; artifact: JsonObject } | null {
+    if (str(ks.object, "spec", "sourceRef", "kind") !== "ExternalArtifact") return null;
+    const name = str(ks.object, "spec", "sourceRef", "name");
+    const ns = str(ks.object, "spec", "sourceRef", "namespace") ?? ks.object.metadata.namespace;
+    const pool = [...this.objects, ...this.fileObjects].filter((m) => m.object.kind === "ArtifactGenerator");
+    pool.sort((a, b) => Number(b.clusterId === ks.clusterId) - Number(a.clusterId === ks.clusterId));
+    for (const m of pool) {
+      if ((m.object.metadata.namespace ?? ns) !== ns) continue;
+      const artifact = asArray(at(m.object, "spec", "artifacts")).map(asObject).find((a) => a && asString(a["name"]) === name);
+      if (artifact) return { gen: m, artifact };
+    }
+    return null;
+  }
+
+  /**
+   * Maps a Kustomization's path inside an ExternalArtifact back to the repository layout
+   * through the ArtifactGenerator's copy rules; other sources keep their path.
+   */
+  private artifactPath(ks: ModelObject, p: string): string | null {
+    const ag = this.artifactGenerator(ks);
+    if (!ag) return p;
+    const want = `${normalizePath(p)}/`.replace(/^\.\//, "");
+    for (const c of asArray(ag.artifact["copy"])) {
+      const from = asString(asObject(c)?.["from"]);
+      const to = asString(asObject(c)?.["to"]);
+      if (!from || !to) continue;
+      const toRelPath = to.replace(/^@artifact\/?/, "");
+      const fromDir = from.replace(/^@[^/]+\/?/, "").replace(/\*\*.*$/, "").replace(/\*.*$/, "");
+      if (want === "./" || want === "/") return fromDir || ".";
+      if (want.startsWith(toRelPath)) return `${fromDir}${want.slice(toRelPath.length)}` || ".";
+    }
+    return null;
+  }
+
+  /** The local directory a Kustomization's source maps to, or why there is none. */
+  private sourceRootFor(ks: ModelObject): string | { problem: string } {
+    const key = this.sourceRefOf(ks);
+    if (!key) return { problem: "spec.sourceRef is missing" };
+    if (this.selfSources.has(key)) return this.root;
+    const ag = this.artifactGenerator(ks);
+    if (ag) {
+      const ns = ag.gen.object.metadata.namespace ?? "default";
+      const aliases = asArray(at(ag.gen.object, "spec", "sources")).map(asObject);
+      const selfAlias = aliases.some((a) => a && this.selfSources.has(`${asString(a["kind"]) ?? "GitRepository"}/${asString(a["namespace"]) ?? ns}/${asString(a["name"]) ?? ""}`));
+      if (selfAlias || this.fallbackSelf) return this.root;
+      return { problem: `ExternalArtifact ${key} is generated from sources that are not this repository` };
+    }
+    const src = this.findSource(ks);
+    const url = src ? str(src.object, "spec", "url") : undefined;
+    if (url) {
+      const n = normalizeUrl(url);
+      if (this.selfUrls.has(n)) return this.root;
+      for (const [u, dir] of Object.entries(this.config.sources)) if (normalizeUrl(u) === n) return dir;
+      if (this.fallbackSelf && key.endsWith("/flux-system")) return this.root;
+      return { problem: `source ${key} (${url}) is not this repository; map it to a local directory under 'sources' in .fluxguard.yaml to render it` };
+    }
+    if (this.fallbackSelf && (key.endsWith("/flux-system") || !src)) return this.root;
+    return { problem: src ? `source ${key} has no URL fluxguard can map` : `source ${key} is not defined in the repository` };
+  }
+
+  /** Turns rendered documents into model objects linked to their source lines. */
+  private adopt(item: QueueItem, docs: RenderedDoc[], renderer: "kustomize" | "flux-generated" | "builtin"): ModelObject[] {
+    const out: ModelObject[] = [];
+    const vars = this.substitutions(item.ks);
+    docs.forEach((d, i) => {
+      let obj = d.value;
+      if (vars && obj.metadata.annotations?.["kustomize.toolkit.fluxcd.io/substitute"] !== "disabled") {
+        obj = substitute(obj as unknown as JsonValue, vars) as unknown as K8sObject;
+      }
+      const src = d.originFile ? this.matchSource(d.originFile, obj) : null;
+      if (src) this.consumed.add(src.key);
+      const patchedBy = d.patchedBy.map((p) => (p === "flux" ? "flux" : toRel(this.root, p)));
+      const ks = item.ks;
+      const m: ModelObject = {
+        key: `render:${item.clusterId}|${ksKey(ks)}#${i}`,
+        object: obj,
+        ref: refOf(obj),
+        origin: {
+          kind: "rendered",
+          ...(src?.origin.file ? { file: src.origin.file } : d.originFile && isInside(this.root, d.originFile) ? { file: toRel(this.root, d.originFile) } : {}),
+          renderedBy: ksLabel(ks),
+          renderer,
+          ...(patchedBy.length ? { patchedBy } : {}),
+        },
+        clusterId: item.clusterId,
+        locate: (p) => this.locateRendered(p, src, d.patchedBy, ks, obj),
+      };
+      out.push(m);
+      this.objects.push(m);
+    });
+    return out;
+  }
+
+  private substitutions(ks: ModelObject): Record<string, string> | null {
+    const pb = asObject(at(ks.object, "spec", "postBuild"));
+    if (!pb) return null;
+    const vars: Record<string, string> = {};
+    for (const from of asArray(pb["substituteFrom"])) {
+      const f = asObject(from) ?? {};
+      const kind = asString(f["kind"]);
+      const name = asString(f["name"]);
+      const ns = ks.object.metadata.namespace;
+      const cm = this.objects.find((o) => o.object.kind === kind && o.object.metadata.name === name && (o.object.metadata.namespace ?? ns) === ns);
+      if (kind === "ConfigMap" && cm) for (const [k, v] of Object.entries(asObject(cm.object["data"] as JsonValue) ?? {})) if (typeof v === "string") vars[k] = v;
+    }
+    for (const [k, v] of Object.entries(asObject(pb["substitute"]) ?? {})) vars[k] = typeof v === "string" ? v : JSON.stringify(v);
+    return vars;
+  }
+
+  private matchSource(fileAbs: string, obj: K8sObject): ModelObject | null {
+    const entry = this.files.get(fileAbs);
+    if (!entry) return null;
+    const sameKind = entry.objects.filter((o) => o.object.kind === obj.kind);
+    if (sameKind.length === 0) return null;
+    const exact = sameKind.find((o) => o.object.metadata.name === obj.metadata.name);
+    if (exact) return exact;
+    const contained = sameKind.filter((o) => obj.metadata.name.includes(o.object.metadata.name)).sort((a, b) => b.object.metadata.name.length - a.object.metadata.name.length);
+    return contained[0] ?? (sameKind.length === 1 ? sameKind[0]! : null);
+  }
+
+  private locateRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
+    if (src && getAt(src.object, p) !== undefined) return src.locate(p);
+    for (const pb of patchedBy) {
+      if (pb === "flux") {
+        const patches = asArray(at(ks.object, "spec", "patches"));
+        const i = patches.findIndex((x) => typeof asObject(x)?.["patch"] === "string" && patchTouches(asString(asObject(x)!["patch"])!, p));
+        return ks.locate(i >= 0 ? pointer("spec", "patches", i, "patch") : "/spec/patches");
+      }
+      const kf = this.kustomizeByAbs.get(pb);
+      if (!kf) continue;
+      const patches = asArray(kf.config["patches"]);
+      for (let i = 0; i < patches.length; i++) {
+        const po = asObject(patches[i]) ?? {};
+        const file = asString(po["path"]);
+        if (file) {
+          const entry = this.files.get(resolve(dirname(pb), file));
+          const doc = entry?.docs.find((d) => {
+            const v = d.value as JsonObject | null;
+            return v && str(v, "kind") === obj.kind && getAt(v, p) !== undefined;
+          });
+          if (doc) return doc.locate(p);
+        } else if (typeof po["patch"] === "string" && patchTouches(po["patch"], p)) return kf.locate(pointer("patches", i, "patch"));
+      }
+      for (const [i, f] of asArray(kf.config["patchesStrategicMerge"]).entries()) {
+        if (typeof f !== "string") continue;
+        const entry = this.files.get(resolve(dirname(pb), f));
+        const doc = entry?.docs.find((d) => getAt(d.value, p) !== undefined && str(d.value, "kind") === obj.kind);
+        if (doc) return doc.locate(p);
+        void i;
+      }
+    }
+    if (src) return src.locate(p);
+    return ks.locate("/spec/path");
+  }
+
+  finish(kustomizeFiles: KustomizeFile[]): FleetModel {
+    const unconsumed = this.fileObjects.filter((m) => !this.consumed.has(m.key));
+    for (const m of unconsumed) m.clusterId = UNATTACHED;
+    const effective = [...this.objects, ...unconsumed, ...this.synthesized.filter((s) => !this.consumed.has(s.key))];
+    // Assign synthesized objects to the cluster of their entrypoint.
+    for (const e of this.entrypoints) if (e.ks.origin.kind === "synthesized") e.ks.clusterId = e.clusterId;
+    for (const s of this.synthesized) {
+      if (s.clusterId === null) {
+        const e = this.entrypoints.find((x) => x.ks.origin.file === s.origin.file && x.ks.origin.kind === "synthesized");
+        s.clusterId = e ? e.clusterId : UNATTACHED;
+      }
+    }
+    const ids = [...this.entrypoints.map((e) => e.clusterId)];
+    if (effective.some((m) => m.clusterId === UNATTACHED)) ids.push(UNATTACHED);
+    const clusters: FluxCluster[] = ids.map((id) => this.cluster(id, effective.filter((m) => m.clusterId === id)));
+    const reconcilers = clusters.flatMap((c) => c.reconcilers);
+    return {
+      mode: "files",
+      root: this.root,
+      objects: effective,
+      fileObjects: this.fileObjects,
+      kustomizeFiles,
+      clusters,
+      reconcilers,
+      renderNotes: this.renderNotes,
+      platform: { namespaces: this.config.platform.namespaces, serviceAccounts: this.config.platform.serviceAccounts },
+    };
+  }
+
+  private cluster(id: string, objects: ModelObject[]): FluxCluster {
+    const entry = this.entrypoints.find((e) => e.clusterId === id)?.ks ?? null;
+    const controllers = new Map<FluxControllerName, ControllerInfo>();
+    for (const m of objects) {
+      if (m.object.kind !== "Deployment") continue;
+      const name = m.object.metadata.name as FluxControllerName;
+      if (!FLUX_CONTROLLERS.includes(name)) continue;
+      const info = controllerInfo(m, name);
+      if (info) controllers.set(name, info);
+    }
+    const fluxInstance = objects.find((m) => isFluxInstance(m.object)) ?? null;
+    const fluxNamespace = [...controllers.values()][0]?.namespace ?? fluxInstance?.object.metadata.namespace ?? entry?.object.metadata.namespace ?? this.config.platform.namespaces[0] ?? "flux-system";
+    const lockdown = {
+      "kustomize-controller": this.lockdownFor(controllers.get("kustomize-controller"), fluxInstance),
+      "helm-controller": this.lockdownFor(controllers.get("helm-controller"), fluxInstance),
+    };
+    let rbacObjects = objects;
+    // Flux's install binds cluster-admin to its controllers. When the install is not in the
+    // repository (bootstrap, Flux Operator), model that default so rules can see it.
+    const hasReconcilerBinding = objects.some((m) => m.object.kind === "ClusterRoleBinding" && asArray(m.object["subjects"] as JsonValue).some((s) => str(s, "name") === "kustomize-controller"));
+    const installVisible = controllers.has("kustomize-controller");
+    if (!hasReconcilerBinding && !installVisible && (entry || fluxInstance)) {
+      const anchor = fluxInstance ?? entry!;
+      const binding: K8sObject = {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: `cluster-reconciler-${fluxNamespace}`, annotations: { "fluxguard.io/synthesized": "Flux's default install binds cluster-admin to its controllers" } },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subjects: [
+          { kind: "ServiceAccount", name: "kustomize-controller", namespace: fluxNamespace },
+          { kind: "ServiceAccount", name: "helm-controller", namespace: fluxNamespace },
+        ],
+      };
+      rbacObjects = [
+        ...objects,
+        { key: `synth:default-binding:${id}`, object: binding, ref: refOf(binding), origin: { kind: "synthesized", ...(anchor.origin.file ? { file: anchor.origin.file } : {}) }, clusterId: id, locate: () => anchor.locate("") },
+      ];
+    }
+    const cluster: FluxCluster = {
+      id,
+      entrypoint: entry,
+      fluxNamespace,
+      controllers,
+      fluxInstance,
+      lockdown,
+      objects,
+      rbac: new RbacGraph(rbacObjects),
+      reconcilers: [],
+      paths: [],
+      branches: [],
+    };
+    for (const m of objects) {
+      const isKs = isFluxKustomization(m.object);
+      if (!isKs && !isHelmRelease(m.object)) continue;
+      const kind = isKs ? "Kustomization" : "HelmRelease";
+      const controller = isKs ? "kustomize-controller" : "helm-controller";
+      const ns = m.object.metadata.namespace ?? "default";
+      const sa = str(m.object, "spec", "serviceAccountName");
+      const ld = lockdown[controller];
+      const identity = sa
+        ? { namespace: ns, serviceAccount: sa, source: "spec" as const }
+        : ld.defaultServiceAccount
+          ? { namespace: ns, serviceAccount: ld.defaultServiceAccount, source: "default-service-account" as const }
+          : { namespace: fluxNamespace, serviceAccount: controller, source: "controller" as const };
+      const platformSA =
+        (identity.namespace === fluxNamespace && (FLUX_CONTROLLERS as readonly string[]).includes(identity.serviceAccount)) ||
+        this.config.platform.serviceAccounts.includes(`${identity.namespace}/${identity.serviceAccount}`);
+      const rec: Reconciler = {
+        key: `${id}|${kind}/${ns}/${m.object.metadata.name}`,
+        kind,
+        object: m,
+        clusterId: id,
+        identity,
+        tier: platformSA ? "platform" : "tenant",
+      };
+      if (isKs) {
+        const r = this.renders.get(`${id}|${ksKey(m)}`);
+        if (r) rec.render = r;
+        const p = str(m.object, "spec", "path");
+        if (p) cluster.paths.push(normalizePath(p));
+      }
+      cluster.reconcilers.push(rec);
+    }
+    const usedSources = new Set(cluster.reconcilers.map((r) => this.sourceRefOf(r.object)).filter((x): x is string => x !== null));
+    for (const m of objects) {
+      if (m.object.kind !== "GitRepository") continue;
+      if (!usedSources.has(`GitRepository/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
+      const b = str(m.object, "spec", "ref", "branch");
+      if (b) cluster.branches.push(b);
+    }
+    cluster.paths = [...new Set(cluster.paths)].sort();
+    cluster.branches = [...new Set(cluster.branches)].sort();
+    return cluster;
+  }
+
+  private lockdownFor(ctrl: ControllerInfo | undefined, inst: ModelObject | null): Lockdown {
+    if (ctrl) {
+      const f = ctrl.flags;
+      const dsa = f.get("default-service-account")?.value;
+      return {
+        noCrossNamespaceRefs: flagIsTrue(f.get("no-cross-namespace-refs")?.value),
+        defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
+        noRemoteBases: flagIsTrue(f.get("no-remote-bases")?.value),
+        evidence: "controller-args",
+      };
+    }
+    if (inst) {
+      const multi = at(inst.object, "spec", "cluster", "multitenant") === true;
+      const dsa = str(inst.object, "spec", "cluster", "tenantDefaultServiceAccount") ?? "default";
+      return { noCrossNamespaceRefs: multi, defaultServiceAccount: multi ? dsa : null, noRemoteBases: multi, evidence: "flux-instance" };
+    }
+    if (this.config.platform.defaultServiceAccount) {
+      return { noCrossNamespaceRefs: undefined, defaultServiceAccount: this.config.platform.defaultServiceAccount, noRemoteBases: undefined, evidence: "config" };
+    }
+    return { noCrossNamespaceRefs: undefined, defaultServiceAccount: undefined, noRemoteBases: undefined, evidence: "none" };
+  }
+}
+
+function controllerInfo(m: ModelObject, name: FluxControllerName): ControllerInfo | null {
+  const containers = asArray(at(m.object, "spec", "template", "spec", "containers"));
+  let idx = containers.findIndex((c) => str(c, "name") === "manager");
+  if (idx < 0) idx = 0;
+  const c = containers[idx];
+  if (!c) return null;
+  const args = asArray(at(c, "args")).filter((a): a is string => typeof a === "string");
+  return {
+    name,
+    namespace: m.object.metadata.namespace ?? "flux-system",
+    object: m,
+    containerPointer: pointer("spec", "template", "spec", "containers", idx),
+    args,
+    flags: parseFlags(args),
+    serviceAccount: str(m.object, "spec", "template", "spec", "serviceAccountName") ?? name,
+  };
+}
+
+function isFluxInstanceChart(o: K8sObject): boolean {
+  const refName = str(o, "spec", "chartRef", "name");
+  const chart = str(o, "spec", "chart", "spec", "chart");
+  return refName === "flux-instance" || chart === "flux-instance" || (chart ?? "").endsWith("/flux-instance");
+}
+
+function noteLabel(item: QueueItem): string {
+  return item.clusterId === UNATTACHED ? ksLabel(item.ks) : `${ksLabel(item.ks)} (cluster ${item.clusterId})`;
+}
+
+function ksKey(m: ModelObject): string {
+  return `${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`;
+}
+
+export function ksLabel(m: ModelObject): string {
+  return `Kustomization/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`;
+}
+
+export function normalizePath(p: string): string {
+  const n = p.replace(/^\.\/?/, "").replace(/\/+$/, "");
+  return n === "" ? "." : n;
+}
+
+export function normalizeUrl(url: string): string {
+  let u = url.trim().toLowerCase().replace(/\.git$/, "").replace(/\/+$/, "");
+  u = u.replace(/^(ssh:\/\/)?git@([^:/]+)[:/]/, "$2/").replace(/^[a-z+]+:\/\//, "").replace(/^[^@/]+@/, "");
+  return u;
+}
+
+/** Whether an inline patch mentions the last key of a pointer. */
+function patchTouches(patch: string, p: string): boolean {
+  const last = p.split("/").filter((t) => t && !/^\d+$/.test(t)).pop();
+  return last === undefined || patch.includes(last);
+}

@@ -1,0 +1,44 @@
+/**
+ * The rule catalogue. One file per rule, grouped by domain; add a rule by importing it here.
+ * Order does not matter: findings are sorted.
+ */
+import type { Rule } from "../core/rule.js";
+import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
+import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
+import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
+import kustomizationNotRendered from "./repository/kustomization-not-rendered.js";
+import parseError from "./repository/parse-error.js";
+import suppressionInvalid from "./repository/suppression-invalid.js";
+import controllerInsecureFlag from "./tenancy/controller-insecure-flag.js";
+import crossNamespaceSourceRef from "./tenancy/cross-namespace-source-ref.js";
+import kustomizationForceApply from "./tenancy/kustomization-force-apply.js";
+import { helmreleaseMissingServiceAccount, kustomizationMissingServiceAccount } from "./tenancy/missing-service-account.js";
+import multitenancyLockdownMissing from "./tenancy/multitenancy-lockdown-missing.js";
+import remoteKustomizeBase from "./tenancy/remote-kustomize-base.js";
+import sharedFluxMultiEnvironment from "./tenancy/shared-flux-multi-environment.js";
+import tenantAppliesClusterScoped from "./tenancy/tenant-applies-cluster-scoped.js";
+
+export const ALL_RULES: readonly Rule[] = [
+  // repository
+  parseError,
+  kustomizationNotRendered,
+  suppressionInvalid,
+  // rbac
+  fluxControllerClusterAdmin,
+  reconcilerSaOverprivileged,
+  fluxSecretsReadable,
+  // tenancy and trust boundaries
+  multitenancyLockdownMissing,
+  controllerInsecureFlag,
+  kustomizationMissingServiceAccount,
+  helmreleaseMissingServiceAccount,
+  tenantAppliesClusterScoped,
+  kustomizationForceApply,
+  crossNamespaceSourceRef,
+  remoteKustomizeBase,
+  sharedFluxMultiEnvironment,
+];
+
+export function findRule(id: string, rules: readonly Rule[] = ALL_RULES): Rule | undefined {
+  return rules.find((r) => r.meta.id === id);
+}

@@ -1,0 +1,88 @@
+import type { BindingNode, Grant } from "../../core/rbac.js";
+import { ruleAllows } from "../../core/rbac.js";
+import { defineRule } from "../../core/rule.js";
+import type { Severity } from "../../core/types.js";
+import { CLUSTER_ADMIN, describe, describeSubject, isFluxControllerSubject, reconcilerSubject } from "../util.js";
+
+interface Problem {
+  binding: BindingNode;
+  severity: Severity;
+  what: string;
+}
+
+export default defineRule({
+  meta: {
+    id: "reconciler-sa-overprivileged",
+    title: "A reconciler's service account holds escalation-grade permissions",
+    severity: "high",
+    threats: ["adversary-3-kustomization-escalation", "weakness-1-cluster-admin", "weakness-4-unscoped-kustomization"],
+    summary: "the service account a Kustomization or HelmRelease runs as has cluster-admin, escalate/bind/impersonate, binding creation or foreign Secret access",
+    rationale:
+      "Impersonation only confines a tenant if the impersonated account is small. An account with cluster-wide wildcards, `escalate`, `bind` or `impersonate`, the right to create RoleBindings, or read access to other namespaces' Secrets lets whatever it applies climb to cluster-admin or read the Flux Git credentials.",
+    remediation: {
+      text: "Bind the reconciler account to a Role in its own namespace listing only the kinds the tenant ships.",
+      snippet: `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: team-a-reconciler
+  namespace: team-a
+rules:
+  - apiGroups: ["apps"]
+    resources: ["deployments"]
+    verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  - apiGroups: [""]
+    resources: ["services", "configmaps"]
+    verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]`,
+    },
+    references: ["https://kubernetes.io/docs/concepts/security/rbac-good-practices/", "https://fluxcd.io/flux/security/#multi-tenancy"],
+  },
+  check({ model, report }) {
+    for (const cluster of model.clusters) {
+      const seen = new Set<string>();
+      for (const r of cluster.reconcilers) {
+        const subject = reconcilerSubject(r);
+        if (isFluxControllerSubject(cluster, subject)) continue; // flux-controller-cluster-admin covers these
+        const key = `${subject.namespace}/${subject.name}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const problems = new Map<string, Problem>();
+        const add = (g: Grant, severity: Severity, what: string): void => {
+          const k = `${g.binding.object.key}|${what}`;
+          if (!problems.has(k)) problems.set(k, { binding: g.binding, severity, what });
+        };
+        for (const g of cluster.rbac.grantsFor(subject)) {
+          const ownNs = g.scope === subject.namespace;
+          const full = g.role.name === CLUSTER_ADMIN || (ruleAllows(g.rule, "*", "*", "*") && g.rule.verbs.includes("*") && g.rule.resources.includes("*"));
+          if (full) {
+            if (g.scope === "*") add(g, "critical", `${g.role.name === CLUSTER_ADMIN ? CLUSTER_ADMIN : "wildcard verbs on wildcard resources"} cluster-wide`);
+            else if (ownNs) add(g, "low", `${g.role.name === CLUSTER_ADMIN ? CLUSTER_ADMIN : "wildcard access"} inside its own namespace ${g.scope} (the 'flux create tenant' pattern; includes RoleBinding creation and the namespace's Secrets)`);
+            else add(g, "high", `${g.role.name === CLUSTER_ADMIN ? CLUSTER_ADMIN : "wildcard access"} in namespace ${g.scope}, which is not its own`);
+            continue;
+          }
+          for (const verb of ["escalate", "bind", "impersonate"]) {
+            if (g.rule.verbs.includes(verb) || g.rule.verbs.includes("*")) {
+              const res = verb === "impersonate" ? ["users", "groups", "serviceaccounts"] : ["roles", "clusterroles"];
+              const grp = verb === "impersonate" ? "" : "rbac.authorization.k8s.io";
+              if (res.some((x) => ruleAllows(g.rule, verb, grp, x))) add(g, "high", `'${verb}'${g.scope === "*" ? " cluster-wide" : ` in ${g.scope}`}`);
+            }
+          }
+          for (const res of ["rolebindings", "clusterrolebindings"]) {
+            if (ruleAllows(g.rule, "create", "rbac.authorization.k8s.io", res)) add(g, ownNs && res === "rolebindings" ? "low" : "high", `create on ${res}${g.scope === "*" ? " cluster-wide" : ` in ${g.scope}`}`);
+          }
+          if (!ownNs && ["get", "list", "watch"].some((v) => ruleAllows(g.rule, v, "", "secrets"))) {
+            add(g, "high", `read access to Secrets ${g.scope === "*" ? "in every namespace" : `in namespace ${g.scope}`}`);
+          }
+        }
+        for (const p of problems.values()) {
+          const idx = p.binding.subjects.findIndex((s) => s.kind === "ServiceAccount" && s.name === subject.name && (s.namespace ?? "") === subject.namespace);
+          report({
+            object: p.binding.object,
+            pointer: idx >= 0 ? `/subjects/${idx}` : "/roleRef",
+            severity: p.severity,
+            message: `${describeSubject(subject)}, which ${describe(r.object)} runs as, holds ${p.what} through ${describe(p.binding.object)}`,
+          });
+        }
+      }
+    }
+  },
+});

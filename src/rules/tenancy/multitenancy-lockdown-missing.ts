@@ -1,0 +1,101 @@
+import { flagIsTrue, path as at } from "../../core/flux.js";
+import type { ControllerInfo, FleetModel } from "../../core/model.js";
+import { defineRule } from "../../core/rule.js";
+import type { Severity } from "../../core/types.js";
+
+/** The lockdown flags each controller should carry (FLUX-FACTS.md §2.1). */
+const REQUIRED: Record<string, string[]> = {
+  "kustomize-controller": ["no-cross-namespace-refs", "default-service-account", "no-remote-bases"],
+  "helm-controller": ["no-cross-namespace-refs", "default-service-account"],
+  "notification-controller": ["no-cross-namespace-refs"],
+  "image-reflector-controller": ["no-cross-namespace-refs"],
+  "image-automation-controller": ["no-cross-namespace-refs"],
+};
+
+function present(ctrl: ControllerInfo, flag: string): boolean {
+  const v = ctrl.flags.get(flag)?.value;
+  if (flag === "default-service-account") return v !== undefined && v !== "" && v !== "true";
+  return flagIsTrue(v);
+}
+
+/** When kustomize could not run, look for the lockdown in the kustomization patches' text. */
+function inPatches(model: FleetModel, ctrl: ControllerInfo, flag: string): boolean {
+  if (ctrl.object.origin.renderer !== "builtin") return false;
+  return model.kustomizeFiles.some((k) => JSON.stringify(k.config["patches"] ?? []).includes(`--${flag}`));
+}
+
+export default defineRule({
+  meta: {
+    id: "multitenancy-lockdown-missing",
+    title: "Flux controllers lack the multi-tenancy lockdown",
+    severity: "high",
+    threats: ["weakness-4-unscoped-kustomization", "adversary-3-kustomization-escalation", "weakness-1-cluster-admin"],
+    summary: "a controller Deployment or FluxInstance lacks --no-cross-namespace-refs, --default-service-account or --no-remote-bases",
+    rationale:
+      "Flux's defaults let a Kustomization or HelmRelease reference sources in other namespaces, pull remote kustomize bases, and apply as the controller (cluster-admin) when it names no service account. The lockdown patch closes all three; Flux documents it but does not apply it.",
+    remediation: {
+      text: "Add the lockdown patch to the flux-system kustomization (or set `cluster.multitenant: true` on the FluxInstance), and give the flux-system Kustomization `serviceAccountName: kustomize-controller`.",
+      snippet: `patches:
+  - patch: |
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --no-cross-namespace-refs=true
+    target:
+      kind: Deployment
+      name: "(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)"
+  - patch: |
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --no-remote-bases=true
+    target:
+      kind: Deployment
+      name: "kustomize-controller"
+  - patch: |
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --default-service-account=default
+    target:
+      kind: Deployment
+      name: "(kustomize-controller|helm-controller)"
+  - patch: |
+      - op: add
+        path: /spec/serviceAccountName
+        value: kustomize-controller
+    target:
+      kind: Kustomization
+      name: "flux-system"
+# Flux Operator:
+# spec:
+#   cluster:
+#     multitenant: true
+#     tenantDefaultServiceAccount: flux`,
+    },
+    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
+  },
+  check({ model, report }) {
+    for (const cluster of model.clusters) {
+      for (const [name, ctrl] of cluster.controllers) {
+        const required = REQUIRED[name];
+        if (!required) continue;
+        const missing = required.filter((f) => !present(ctrl, f) && !inPatches(model, ctrl, f));
+        if (missing.length === 0) continue;
+        const impersonating = name === "kustomize-controller" || name === "helm-controller";
+        const severity: Severity = impersonating && missing.includes("default-service-account") ? "high" : "medium";
+        report({
+          object: ctrl.object,
+          pointer: `${ctrl.containerPointer}/args`,
+          severity,
+          message: `${name} runs without ${missing.map((f) => (f === "default-service-account" ? `--${f}` : `--${f}=true`)).join(", ")}`,
+        });
+      }
+      const inst = cluster.fluxInstance;
+      if (inst && cluster.controllers.size === 0 && at(inst.object, "spec", "cluster", "multitenant") !== true) {
+        report({
+          object: inst,
+          pointer: "/spec/cluster",
+          message: "FluxInstance does not set cluster.multitenant: true, so the controllers run without --no-cross-namespace-refs and --default-service-account",
+        });
+      }
+    }
+  },
+});

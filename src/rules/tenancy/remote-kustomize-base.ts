@@ -1,0 +1,39 @@
+import { asArray } from "../../core/flux.js";
+import { pointer } from "../../core/pointer.js";
+import { defineRule } from "../../core/rule.js";
+import { isRemoteRef } from "../../loader/kustomize.js";
+
+export default defineRule({
+  meta: {
+    id: "remote-kustomize-base",
+    title: "kustomization pulls a remote base",
+    severity: "medium",
+    threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
+    summary: "a kustomization file lists a remote resource, base or component (a URL or repository reference)",
+    rationale:
+      "A remote base is fetched at build time from a repository Flux never verifies, so whoever controls that repository (or the network path to it) controls what is applied, past every signature check on your own repository. kustomize-controller refuses them with --no-remote-bases=true.",
+    remediation: {
+      text: "Vendor the base into the repository, or sync it as its own verified GitRepository/OCIRepository source.",
+      snippet: `resources:
+  - ../../vendor/podinfo   # vendored and reviewed, instead of
+# - https://github.com/stefanprodan/podinfo//kustomize?ref=6.5.0`,
+    },
+    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
+  },
+  check({ model, report }) {
+    const locked = model.clusters.length > 0 && model.clusters.every((c) => c.lockdown["kustomize-controller"].noRemoteBases === true);
+    for (const kf of model.kustomizeFiles) {
+      for (const field of ["resources", "bases", "components"]) {
+        asArray(kf.config[field]).forEach((ref, i) => {
+          if (typeof ref !== "string" || !isRemoteRef(ref)) return;
+          report({
+            file: kf,
+            pointer: pointer(field, i),
+            severity: locked ? "low" : "medium",
+            message: `${kf.file} pulls remote ${field === "components" ? "component" : "base"} '${ref}'${locked ? " (kustomize-controller's --no-remote-bases=true will refuse it)" : ""}`,
+          });
+        });
+      }
+    }
+  },
+});
