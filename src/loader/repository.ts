@@ -551,7 +551,9 @@ class ModelBuilder {
   }
 
   private locateRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
-    if (src && getAt(src.object, p) !== undefined) return src.locate(p);
+    // The source line, unless a patch changed the value there: then the patch.
+    const srcValue = src ? getAt(src.object, p) : undefined;
+    if (src && srcValue !== undefined && (patchedBy.length === 0 || JSON.stringify(srcValue) === JSON.stringify(getAt(obj, p)))) return src.locate(p);
     for (const pb of patchedBy) {
       if (pb === "flux") {
         const patches = asArray(at(ks.object, "spec", "patches"));

@@ -60,7 +60,7 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
       errors.push({
         file,
         ...at,
-        message: /alias/i.test(msg) ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}); possible alias bomb` : firstLine(msg),
+        message: /excessive alias count/i.test(msg) ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}); possible alias bomb` : firstLine(msg),
       });
       return;
     }

@@ -2,6 +2,7 @@ import { asArray } from "../../core/flux.js";
 import { pointer } from "../../core/pointer.js";
 import { defineRule } from "../../core/rule.js";
 import { isRemoteRef } from "../../loader/kustomize.js";
+import { UNATTACHED } from "../../loader/repository.js";
 
 export default defineRule({
   meta: {
@@ -21,7 +22,8 @@ export default defineRule({
     references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
   },
   check({ model, report }) {
-    const locked = model.clusters.length > 0 && model.clusters.every((c) => c.lockdown["kustomize-controller"].noRemoteBases === true);
+    const attached = model.clusters.filter((c) => c.id !== UNATTACHED);
+    const locked = attached.length > 0 && attached.every((c) => c.lockdown["kustomize-controller"].noRemoteBases === true);
     for (const kf of model.kustomizeFiles) {
       for (const field of ["resources", "bases", "components"]) {
         asArray(kf.config[field]).forEach((ref, i) => {

@@ -1,0 +1,14 @@
+import { ruleFixtureTests } from "../../testing/rule-tester.js";
+
+for (const id of [
+  "multitenancy-lockdown-missing",
+  "controller-insecure-flag",
+  "kustomization-missing-service-account",
+  "helmrelease-missing-service-account",
+  "tenant-applies-cluster-scoped",
+  "kustomization-force-apply",
+  "cross-namespace-source-ref",
+  "remote-kustomize-base",
+  "shared-flux-multi-environment",
+])
+  ruleFixtureTests(import.meta.url, id);
