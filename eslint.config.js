@@ -17,7 +17,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/bin/**"],
+    files: ["src/bin/**", "scripts/**", "bench/**"],
     rules: { "no-restricted-properties": "off" },
   },
 );

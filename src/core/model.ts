@@ -94,7 +94,7 @@ export interface Lockdown {
   defaultServiceAccount: string | null | undefined;
   noRemoteBases: boolean | undefined;
   /** Where the lockdown was recognised: controller args, FluxInstance or config. */
-  evidence: "controller-args" | "flux-instance" | "config" | "none";
+  evidence: "controller-args" | "kustomize-patches" | "flux-instance" | "config" | "none";
 }
 
 export interface FluxCluster {

@@ -215,6 +215,8 @@ class ModelBuilder {
   private readonly selfUrls = new Set<string>();
   private fallbackSelf = false;
   private readonly clusterIds: string[] = [];
+  /** The flux-system kustomization of entrypoints found from a bootstrap layout. */
+  private readonly bootstrapFiles = new Map<string, KustomizeFile>();
 
   constructor(
     private readonly root: string,
@@ -339,7 +341,10 @@ class ModelBuilder {
         `bootstrap-kustomization:${kf.file}`,
       );
       this.selfSources.add("GitRepository/flux-system/flux-system");
+      const sa = bootstrapPatches(kf).kustomizationServiceAccount;
+      if (sa) (ks.object["spec"] as JsonObject)["serviceAccountName"] = sa;
       this.addEntrypoint(ks, rel);
+      this.bootstrapFiles.set(ks.key, kf);
     }
   }
 
@@ -515,7 +520,7 @@ class ModelBuilder {
           ...(patchedBy.length ? { patchedBy } : {}),
         },
         clusterId: item.clusterId,
-        locate: (p) => this.locateRendered(p, src, d.patchedBy, ks, obj),
+        locate: (p) => this.locateRendered(p, src, d.patchedBy, ks, d.value),
       };
       out.push(m);
       this.objects.push(m);
@@ -628,9 +633,11 @@ class ModelBuilder {
     }
     const fluxInstance = objects.find((m) => isFluxInstance(m.object)) ?? null;
     const fluxNamespace = [...controllers.values()][0]?.namespace ?? fluxInstance?.object.metadata.namespace ?? entry?.object.metadata.namespace ?? this.config.platform.namespaces[0] ?? "flux-system";
+    const bootstrap = entry ? this.bootstrapFiles.get(entry.key) : undefined;
+    const patched = bootstrap ? bootstrapPatches(bootstrap) : undefined;
     const lockdown = {
-      "kustomize-controller": this.lockdownFor(controllers.get("kustomize-controller"), fluxInstance),
-      "helm-controller": this.lockdownFor(controllers.get("helm-controller"), fluxInstance),
+      "kustomize-controller": this.lockdownFor(controllers.get("kustomize-controller"), fluxInstance, patched?.flags.get("kustomize-controller")),
+      "helm-controller": this.lockdownFor(controllers.get("helm-controller"), fluxInstance, patched?.flags.get("helm-controller")),
     };
     let rbacObjects = objects;
     // Flux's install binds cluster-admin to its controllers. When the install is not in the
@@ -711,7 +718,7 @@ class ModelBuilder {
     return cluster;
   }
 
-  private lockdownFor(ctrl: ControllerInfo | undefined, inst: ModelObject | null): Lockdown {
+  private lockdownFor(ctrl: ControllerInfo | undefined, inst: ModelObject | null, patchFlags?: Map<string, string>): Lockdown {
     if (ctrl) {
       const f = ctrl.flags;
       const dsa = f.get("default-service-account")?.value;
@@ -720,6 +727,15 @@ class ModelBuilder {
         defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
         noRemoteBases: flagIsTrue(f.get("no-remote-bases")?.value),
         evidence: "controller-args",
+      };
+    }
+    if (patchFlags && patchFlags.size > 0) {
+      const dsa = patchFlags.get("default-service-account");
+      return {
+        noCrossNamespaceRefs: flagIsTrue(patchFlags.get("no-cross-namespace-refs")),
+        defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
+        noRemoteBases: flagIsTrue(patchFlags.get("no-remote-bases")),
+        evidence: "kustomize-patches",
       };
     }
     if (inst) {
@@ -750,6 +766,42 @@ function controllerInfo(m: ModelObject, name: FluxControllerName): ControllerInf
     flags: parseFlags(args),
     serviceAccount: str(m.object, "spec", "template", "spec", "serviceAccountName") ?? name,
   };
+}
+
+/**
+ * Reads the lockdown from a flux-system kustomization's patches when the controller
+ * manifests themselves are not in the repository (bootstrap writes them later).
+ */
+export function bootstrapPatches(kf: KustomizeFile): { flags: Map<string, Map<string, string>>; kustomizationServiceAccount: string | null } {
+  const flags = new Map<string, Map<string, string>>();
+  let kustomizationServiceAccount: string | null = null;
+  for (const p of asArray(kf.config["patches"])) {
+    const po = asObject(p) ?? {};
+    const text = asString(po["patch"]) ?? "";
+    const target = asObject(po["target"]) ?? {};
+    const kind = asString(target["kind"]);
+    const name = asString(target["name"]) ?? ".*";
+    if (kind === "Kustomization") {
+      const m = /path:\s*\/spec\/serviceAccountName[\s\S]*?value:\s*["']?([\w.-]+)/.exec(text) ?? /serviceAccountName:\s*["']?([\w.-]+)/.exec(text);
+      if (m) kustomizationServiceAccount = m[1]!;
+      continue;
+    }
+    if (kind !== undefined && kind !== "Deployment") continue;
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(?:${name})$`);
+    } catch {
+      continue;
+    }
+    const found = [...text.matchAll(/--([a-z-]+)(?:=([^\s"']+))?/g)];
+    for (const controller of FLUX_CONTROLLERS) {
+      if (!re.test(controller)) continue;
+      const map = flags.get(controller) ?? new Map<string, string>();
+      for (const f of found) map.set(f[1]!, f[2] ?? "true");
+      flags.set(controller, map);
+    }
+  }
+  return { flags, kustomizationServiceAccount };
 }
 
 function isFluxInstanceChart(o: K8sObject): boolean {

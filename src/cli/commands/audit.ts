@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { runAudit } from "../../engine/audit.js";
@@ -27,6 +28,7 @@ export const auditCommand: Command = {
     const format = parseFormat(values.format, FORMATS, "text");
     const failOn = parseSeverity(values["fail-on"], "high");
     const target = positionals[0] ?? ".";
+    if (!existsSync(resolve(io.cwd, target))) throw new UsageError(`no such directory: ${target}`, `usage: ${USAGE}`);
     const report = await runAudit({
       root: resolve(io.cwd, target),
       failOn,
