@@ -1,0 +1,181 @@
+/**
+ * One cluster's Flux, from its objects: controllers and their flags, the lockdown, the RBAC
+ * graph, and who every reconciler runs as. Shared by the file and live-cluster loaders.
+ */
+import type { FleetConfig } from "../core/config.js";
+import { asArray, FLUX_CONTROLLERS, flagIsTrue, isFluxInstance, isFluxKustomization, isHelmRelease, parseFlags, path as at, str, type FluxControllerName } from "../core/flux.js";
+import type { ControllerInfo, FluxCluster, Lockdown, ModelObject, Reconciler, RenderRecord } from "../core/model.js";
+import { refOf } from "../core/model.js";
+import { pointer } from "../core/pointer.js";
+import { RbacGraph } from "../core/rbac.js";
+import type { JsonValue, K8sObject } from "../core/types.js";
+
+export interface ClusterInput {
+  id: string;
+  objects: ModelObject[];
+  entrypoint: ModelObject | null;
+  config: FleetConfig;
+  /** Lockdown flags per controller read from flux-system kustomize patches. */
+  patchFlags?: Map<string, Map<string, string>>;
+  render?: (ks: ModelObject) => RenderRecord | undefined;
+  /** Add Flux's default cluster-reconciler binding when the install is not visible. */
+  synthesizeDefaultBinding: boolean;
+}
+
+export function normalizePath(p: string): string {
+  const n = p.replace(/^\.\/?/, "").replace(/\/+$/, "");
+  return n === "" ? "." : n;
+}
+
+function sourceRefKey(m: ModelObject): string | null {
+  const kind = str(m.object, "spec", "sourceRef", "kind");
+  const name = str(m.object, "spec", "sourceRef", "name");
+  if (!kind || !name) return null;
+  return `${kind}/${str(m.object, "spec", "sourceRef", "namespace") ?? m.object.metadata.namespace ?? "default"}/${name}`;
+}
+
+export function buildCluster(input: ClusterInput): FluxCluster {
+  const { id, objects, config } = input;
+  const entry = input.entrypoint;
+  const controllers = new Map<FluxControllerName, ControllerInfo>();
+  for (const m of objects) {
+    if (m.object.kind !== "Deployment") continue;
+    const name = m.object.metadata.name as FluxControllerName;
+    if (!FLUX_CONTROLLERS.includes(name)) continue;
+    const info = controllerInfo(m, name);
+    if (info) controllers.set(name, info);
+  }
+  const fluxInstance = objects.find((m) => isFluxInstance(m.object)) ?? null;
+  const fluxNamespace = [...controllers.values()][0]?.namespace ?? fluxInstance?.object.metadata.namespace ?? entry?.object.metadata.namespace ?? config.platform.namespaces[0] ?? "flux-system";
+  const lockdown = {
+    "kustomize-controller": lockdownFor(config, controllers.get("kustomize-controller"), fluxInstance, input.patchFlags?.get("kustomize-controller")),
+    "helm-controller": lockdownFor(config, controllers.get("helm-controller"), fluxInstance, input.patchFlags?.get("helm-controller")),
+  };
+  let rbacObjects = objects;
+  // Flux's install binds cluster-admin to its controllers. When the install is not in the
+  // repository (bootstrap, Flux Operator), model that default so rules can see it.
+  const hasReconcilerBinding = objects.some((m) => m.object.kind === "ClusterRoleBinding" && asArray(m.object["subjects"] as JsonValue).some((s) => str(s, "name") === "kustomize-controller"));
+  const installVisible = controllers.has("kustomize-controller");
+  if (input.synthesizeDefaultBinding && !hasReconcilerBinding && !installVisible && (entry || fluxInstance)) {
+    const anchor = fluxInstance ?? entry!;
+    const binding: K8sObject = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `cluster-reconciler-${fluxNamespace}`, annotations: { "fluxguard.io/synthesized": "Flux's default install binds cluster-admin to its controllers" } },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [
+        { kind: "ServiceAccount", name: "kustomize-controller", namespace: fluxNamespace },
+        { kind: "ServiceAccount", name: "helm-controller", namespace: fluxNamespace },
+      ],
+    };
+    rbacObjects = [
+      ...objects,
+      { key: `synth:default-binding:${id}`, object: binding, ref: refOf(binding), origin: { kind: "synthesized", ...(anchor.origin.file ? { file: anchor.origin.file } : {}) }, clusterId: id, locate: () => anchor.locate("") },
+    ];
+  }
+  const cluster: FluxCluster = {
+    id,
+    entrypoint: entry,
+    fluxNamespace,
+    controllers,
+    fluxInstance,
+    lockdown,
+    objects,
+    rbac: new RbacGraph(rbacObjects),
+    reconcilers: [],
+    paths: [],
+    branches: [],
+  };
+  for (const m of objects) {
+    const isKs = isFluxKustomization(m.object);
+    if (!isKs && !isHelmRelease(m.object)) continue;
+    const kind = isKs ? "Kustomization" : "HelmRelease";
+    const controller = isKs ? "kustomize-controller" : "helm-controller";
+    const ns = m.object.metadata.namespace ?? "default";
+    const sa = str(m.object, "spec", "serviceAccountName");
+    const ld = lockdown[controller];
+    const identity = sa
+      ? { namespace: ns, serviceAccount: sa, source: "spec" as const }
+      : ld.defaultServiceAccount
+        ? { namespace: ns, serviceAccount: ld.defaultServiceAccount, source: "default-service-account" as const }
+        : { namespace: fluxNamespace, serviceAccount: controller, source: "controller" as const };
+    const platformSA =
+      (identity.namespace === fluxNamespace && (FLUX_CONTROLLERS as readonly string[]).includes(identity.serviceAccount)) ||
+      config.platform.serviceAccounts.includes(`${identity.namespace}/${identity.serviceAccount}`);
+    const rec: Reconciler = {
+      key: `${id}|${kind}/${ns}/${m.object.metadata.name}`,
+      kind,
+      object: m,
+      clusterId: id,
+      identity,
+      tier: platformSA ? "platform" : "tenant",
+    };
+    if (isKs) {
+      const r = input.render?.(m);
+      if (r) rec.render = r;
+      const p = str(m.object, "spec", "path");
+      if (p) cluster.paths.push(normalizePath(p));
+    }
+    cluster.reconcilers.push(rec);
+  }
+  const usedSources = new Set(cluster.reconcilers.map((r) => sourceRefKey(r.object)).filter((x): x is string => x !== null));
+  for (const m of objects) {
+    if (m.object.kind !== "GitRepository") continue;
+    if (!usedSources.has(`GitRepository/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
+    const b = str(m.object, "spec", "ref", "branch");
+    if (b) cluster.branches.push(b);
+  }
+  cluster.paths = [...new Set(cluster.paths)].sort();
+  cluster.branches = [...new Set(cluster.branches)].sort();
+  return cluster;
+}
+
+function lockdownFor(config: FleetConfig, ctrl: ControllerInfo | undefined, inst: ModelObject | null, patchFlags?: Map<string, string>): Lockdown {
+  if (ctrl) {
+    const f = ctrl.flags;
+    const dsa = f.get("default-service-account")?.value;
+    return {
+      noCrossNamespaceRefs: flagIsTrue(f.get("no-cross-namespace-refs")?.value),
+      defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
+      noRemoteBases: flagIsTrue(f.get("no-remote-bases")?.value),
+      evidence: "controller-args",
+    };
+  }
+  if (patchFlags && patchFlags.size > 0) {
+    const dsa = patchFlags.get("default-service-account");
+    return {
+      noCrossNamespaceRefs: flagIsTrue(patchFlags.get("no-cross-namespace-refs")),
+      defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
+      noRemoteBases: flagIsTrue(patchFlags.get("no-remote-bases")),
+      evidence: "kustomize-patches",
+    };
+  }
+  if (inst) {
+    const multi = at(inst.object, "spec", "cluster", "multitenant") === true;
+    const dsa = str(inst.object, "spec", "cluster", "tenantDefaultServiceAccount") ?? "default";
+    return { noCrossNamespaceRefs: multi, defaultServiceAccount: multi ? dsa : null, noRemoteBases: multi, evidence: "flux-instance" };
+  }
+  if (config.platform.defaultServiceAccount) {
+    return { noCrossNamespaceRefs: undefined, defaultServiceAccount: config.platform.defaultServiceAccount, noRemoteBases: undefined, evidence: "config" };
+  }
+  return { noCrossNamespaceRefs: undefined, defaultServiceAccount: undefined, noRemoteBases: undefined, evidence: "none" };
+}
+
+export function controllerInfo(m: ModelObject, name: FluxControllerName): ControllerInfo | null {
+  const containers = asArray(at(m.object, "spec", "template", "spec", "containers"));
+  let idx = containers.findIndex((c) => str(c, "name") === "manager");
+  if (idx < 0) idx = 0;
+  const c = containers[idx];
+  if (!c) return null;
+  const args = asArray(at(c, "args")).filter((a): a is string => typeof a === "string");
+  return {
+    name,
+    namespace: m.object.metadata.namespace ?? "flux-system",
+    object: m,
+    containerPointer: pointer("spec", "template", "spec", "containers", idx),
+    args,
+    flags: parseFlags(args),
+    serviceAccount: str(m.object, "spec", "template", "spec", "serviceAccountName") ?? name,
+  };
+}
+
