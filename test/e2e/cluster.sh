@@ -371,7 +371,7 @@ EOF
   start_controllers "$lockdown"
   write_env
   log "up in $(( $(date +%s) - t0 ))s; state in $STATE"
-  log "use: eval \"\$($0 env)\""
+  log "use: eval \"\$(bash $0 env)\""
 }
 
 write_env() {

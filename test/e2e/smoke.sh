@@ -10,7 +10,7 @@
 set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CLUSTER=$E2E_DIR/cluster.sh
+cluster() { bash "$E2E_DIR/cluster.sh" "$@"; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fluxguard-smoke.XXXXXX")
 PASSED=0
 FAILED=0
@@ -29,16 +29,16 @@ cleanup() {
       [ -f "$f" ] || continue; echo "--- $f (tail)"; tail -n 15 "$f"
     done
   fi
-  "$CLUSTER" down || true
+  cluster down || true
   rm -rf "$WORK"
   exit $rc
 }
 
-"$CLUSTER" build
-"$CLUSTER" down >/dev/null 2>&1 || true
+cluster build
+cluster down >/dev/null 2>&1 || true
 trap cleanup EXIT
-"$CLUSTER" up
-eval "$("$CLUSTER" env)"
+cluster up
+eval "$(cluster env)"
 
 gitc() { git -c user.name="E2E Author" -c user.email=e2e@example.invalid -c commit.gpgsign=false "$@"; }
 reconcile() { # kind name
@@ -162,7 +162,7 @@ else fail "no InvalidCommitSignature event"; fi
 
 # ---------------------------------------------------------------------------
 say "3. Lockdown flags (--default-service-account=default, --no-cross-namespace-refs, --no-remote-bases)"
-"$CLUSTER" restart-controllers --lockdown
+cluster restart-controllers --lockdown
 write_app "$WORK/plain" two
 ( cd "$WORK/plain" && gitc add -A && gitc commit -qm "plain two" && git push -q "$FLUXGUARD_E2E_GIT_URL/plain.git" main )
 reconcile gitrepository plain
