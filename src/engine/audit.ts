@@ -44,6 +44,33 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   return buildReport(loaded, config, rules, opts.failOn ?? "high", { kind: "directory", path: opts.root });
 }
 
+export interface ClusterAuditOptions {
+  kubeconfig?: string;
+  context?: string;
+  configPath?: string;
+  failOn?: Severity;
+  rules?: readonly Rule[];
+}
+
+/** `audit --cluster`: the same rules over the live cluster, plus the live-only analysis. */
+export async function runClusterAudit(opts: ClusterAuditOptions): Promise<AuditReport> {
+  const rules = opts.rules ?? ALL_RULES;
+  const config = loadConfig(null, opts.configPath, rules.map((r) => r.meta.id));
+  const { loadCluster } = await import("../loader/cluster.js");
+  const { analyzeLive } = await import("./live.js");
+  const { model, live } = await loadCluster({ config, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const analysis = await analyzeLive(model, live);
+  const report = buildReport(
+    { model, parseErrors: [], skipped: live.notices, kustomize: null, filesScanned: 0, nonObjects: [] },
+    config,
+    rules,
+    opts.failOn ?? "high",
+    { kind: "cluster", path: live.context },
+  );
+  report.live = analysis;
+  return report;
+}
+
 /** Runs the rules over a loaded model; shared by file, cluster and admission modes. */
 export function buildReport(
   loaded: Pick<LoadResult, "model" | "parseErrors" | "skipped" | "kustomize" | "filesScanned" | "nonObjects">,

@@ -1,5 +1,6 @@
 /** The audit report: the JSON schema (schemas/audit-report.schema.json) in TypeScript. */
 import type { RenderNote } from "../core/model.js";
+import type { LiveAnalysis } from "./live.js";
 import type { ResourceRef, Severity, SourceLocation, Threat } from "../core/types.js";
 
 export const REPORT_SCHEMA_VERSION = "1.0";
@@ -59,4 +60,6 @@ export interface AuditReport {
   notices: Array<{ file: string; reason: string; level: "warn" | "verbose" }>;
   /** Set when the target holds no Kubernetes objects. */
   empty: boolean;
+  /** `audit --cluster` only: the API server's own answers about who can do what. */
+  live?: LiveAnalysis;
 }

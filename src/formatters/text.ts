@@ -1,6 +1,7 @@
 /** The human report: findings grouped by file, rendering notes, the posture table. */
 import type { Severity } from "../core/types.js";
 import type { AuditReport, Finding } from "../engine/report.js";
+import { formatLiveText } from "../engine/live.js";
 
 export interface TextOptions {
   color: boolean;
@@ -59,6 +60,10 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
       lines.push("");
       lines.push(c(BOLD, "Skipped"));
       for (const n of notices) lines.push(`  ${n.file}: ${n.reason}`);
+    }
+    if (report.live) {
+      lines.push("");
+      lines.push(formatLiveText(report.live).trimEnd());
     }
     lines.push("");
     lines.push(c(BOLD, "Posture") + " (the seed's Expected Behaviour)");

@@ -6,6 +6,7 @@ import type { Rule } from "../core/rule.js";
 import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
 import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
 import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
+import sourceVerificationFailed from "./live/source-verification-failed.js";
 import kustomizationNotRendered from "./repository/kustomization-not-rendered.js";
 import parseError from "./repository/parse-error.js";
 import suppressionInvalid from "./repository/suppression-invalid.js";
@@ -37,6 +38,8 @@ export const ALL_RULES: readonly Rule[] = [
   crossNamespaceSourceRef,
   remoteKustomizeBase,
   sharedFluxMultiEnvironment,
+  // live cluster only
+  sourceVerificationFailed,
 ];
 
 export function findRule(id: string, rules: readonly Rule[] = ALL_RULES): Rule | undefined {

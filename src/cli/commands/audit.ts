@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
-import { runAudit } from "../../engine/audit.js";
+import { runAudit, runClusterAudit } from "../../engine/audit.js";
 import type { AuditReport } from "../../engine/report.js";
 import { formatJson } from "../../formatters/json.js";
 import { formatSarif } from "../../formatters/sarif.js";
@@ -11,7 +11,7 @@ import { COMMON_OPTIONS, parse, parseFormat, parseSeverity } from "../args.js";
 import type { Command } from "../command.js";
 import { useColor, writeFileAtomic, type CliIO } from "../io.js";
 
-const USAGE = "fluxguard audit <dir> [--format text|json|sarif] [--output FILE] [--config FILE] [--fail-on SEVERITY] [--quiet] [--verbose] [--no-color]";
+const USAGE = "fluxguard audit <dir> | --cluster [--context NAME] [--kubeconfig FILE] [--format text|json|sarif] [--output FILE] [--config FILE] [--fail-on SEVERITY] [--quiet] [--verbose] [--no-color]";
 const FORMATS = ["text", "json", "sarif"] as const;
 
 export const auditCommand: Command = {
@@ -19,7 +19,11 @@ export const auditCommand: Command = {
   summary: "audit a Flux GitOps repository: RBAC, tenancy, sources, credentials, Helm, images, alerting",
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, { ...COMMON_OPTIONS }, USAGE);
+    const { values, positionals } = parse(
+      argv,
+      { ...COMMON_OPTIONS, cluster: { type: "boolean" }, context: { type: "string" }, kubeconfig: { type: "string" } },
+      USAGE,
+    );
     if (values.help) {
       io.stdout(`usage: ${USAGE}\n`);
       return 0;
@@ -27,6 +31,20 @@ export const auditCommand: Command = {
     if (positionals.length > 1) throw new UsageError(`audit takes one directory, got ${positionals.length}`, `usage: ${USAGE}`);
     const format = parseFormat(values.format, FORMATS, "text");
     const failOn = parseSeverity(values["fail-on"], "high");
+    if (values.cluster) {
+      if (positionals.length) throw new UsageError("audit --cluster takes no directory", `usage: ${USAGE}`);
+      const report = await runClusterAudit({
+        failOn,
+        ...(values.config ? { configPath: resolve(io.cwd, values.config) } : {}),
+        ...(values.context ? { context: values.context } : {}),
+        ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}),
+      });
+      const out = render(report, format, io, Boolean(values["no-color"]) || values.output !== undefined, Boolean(values.verbose), Boolean(values.quiet));
+      if (values.output) writeFileAtomic(resolve(io.cwd, values.output), out);
+      else io.stdout(out);
+      return report.summary.failed ? 1 : 0;
+    }
+    if (values.context || values.kubeconfig) throw new UsageError("--context and --kubeconfig need --cluster", `usage: ${USAGE}`);
     const target = positionals[0] ?? ".";
     if (!existsSync(resolve(io.cwd, target))) throw new UsageError(`no such directory: ${target}`, `usage: ${USAGE}`);
     const report = await runAudit({

@@ -1,0 +1,283 @@
+/**
+ * The live-cluster loader: reads Flux objects, RBAC, NetworkPolicies and the controller
+ * Deployments through the Kubernetes API and builds the same FleetModel the file loader
+ * builds, so the same rules run. Secrets are read only as key names, and only for the Git
+ * credential Secrets that GitRepositories name (to see whether `known_hosts` is there).
+ */
+import type { KubeConfig as KubeConfigT, KubernetesObject, KubernetesObjectApi as KubernetesObjectApiT } from "@kubernetes/client-node";
+import type { FleetConfig } from "../core/config.js";
+import { UsageError } from "../core/errors.js";
+import { asArray, asObject, asString, GROUP, isFluxKustomization, objectId, path as at, str } from "../core/flux.js";
+import type { FleetModel, ModelObject, RenderRecord } from "../core/model.js";
+import { refOf } from "../core/model.js";
+import type { JsonObject, K8sObject } from "../core/types.js";
+import { buildCluster } from "./tenancy.js";
+
+export interface ClusterLoadOptions {
+  config: FleetConfig;
+  kubeconfig?: string;
+  context?: string;
+  env?: Record<string, string | undefined>;
+}
+
+interface KindSpec {
+  apiVersion: string;
+  kind: string;
+  /** Flux is not installed without these. */
+  required?: boolean;
+  /** A Flux or add-on CRD that may be missing. */
+  optional?: boolean;
+  namespace?: string;
+  labelSelector?: string;
+}
+
+const FLUX_KINDS: KindSpec[] = [
+  { apiVersion: `${GROUP.source}/v1`, kind: "GitRepository", required: true },
+  { apiVersion: `${GROUP.kustomize}/v1`, kind: "Kustomization", required: true },
+  { apiVersion: `${GROUP.source}/v1`, kind: "OCIRepository", optional: true },
+  { apiVersion: `${GROUP.source}/v1`, kind: "HelmRepository", optional: true },
+  { apiVersion: `${GROUP.source}/v1`, kind: "HelmChart", optional: true },
+  { apiVersion: `${GROUP.source}/v1`, kind: "Bucket", optional: true },
+  { apiVersion: `${GROUP.source}/v1`, kind: "ExternalArtifact", optional: true },
+  { apiVersion: `${GROUP.helm}/v2`, kind: "HelmRelease", optional: true },
+  { apiVersion: `${GROUP.image}/v1`, kind: "ImageRepository", optional: true },
+  { apiVersion: `${GROUP.image}/v1`, kind: "ImagePolicy", optional: true },
+  { apiVersion: `${GROUP.image}/v1`, kind: "ImageUpdateAutomation", optional: true },
+  { apiVersion: `${GROUP.notification}/v1beta3`, kind: "Alert", optional: true },
+  { apiVersion: `${GROUP.notification}/v1beta3`, kind: "Provider", optional: true },
+  { apiVersion: `${GROUP.notification}/v1`, kind: "Receiver", optional: true },
+  { apiVersion: `${GROUP.operator}/v1`, kind: "FluxInstance", optional: true },
+  { apiVersion: `${GROUP.operator}/v1`, kind: "ResourceSet", optional: true },
+  { apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator", optional: true },
+  { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", optional: true },
+];
+
+const CORE_KINDS: KindSpec[] = [
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" },
+  { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
+  { apiVersion: "v1", kind: "ServiceAccount" },
+  { apiVersion: "v1", kind: "Namespace" },
+  { apiVersion: "apps/v1", kind: "Deployment", labelSelector: "app.kubernetes.io/part-of=flux" },
+];
+
+/** The resource name kubectl would use, for error messages. */
+function plural(kind: string): string {
+  const k = kind.toLowerCase();
+  return k.endsWith("y") && !k.endsWith("ay") ? `${k.slice(0, -1)}ies` : k.endsWith("s") ? `${k}es` : `${k}s`;
+}
+
+interface ApiError {
+  code?: number;
+  message?: string;
+  cause?: { code?: string };
+}
+
+export interface LiveContext {
+  context: string;
+  server: string;
+  client: KubeConfigT;
+  notices: Array<{ file: string; reason: string }>;
+}
+
+export async function connect(opts: ClusterLoadOptions): Promise<LiveContext> {
+  const k8s = await import("@kubernetes/client-node");
+  const kc = new k8s.KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (e) {
+    throw new UsageError(`cannot read kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ""}: ${(e as Error).message}`);
+  }
+  if (opts.context) {
+    if (!kc.getContexts().some((c) => c.name === opts.context)) {
+      throw new UsageError(`no context '${opts.context}' in the kubeconfig`, `available: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`);
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  // loadFromDefault() invents http://localhost:8080 when there is no kubeconfig at all.
+  const invented = !opts.kubeconfig && kc.getCurrentContext() === "loaded-context" && cluster?.server === "http://localhost:8080";
+  if (!kc.getCurrentContext() || !cluster || invented) {
+    throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
+  }
+  return { context: kc.getCurrentContext(), server: cluster.server, client: kc, notices: [] };
+}
+
+/** Finds a network error code anywhere in an error's cause chain. */
+function networkCode(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; cur && depth < 6; depth++) {
+    const c = cur as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof c.code === "string" && /^E[A-Z]+$/.test(c.code)) return c.code;
+    const m = /(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|EAI_AGAIN|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/.exec(String(c.message));
+    if (m) return m[1];
+    cur = c.cause;
+  }
+  return /fetch failed/.test(String((e as Error)?.message)) ? "connection failed" : undefined;
+}
+
+function apiErrorText(e: unknown, what: string, server: string): UsageError | null {
+  const err = e as ApiError;
+  const netCode = networkCode(e);
+  if (netCode) return new UsageError(`cannot reach the API server at ${server} (${netCode})`, "check the kubeconfig's server address, the network, and that the cluster is up");
+  if (err.code === 401) return new UsageError(`the API server at ${server} rejected the credentials (401 Unauthorized)`, "refresh the kubeconfig's token or certificate");
+  if (err.code === 403) return new UsageError(`forbidden: cannot ${what}`, `grant the audit identity that permission (a read-only ClusterRole with get/list on it), or run as a user who has it`);
+  return null;
+}
+
+async function listKind(api: KubernetesObjectApiT, live: LiveContext, spec: KindSpec): Promise<KubernetesObject[] | null> {
+  const out: KubernetesObject[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const res = await api.list(spec.apiVersion, spec.kind, spec.namespace, undefined, undefined, undefined, undefined, spec.labelSelector, 500, token);
+      out.push(...res.items);
+      token = res.metadata?._continue || undefined;
+    } while (token);
+  } catch (e) {
+    const msg = String((e as Error).message ?? e);
+    if (networkCode(e)) throw apiErrorText(e, "", live.server)!;
+    if (/HTTP protocol is not allowed/.test(msg)) throw new UsageError(`the kubeconfig's server ${live.server} is plain HTTP`, "use https, or set insecure-skip-tls-verify for a local test cluster");
+    if (/Unrecognized API version and kind|not found|404/i.test(msg) && !(e as ApiError).code) {
+      if (spec.required) {
+        throw new UsageError(`Flux is not installed in this cluster: the ${plural(spec.kind)}.${spec.apiVersion.split("/")[0]} CRD is not there`, "install Flux, or point --context at a cluster that runs it");
+      }
+      live.notices.push({ file: `${spec.kind} (${spec.apiVersion})`, reason: "CRD not installed; skipped" });
+      return null;
+    }
+    const group = spec.apiVersion.includes("/") ? spec.apiVersion.split("/")[0] : "core";
+    const usage = apiErrorText(e, `list ${plural(spec.kind)} (API group ${group}) ${spec.namespace ? `in namespace ${spec.namespace}` : "in all namespaces"}`, live.server);
+    if (usage) throw usage;
+    if ((e as ApiError).code === 404) {
+      if (spec.required) throw new UsageError(`Flux is not installed in this cluster: the ${plural(spec.kind)} CRD is not there`);
+      live.notices.push({ file: `${spec.kind} (${spec.apiVersion})`, reason: "CRD not installed; skipped" });
+      return null;
+    }
+    throw e;
+  }
+  return out;
+}
+
+/** Keeps what rules need; drops managedFields, and any Secret value. */
+function clean(o: KubernetesObject, apiVersion: string, kind: string): K8sObject {
+  const v = JSON.parse(JSON.stringify(o)) as JsonObject;
+  const md = (asObject(v["metadata"]) ?? {}) as JsonObject;
+  delete md["managedFields"];
+  const annotations = asObject(md["annotations"]);
+  if (annotations) delete annotations["kubectl.kubernetes.io/last-applied-configuration"];
+  v["apiVersion"] = apiVersion;
+  v["kind"] = kind;
+  return v as unknown as K8sObject;
+}
+
+export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext): Promise<{ model: FleetModel; live: LiveContext }> {
+  const ctx = live ?? (await connect(opts));
+  const k8s = await import("@kubernetes/client-node");
+  const api = k8s.KubernetesObjectApi.makeApiClient(ctx.client);
+  const id = `context ${ctx.context}`;
+  const objects: ModelObject[] = [];
+  const add = (o: K8sObject): ModelObject => {
+    const m: ModelObject = { key: `cluster:${objectId(o)}:${o.apiVersion}`, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId: id, locate: () => null };
+    objects.push(m);
+    return m;
+  };
+  // Lists run in parallel; the API server is the bottleneck, not us.
+  const specs = [...FLUX_KINDS, ...CORE_KINDS];
+  const lists = await Promise.all(specs.map((s) => listKind(api, ctx, s)));
+  specs.forEach((s, i) => {
+    for (const item of lists[i] ?? []) add(clean(item, s.apiVersion, s.kind));
+  });
+  // Flux installs without the part-of label (old installs): look in the config's namespaces.
+  if (!objects.some((m) => m.object.kind === "Deployment")) {
+    for (const ns of opts.config.platform.namespaces) {
+      for (const item of (await listKind(api, ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) add(clean(item, "apps/v1", "Deployment"));
+    }
+  }
+  await addGitCredentialKeys(api, ctx, objects, add);
+
+  const renders = new Map<string, RenderRecord>();
+  for (const m of objects) {
+    if (!isFluxKustomization(m.object)) continue;
+    renders.set(m.key, inventoryRecord(m, objects));
+  }
+  const entry = objects.find((m) => isFluxKustomization(m.object) && m.object.metadata.name === "flux-system") ?? null;
+  const cluster = buildCluster({ id, objects, entrypoint: entry, config: opts.config, render: (m) => renders.get(m.key), synthesizeDefaultBinding: false });
+  const model: FleetModel = {
+    mode: "cluster",
+    root: ctx.server,
+    objects,
+    fileObjects: [],
+    kustomizeFiles: [],
+    clusters: [cluster],
+    reconcilers: cluster.reconcilers,
+    renderNotes: [],
+    platform: { namespaces: opts.config.platform.namespaces, serviceAccounts: opts.config.platform.serviceAccounts },
+  };
+  return { model, live: ctx };
+}
+
+/**
+ * For the Secrets GitRepositories use, fetch key names only (values are dropped before they
+ * leave this function), so rules can see whether `known_hosts` is present.
+ */
+async function addGitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext, objects: ModelObject[], add: (o: K8sObject) => ModelObject): Promise<void> {
+  const wanted = new Set<string>();
+  for (const m of objects) {
+    if (m.object.kind !== "GitRepository") continue;
+    const name = str(m.object, "spec", "secretRef", "name");
+    if (name) wanted.add(`${m.object.metadata.namespace ?? "default"}/${name}`);
+  }
+  for (const key of [...wanted].sort()) {
+    const [namespace, name] = key.split("/") as [string, string];
+    try {
+      const s = (await api.read({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as KubernetesObject & { data?: Record<string, string>; type?: string };
+      const keys = Object.keys(s.data ?? {}).sort();
+      const redacted: K8sObject = {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace, annotations: { "fluxguard.io/values-redacted": "true" } },
+        ...(s.type ? { type: s.type } : {}),
+        data: Object.fromEntries(keys.map((k) => [k, ""])),
+      };
+      add(redacted);
+    } catch (e) {
+      const code = (e as ApiError).code;
+      if (code === 404) continue;
+      if (code === 403) {
+        live.notices.push({ file: `Secret ${key}`, reason: "forbidden: cannot get it to check for known_hosts (key names only are read)" });
+        continue;
+      }
+      const usage = apiErrorText(e, `get secret ${key}`, live.server);
+      if (usage) throw usage;
+      throw e;
+    }
+  }
+}
+
+/** A Kustomization's applied objects, from its status inventory (`<ns>_<name>_<group>_<kind>`). */
+function inventoryRecord(ks: ModelObject, objects: ModelObject[]): RenderRecord {
+  const entries = asArray(at(ks.object, "status", "inventory", "entries"));
+  const rendered: ModelObject[] = [];
+  for (const e of entries) {
+    const id = asString(asObject(e)?.["id"]);
+    const v = asString(asObject(e)?.["v"]) ?? "v1";
+    if (!id) continue;
+    const parts = id.split("_");
+    if (parts.length < 4) continue;
+    const kind = parts.pop()!;
+    const group = parts.pop()!;
+    const ns = parts.shift()!;
+    const name = parts.join("_");
+    const apiVersion = group ? `${group}/${v}` : v;
+    const known = objects.find((m) => m.object.kind === kind && m.object.metadata.name === name && (m.object.metadata.namespace ?? "") === ns);
+    if (known) rendered.push(known);
+    else {
+      const o: K8sObject = { apiVersion, kind, metadata: ns ? { name, namespace: ns } : { name } };
+      rendered.push({ key: `inventory:${ks.key}:${id}`, object: o, ref: refOf(o), origin: { kind: "cluster", renderedBy: objectId(ks.object) }, clusterId: ks.clusterId, locate: () => null });
+    }
+  }
+  return { method: "cluster", dir: null, objects: rendered, problems: entries.length ? [] : ["no inventory in status (not reconciled yet, or prune disabled)"] };
+}
