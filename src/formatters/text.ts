@@ -22,6 +22,7 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
     lines.push("No Kubernetes objects found.");
     return `${lines.join("\n")}\n`;
   }
+  const multiCluster = report.summary.clusters.filter((x) => !x.startsWith("(")).length > 1;
   const groups = new Map<string, Finding[]>();
   for (const f of active) {
     const key = f.location?.file ?? (f.resource ? `${f.resource.kind}/${f.resource.namespace ?? ""}/${f.resource.name}` : "(repository)");
@@ -33,7 +34,8 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
       const pos = f.location ? `${f.location.line}:${f.location.column}` : "-";
       const sev = c(COLORS[f.severity], f.severity.padEnd(8));
       const sup = f.suppressed ? c(DIM, ` [suppressed: ${f.suppression?.reason ?? ""}]`) : "";
-      lines.push(`  ${pos.padEnd(8)} ${sev} ${f.message}  ${c(DIM, f.ruleId)}${sup}`);
+      const where = multiCluster && f.context.clusters.length ? c(DIM, ` (${f.context.clusters.join(", ")})`) : "";
+      lines.push(`  ${pos.padEnd(8)} ${sev} ${f.message}${where}  ${c(DIM, f.ruleId)}${sup}`);
     }
     lines.push("");
   }

@@ -179,3 +179,22 @@ test("tenancy: identity and tier follow serviceAccountName, the lockdown default
   assert.equal(by["named"]!.tier, "tenant");
   assert.deepEqual(by["defaulted"]!.identity, { namespace: "team", serviceAccount: "tenant-default", source: "default-service-account" });
 });
+
+test("remote bases are never fetched; the local part of the overlay still renders with its patches", async () => {
+  const dir = repo({
+    "clusters/prod/flux-system/gotk-sync.yaml": KS("flux-system", "./clusters/prod"),
+    "clusters/prod/apps.yaml": KS("apps", "./apps/overlay"),
+    "apps/base/kustomization.yaml": "resources:\n  - cm.yaml\n",
+    "apps/base/cm.yaml": `${CM("web")}data:\n  A: base\n`,
+    "apps/overlay/kustomization.yaml": "resources:\n  - ../base\n  - https://github.com/example/remote//deploy?ref=main\npatches:\n  - path: patch.yaml\n",
+    "apps/overlay/patch.yaml": `${CM("web")}data:\n  A: patched\n`,
+  });
+  const r = await loadRepository({ root: dir, config: defaultConfig() });
+  const apps = r.model.reconcilers.find((x) => x.object.object.metadata.name === "apps")!;
+  assert.equal(apps.render?.method, "kustomize");
+  assert.match(apps.render!.problems.join(" "), /remote base 'https:\/\/github.com\/example\/remote\/\/deploy\?ref=main' .* was not fetched; rendered without it/);
+  const cm = apps.render!.objects.find((o) => o.object.kind === "ConfigMap")!;
+  assert.deepEqual(cm.object["data"], { A: "patched" });
+  assert.equal(cm.origin.file, "apps/base/cm.yaml");
+  assert.deepEqual(cm.locate("/data/A"), { file: "apps/overlay/patch.yaml", line: 7, column: 3 });
+});

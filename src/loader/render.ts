@@ -6,7 +6,7 @@
  * per process, a few processes in parallel; a failing batch is split until the culprit is
  * alone, and a culprit falls back to the built-in resolver.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
@@ -14,7 +14,7 @@ import { asArray, asObject, asString, isClusterScopedKind } from "../core/flux.j
 import type { RenderMethod } from "../core/model.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { isInside, toRel } from "./files.js";
-import { inspectKustomizeTree, kustomizationFileIn, kustomizationRefs, runKustomize, type KustomizeTool } from "./kustomize.js";
+import { inspectKustomizeTree, isRemoteRef, kustomizationFileIn, kustomizationRefs, runKustomize, type KustomizeTool } from "./kustomize.js";
 import { MAX_ALIAS_COUNT } from "./yaml.js";
 
 export interface FluxRenderSettings {
@@ -71,6 +71,8 @@ interface Plan {
   method: RenderMethod;
   problems: string[];
   refuse: boolean;
+  /** Kustomization files whose remote entries are dropped (in a shadow tree) so the rest renders. */
+  stripRemote: string[];
 }
 
 export class Renderer {
@@ -110,7 +112,7 @@ export class Renderer {
   private plan(job: RenderJob): Plan {
     const { scanRoot } = this.inputs;
     const rel = toRel(scanRoot, job.dirAbs) || ".";
-    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false };
+    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, stripRemote: [] };
     let isDir = false;
     try {
       isDir = statSync(job.dirAbs).isDirectory();
@@ -144,11 +146,12 @@ export class Renderer {
     for (const t of trees) {
       const info = inspectKustomizeTree(t, job.sourceRoot, this.inputs.readKustomization);
       const at = (f: string): string => toRel(scanRoot, f);
-      for (const r of info.remote) plan.problems.push(`remote base '${r.ref}' in ${at(r.file)} was not fetched`);
+      for (const r of info.remote) plan.problems.push(`remote base '${r.ref}' in ${at(r.file)} was not fetched; rendered without it`);
+      for (const r of info.remote) if (!plan.stripRemote.includes(r.file)) plan.stripRemote.push(r.file);
       for (const e of info.escapes) plan.problems.push(`'${e.ref}' in ${at(e.file)} leaves the source root`);
       for (const u of info.unsupported) plan.problems.push(`${u.field} in ${at(u.file)} is not rendered`);
       for (const m of info.missing) plan.problems.push(`'${m.ref}' in ${at(m.file)} does not exist`);
-      if (info.remote.length || info.escapes.length || info.unsupported.length || info.missing.length) plan.refuse = true;
+      if (info.escapes.length || info.unsupported.length || info.missing.length) plan.refuse = true;
     }
     if (plan.needsKustomize && !this.inputs.tool) plan.problems.push("no kustomize found (install kustomize or kubectl); used the built-in resolver");
     return plan;
@@ -208,14 +211,22 @@ export class Renderer {
     const tmp = mkdtempSync(join(tmpdir(), "fluxguard-render-"));
     try {
       const names: string[] = [];
+      const shadows: Array<{ shadow: string; real: string }> = [];
       plans.forEach((plan, i) => {
         const name = `w${i}`;
         names.push(name);
         const wdir = join(tmp, name);
+        let map = (p: string): string => p;
+        if (plan.stripRemote.length) {
+          const shadow = join(tmp, `s${i}`);
+          this.shadowTree(plan.job.sourceRoot, shadow, plan.stripRemote);
+          shadows.push({ shadow, real: plan.job.sourceRoot });
+          map = (p) => join(shadow, relative(plan.job.sourceRoot, p));
+        }
         const k: JsonObject = {
           apiVersion: "kustomize.config.k8s.io/v1beta1",
           kind: "Kustomization",
-          resources: plan.resources.map((r) => relative(wdir, r)),
+          resources: plan.resources.map((r) => relative(wdir, map(r))),
         };
         const s = plan.job.settings;
         if (s.targetNamespace) k["namespace"] = s.targetNamespace;
@@ -223,7 +234,7 @@ export class Renderer {
         if (s.nameSuffix) k["nameSuffix"] = s.nameSuffix;
         if (s.patches.length) k["patches"] = s.patches.map(stripPatchPath);
         if (s.images.length) k["images"] = s.images;
-        if (s.components.length) k["components"] = s.components.map((c) => relative(wdir, resolve(plan.job.dirAbs, c)));
+        if (s.components.length) k["components"] = s.components.map((c) => relative(wdir, map(resolve(plan.job.dirAbs, c))));
         k["labels"] = [{ pairs: { [RENDER_LABEL]: name }, includeSelectors: false }];
         // Objects of different Kustomizations may share an id (e.g. names with unsubstituted
         // ${VARS}); a per-wrapper prefix keeps them apart in one build and is stripped after.
@@ -248,8 +259,13 @@ export class Renderer {
         delete labels[RENDER_LABEL];
         if (Object.keys(labels).length === 0) delete value.metadata.labels;
         const ann = value.metadata.annotations ?? {};
-        const originFile = parseOrigin(ann[ORIGIN], tmp);
-        const patchedBy = parseTransformations(ann[TRANSFORMATIONS], tmp);
+        const unshadow = (p: string): string => {
+          const sh = shadows.find((x) => p === x.shadow || p.startsWith(`${x.shadow}/`));
+          return sh ? join(sh.real, relative(sh.shadow, p)) : p;
+        };
+        const origin = parseOrigin(ann[ORIGIN], tmp);
+        const originFile = origin ? unshadow(origin) : null;
+        const patchedBy = parseTransformations(ann[TRANSFORMATIONS], tmp).map((p) => (p === "flux" ? p : unshadow(p)));
         delete ann[ORIGIN];
         delete ann[TRANSFORMATIONS];
         if (Object.keys(ann).length === 0) delete value.metadata.annotations;
@@ -261,6 +277,36 @@ export class Renderer {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * A symlink mirror of the source root in which the given kustomization files are rewritten
+   * without their remote entries, so the local part of an overlay still renders with its
+   * patches. Only the directories leading to those files are real; everything else links back.
+   */
+  private shadowTree(root: string, shadow: string, rewrite: string[]): void {
+    const contents = new Map<string, string>();
+    for (const f of rewrite) {
+      const cfg = { ...(this.inputs.readKustomization(f) ?? {}) };
+      for (const field of ["resources", "bases", "components"]) {
+        if (Array.isArray(cfg[field])) cfg[field] = (cfg[field] as JsonValue[]).filter((r) => typeof r !== "string" || !isRemoteRef(r));
+      }
+      contents.set(f, stringify(cfg));
+    }
+    const needed = new Set<string>();
+    for (const f of rewrite) for (let d = dirname(f); isInside(root, d) && !needed.has(d); d = dirname(d)) needed.add(d);
+    const mirror = (real: string, sh: string): void => {
+      mkdirSync(sh, { recursive: true });
+      for (const name of readdirSync(real)) {
+        const r = join(real, name);
+        const target = join(sh, name);
+        const text = contents.get(r);
+        if (text !== undefined) writeFileSync(target, text);
+        else if (needed.has(r)) mirror(r, target);
+        else symlinkSync(r, target);
+      }
+    };
+    mirror(root, shadow);
   }
 
   /** fluxguard's own resolver: plain resource lists, namespaces and name affixes. */
