@@ -84,6 +84,8 @@ export interface Reconciler {
   clusterId: string | null;
   identity: ReconcilerIdentity;
   tier: Tier;
+  /** `spec.dependsOn`, as `namespace/name` of the same kind. */
+  dependsOn: string[];
   /** Kustomizations only. */
   render?: RenderRecord;
 }

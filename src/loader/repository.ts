@@ -494,7 +494,7 @@ class ModelBuilder {
     const out: ModelObject[] = [];
     const vars = this.substitutions(item.ks);
     docs.forEach((d, i) => {
-      let obj = d.value;
+      let obj = withCommonMetadata(d.value, item.ks);
       if (vars && obj.metadata.annotations?.["kustomize.toolkit.fluxcd.io/substitute"] !== "disabled") {
         obj = substitute(obj as unknown as JsonValue, vars) as unknown as K8sObject;
       }
@@ -670,6 +670,18 @@ function isFluxInstanceChart(o: K8sObject): boolean {
   const refName = str(o, "spec", "chartRef", "name");
   const chart = str(o, "spec", "chart", "spec", "chart");
   return refName === "flux-instance" || chart === "flux-instance" || (chart ?? "").endsWith("/flux-instance");
+}
+
+/** Flux's `spec.commonMetadata`: labels and annotations on every applied object. */
+function withCommonMetadata(o: K8sObject, ks: ModelObject): K8sObject {
+  const cm = asObject(at(ks.object, "spec", "commonMetadata"));
+  if (!cm) return o;
+  const labels = asObject(cm["labels"]);
+  const annotations = asObject(cm["annotations"]);
+  const md = { ...o.metadata };
+  if (labels) md.labels = { ...(md.labels ?? {}), ...(labels as Record<string, string>) };
+  if (annotations) md.annotations = { ...(md.annotations ?? {}), ...(annotations as Record<string, string>) };
+  return { ...o, metadata: md };
 }
 
 function noteLabel(item: QueueItem): string {

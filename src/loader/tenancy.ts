@@ -109,6 +109,9 @@ export function buildCluster(input: ClusterInput): FluxCluster {
       clusterId: id,
       identity,
       tier: platformSA ? "platform" : "tenant",
+      dependsOn: asArray(at(m.object, "spec", "dependsOn"))
+        .map((d) => (str(d, "name") ? `${str(d, "namespace") ?? ns}/${str(d, "name")}` : null))
+        .filter((x): x is string => x !== null),
     };
     if (isKs) {
       const r = input.render?.(m);
