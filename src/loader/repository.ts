@@ -11,7 +11,6 @@ import {
   asArray,
   asObject,
   asString,
-  FLUX_CONTROLLERS,
   GROUP,
   isFluxInstance,
   isFluxKustomization,
@@ -35,7 +34,7 @@ import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./f
 import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
 import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
-import { buildCluster, normalizePath } from "./tenancy.js";
+import { buildCluster, lockdownPatches, normalizePath } from "./tenancy.js";
 
 export interface LoadOptions {
   root: string;
@@ -335,7 +334,7 @@ class ModelBuilder {
         `bootstrap-kustomization:${kf.file}`,
       );
       this.selfSources.add("GitRepository/flux-system/flux-system");
-      const sa = bootstrapPatches(kf).kustomizationServiceAccount;
+      const sa = lockdownPatches(asArray(kf.config["patches"])).kustomizationServiceAccount;
       if (sa) (ks.object["spec"] as JsonObject)["serviceAccountName"] = sa;
       this.addEntrypoint(ks, rel);
       this.bootstrapFiles.set(ks.key, kf);
@@ -623,47 +622,11 @@ class ModelBuilder {
       objects,
       entrypoint: entry,
       config: this.config,
-      ...(bootstrap ? { patchFlags: bootstrapPatches(bootstrap).flags } : {}),
+      ...(bootstrap ? { patchFlags: lockdownPatches(asArray(bootstrap.config["patches"])).flags } : {}),
       render: (m: ModelObject) => this.renders.get(`${id}|${ksKey(m)}`),
       synthesizeDefaultBinding: true,
     });
   }
-}
-
-/**
- * Reads the lockdown from a flux-system kustomization's patches when the controller
- * manifests themselves are not in the repository (bootstrap writes them later).
- */
-export function bootstrapPatches(kf: KustomizeFile): { flags: Map<string, Map<string, string>>; kustomizationServiceAccount: string | null } {
-  const flags = new Map<string, Map<string, string>>();
-  let kustomizationServiceAccount: string | null = null;
-  for (const p of asArray(kf.config["patches"])) {
-    const po = asObject(p) ?? {};
-    const text = asString(po["patch"]) ?? "";
-    const target = asObject(po["target"]) ?? {};
-    const kind = asString(target["kind"]);
-    const name = asString(target["name"]) ?? ".*";
-    if (kind === "Kustomization") {
-      const m = /path:\s*\/spec\/serviceAccountName[\s\S]*?value:\s*["']?([\w.-]+)/.exec(text) ?? /serviceAccountName:\s*["']?([\w.-]+)/.exec(text);
-      if (m) kustomizationServiceAccount = m[1]!;
-      continue;
-    }
-    if (kind !== undefined && kind !== "Deployment") continue;
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${name})$`);
-    } catch {
-      continue;
-    }
-    const found = [...text.matchAll(/--([a-z-]+)(?:=([^\s"']+))?/g)];
-    for (const controller of FLUX_CONTROLLERS) {
-      if (!re.test(controller)) continue;
-      const map = flags.get(controller) ?? new Map<string, string>();
-      for (const f of found) map.set(f[1]!, f[2] ?? "true");
-      flags.set(controller, map);
-    }
-  }
-  return { flags, kustomizationServiceAccount };
 }
 
 function isFluxInstanceChart(o: K8sObject): boolean {

@@ -3,7 +3,7 @@
  * graph, and who every reconciler runs as. Shared by the file and live-cluster loaders.
  */
 import type { FleetConfig } from "../core/config.js";
-import { asArray, FLUX_CONTROLLERS, flagIsTrue, isFluxInstance, isFluxKustomization, isHelmRelease, parseFlags, path as at, str, type FluxControllerName } from "../core/flux.js";
+import { asArray, asObject, asString, FLUX_CONTROLLERS, flagIsTrue, isFluxInstance, isFluxKustomization, isHelmRelease, parseFlags, path as at, str, type FluxControllerName } from "../core/flux.js";
 import type { ControllerInfo, FluxCluster, Lockdown, ModelObject, Reconciler, RenderRecord } from "../core/model.js";
 import { refOf } from "../core/model.js";
 import { pointer } from "../core/pointer.js";
@@ -47,9 +47,10 @@ export function buildCluster(input: ClusterInput): FluxCluster {
   }
   const fluxInstance = objects.find((m) => isFluxInstance(m.object)) ?? null;
   const fluxNamespace = [...controllers.values()][0]?.namespace ?? fluxInstance?.object.metadata.namespace ?? entry?.object.metadata.namespace ?? config.platform.namespaces[0] ?? "flux-system";
+  const patchFlags = input.patchFlags ?? (fluxInstance ? lockdownPatches(asArray(at(fluxInstance.object, "spec", "kustomize", "patches"))).flags : undefined);
   const lockdown = {
-    "kustomize-controller": lockdownFor(config, controllers.get("kustomize-controller"), fluxInstance, input.patchFlags?.get("kustomize-controller")),
-    "helm-controller": lockdownFor(config, controllers.get("helm-controller"), fluxInstance, input.patchFlags?.get("helm-controller")),
+    "kustomize-controller": lockdownFor(config, controllers.get("kustomize-controller"), fluxInstance, patchFlags?.get("kustomize-controller")),
+    "helm-controller": lockdownFor(config, controllers.get("helm-controller"), fluxInstance, patchFlags?.get("helm-controller")),
   };
   let rbacObjects = objects;
   // Flux's install binds cluster-admin to its controllers. When the install is not in the
@@ -144,7 +145,7 @@ function lockdownFor(config: FleetConfig, ctrl: ControllerInfo | undefined, inst
       evidence: "controller-args",
     };
   }
-  if (patchFlags && patchFlags.size > 0) {
+  if (patchFlags && ["no-cross-namespace-refs", "default-service-account", "no-remote-bases"].some((f) => patchFlags.has(f))) {
     const dsa = patchFlags.get("default-service-account");
     return {
       noCrossNamespaceRefs: flagIsTrue(patchFlags.get("no-cross-namespace-refs")),
@@ -180,5 +181,42 @@ export function controllerInfo(m: ModelObject, name: FluxControllerName): Contro
     flags: parseFlags(args),
     serviceAccount: str(m.object, "spec", "template", "spec", "serviceAccountName") ?? name,
   };
+}
+
+
+/**
+ * Reads lockdown flags from kustomize patches (a flux-system kustomization's, or a
+ * FluxInstance's `spec.kustomize.patches`) when the controller manifests are not visible.
+ */
+export function lockdownPatches(patches: JsonValue[]): { flags: Map<string, Map<string, string>>; kustomizationServiceAccount: string | null } {
+  const flags = new Map<string, Map<string, string>>();
+  let kustomizationServiceAccount: string | null = null;
+  for (const p of patches) {
+    const po = asObject(p) ?? {};
+    const text = asString(po["patch"]) ?? "";
+    const target = asObject(po["target"]) ?? {};
+    const kind = asString(target["kind"]);
+    const name = asString(target["name"]) ?? ".*";
+    if (kind === "Kustomization") {
+      const m = /path:\s*\/spec\/serviceAccountName[\s\S]*?value:\s*["']?([\w.-]+)/.exec(text) ?? /serviceAccountName:\s*["']?([\w.-]+)/.exec(text);
+      if (m) kustomizationServiceAccount = m[1]!;
+      continue;
+    }
+    if (kind !== undefined && kind !== "Deployment") continue;
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(?:${name})$`);
+    } catch {
+      continue;
+    }
+    const found = [...text.matchAll(/--([a-z-]+)(?:=([^\s"']+))?/g)];
+    for (const controller of FLUX_CONTROLLERS) {
+      if (!re.test(controller)) continue;
+      const map = flags.get(controller) ?? new Map<string, string>();
+      for (const f of found) map.set(f[1]!, f[2] ?? "true");
+      flags.set(controller, map);
+    }
+  }
+  return { flags, kustomizationServiceAccount };
 }
 
