@@ -2,6 +2,8 @@ import type { Command } from "../command.js";
 import { auditCommand } from "./audit.js";
 import { rulesCommand } from "./rules.js";
 import { explainCommand } from "./explain.js";
+import { initCommand } from "./init.js";
+import { generateCommand } from "./generate.js";
 
 /** Every subcommand, in the order `fluxguard --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [auditCommand, rulesCommand, explainCommand];
+export const COMMANDS: readonly Command[] = [auditCommand, rulesCommand, explainCommand, initCommand, generateCommand];
