@@ -1,7 +1,10 @@
 /** Helpers shared by rules. Pure functions over the model. */
-import { FLUX_CONTROLLERS } from "../core/flux.js";
-import type { FleetModel, FluxCluster, Lockdown, ModelObject, Reconciler } from "../core/model.js";
+import { parse as parseYaml } from "yaml";
+import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, isFluxKustomization, path, str } from "../core/flux.js";
+import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
+import { parsePointer } from "../core/pointer.js";
 import type { Subject } from "../core/rbac.js";
+import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 
 export function isFluxControllerSubject(cluster: FluxCluster, s: Subject): boolean {
   return s.kind === "ServiceAccount" && (s.namespace ?? "") === cluster.fluxNamespace && (FLUX_CONTROLLERS as readonly string[]).includes(s.name);
@@ -34,3 +37,229 @@ export function clustersWithObjects(model: FleetModel): FluxCluster[] {
 }
 
 export const CLUSTER_ADMIN = "cluster-admin";
+
+/**
+ * A value fluxguard cannot know before Flux or the Flux Operator fills it in: an unresolved
+ * postBuild variable (`${var}`) or a ResourceSet input (`<< inputs.x >>`). Rules treat such a
+ * field as unknown: neither a finding nor proof of safety.
+ */
+export function isTemplated(v: unknown): boolean {
+  return typeof v === "string" && (/\$\{[^}]*\}/.test(v) || /<<[^>]*>>/.test(v));
+}
+
+/** Whether a string is a placeholder resolved outside Git (secret managers, templating). */
+export function isExternalReference(v: string): boolean {
+  const t = v.trim();
+  return (
+    isTemplated(t) ||
+    /^ENC\[[A-Z0-9_]+,/.test(t) ||
+    /^(op|vault|ref\+[a-z0-9]+|awssm|gcpsm|azkv|sops|secret|env|file|akv|bws|infisical):\/\//i.test(t) ||
+    /^<path:[^>]+>$/.test(t) ||
+    /^\{\{.*\}\}$/s.test(t)
+  );
+}
+
+const templateCache = new WeakMap<FleetModel, ModelObject[]>();
+
+/**
+ * The objects a Flux Operator ResourceSet would create, as templates: `spec.resources[]`
+ * with `<< inputs.* >>` fields left in place (rules treat them as unknown). Each one locates
+ * into its ResourceSet.
+ */
+export function resourceSetTemplates(model: FleetModel): ModelObject[] {
+  let out = templateCache.get(model);
+  if (out) return out;
+  out = [];
+  for (const rs of model.objects) {
+    if (rs.object.kind !== "ResourceSet" || !rs.object.apiVersion.startsWith(`${GROUP.operator}/`)) continue;
+    asArray(path(rs.object, "spec", "resources")).forEach((r, i) => {
+      const o = asObject(r);
+      if (!o || typeof o["apiVersion"] !== "string" || typeof o["kind"] !== "string") return;
+      const md = asObject(o["metadata"]) ?? {};
+      const obj = {
+        ...o,
+        metadata: { ...md, name: asString(md["name"]) ?? "<< template >>", namespace: asString(md["namespace"]) ?? rs.object.metadata.namespace },
+      } as unknown as K8sObject;
+      if (obj.metadata.namespace === undefined) delete obj.metadata.namespace;
+      const base = `/spec/resources/${i}`;
+      out!.push({
+        key: `template:${rs.key}#${i}`,
+        object: obj,
+        ref: refOf(obj),
+        origin: { kind: "synthesized", ...(rs.origin.file ? { file: rs.origin.file } : {}) },
+        clusterId: rs.clusterId,
+        locate: (p) => rs.locate(`${base}${p}`) ?? rs.locate(base),
+      });
+    });
+  }
+  templateCache.set(model, out);
+  return out;
+}
+
+/** The effective objects plus ResourceSet templates: what Flux objects rules should check. */
+export function auditedObjects(model: FleetModel): ModelObject[] {
+  const t = resourceSetTemplates(model);
+  return t.length ? [...model.objects, ...t] : model.objects;
+}
+
+/** Whether an object is of a Flux toolkit kind (any version). */
+export function isFluxKind(m: ModelObject, group: string, ...kinds: string[]): boolean {
+  return groupOf(m.object.apiVersion) === group && kinds.includes(m.object.kind);
+}
+
+const renderedByCache = new WeakMap<FleetModel, Map<ModelObject, Reconciler>>();
+
+/** The Flux Kustomization (reconciler) whose rendering produced an object, if any. */
+export function renderingReconciler(model: FleetModel, m: ModelObject): Reconciler | undefined {
+  let map = renderedByCache.get(model);
+  if (!map) {
+    map = new Map();
+    for (const r of model.reconcilers) for (const o of r.render?.objects ?? []) if (!map.has(o)) map.set(o, r);
+    renderedByCache.set(model, map);
+  }
+  return map.get(m);
+}
+
+/** The reconciler record of a Kustomization or HelmRelease object. */
+export function reconcilerOf(model: FleetModel, m: ModelObject): Reconciler | undefined {
+  return model.reconcilers.find((r) => r.object === m);
+}
+
+/** `Kind/namespace/name` of the source an object's `sourceRef`-like reference points to. */
+export function refKey(ref: unknown, defaultNamespace: string, defaultKind?: string): string | null {
+  const kind = str(ref, "kind") ?? defaultKind;
+  const name = str(ref, "name");
+  if (!kind || !name) return null;
+  return `${kind}/${str(ref, "namespace") ?? defaultNamespace}/${name}`;
+}
+
+export function objectKey(m: ModelObject): string {
+  return `${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`;
+}
+
+/** Finds an object by `Kind/namespace/name` among `pool`, preferring the same cluster as `near`. */
+export function findByKey(pool: readonly ModelObject[], key: string, near?: ModelObject): ModelObject | undefined {
+  const hits = pool.filter((m) => objectKey(m) === key);
+  return hits.find((m) => near === undefined || m.clusterId === near.clusterId) ?? hits[0];
+}
+
+/** The Flux Kustomizations whose `sourceRef` is this source. */
+export function kustomizationsApplying(model: FleetModel, source: ModelObject): ModelObject[] {
+  const key = objectKey(source);
+  return auditedObjects(model).filter((m) => isFluxKustomization(m.object) && refKey(path(m.object, "spec", "sourceRef"), m.object.metadata.namespace ?? "default") === key);
+}
+
+/** Every pod spec in a workload: `{ pointer, spec }` (Pod, controllers, Job, CronJob). */
+export function podSpecs(o: K8sObject): Array<{ pointer: string; spec: JsonObject }> {
+  const at = (...p: string[]): Array<{ pointer: string; spec: JsonObject }> => {
+    const s = asObject(path(o, ...p));
+    return s ? [{ pointer: `/${p.join("/")}`, spec: s }] : [];
+  };
+  switch (o.kind) {
+    case "Pod":
+      return at("spec");
+    case "Deployment":
+    case "StatefulSet":
+    case "DaemonSet":
+    case "ReplicaSet":
+    case "ReplicationController":
+    case "Job":
+      return at("spec", "template", "spec");
+    case "CronJob":
+      return at("spec", "jobTemplate", "spec", "template", "spec");
+    default:
+      return [];
+  }
+}
+
+export const WORKLOAD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] as const;
+
+/** The containers of a pod spec, with their pointers (init and ephemeral ones included). */
+export function containersOf(podPointer: string, spec: JsonObject): Array<{ pointer: string; container: JsonObject }> {
+  const out: Array<{ pointer: string; container: JsonObject }> = [];
+  for (const field of ["initContainers", "containers", "ephemeralContainers"]) {
+    asArray(spec[field]).forEach((c, i) => {
+      const o = asObject(c);
+      if (o) out.push({ pointer: `${podPointer}/${field}/${i}`, container: o });
+    });
+  }
+  return out;
+}
+
+/** Flux Operator kustomize patches (FluxInstance `spec.kustomize.patches`) applied to an object the instance creates. */
+export function fluxInstancePatched(model: FleetModel, m: ModelObject): K8sObject {
+  const ns = m.object.metadata.namespace ?? "default";
+  const inst = model.objects.find((o) => isFluxInstance(o.object) && (o.object.metadata.namespace ?? "default") === ns && (o.clusterId === m.clusterId || m.origin.kind === "synthesized"));
+  if (!inst) return m.object;
+  let obj: K8sObject = m.object;
+  for (const p of asArray(path(inst.object, "spec", "kustomize", "patches"))) {
+    const patch = asString(path(p, "patch"));
+    const target = asObject(path(p, "target"));
+    if (!patch || !targetMatches(target, obj)) continue;
+    obj = applyPatch(obj, patch);
+  }
+  return obj;
+}
+
+/** kustomize patch target matching: kind, name and namespace (regular expressions), group and version. */
+export function targetMatches(target: JsonObject | undefined, o: K8sObject): boolean {
+  if (!target) return false;
+  const re = (field: string, value: string | undefined): boolean => {
+    const want = asString(target[field]);
+    if (want === undefined) return true;
+    try {
+      return new RegExp(`^(?:${want})$`).test(value ?? "");
+    } catch {
+      return want === value;
+    }
+  };
+  return re("kind", o.kind) && re("name", o.metadata.name) && re("namespace", o.metadata.namespace) && re("group", groupOf(o.apiVersion)) && re("version", o.apiVersion.split("/").pop());
+}
+
+/** Applies an inline kustomize patch (JSON 6902 operations or a strategic-merge document) to a copy. */
+export function applyPatch(o: K8sObject, text: string): K8sObject {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text, { maxAliasCount: 100 });
+  } catch {
+    return o;
+  }
+  const out = structuredClone(o) as unknown as JsonObject;
+  if (Array.isArray(parsed)) {
+    for (const op of parsed) {
+      const kind = str(op, "op");
+      const p = str(op, "path");
+      if (!kind || p === undefined) continue;
+      const tokens = parsePointer(p);
+      const last = tokens.pop();
+      if (last === undefined) continue;
+      let cur: JsonValue | undefined = out;
+      for (const t of tokens) {
+        if (kind === "add" && asObject(cur) && (cur as JsonObject)[t] === undefined) (cur as JsonObject)[t] = {};
+        cur = Array.isArray(cur) ? cur[Number(t)] : asObject(cur)?.[t];
+      }
+      const value = path(op, "value") ?? null;
+      if (Array.isArray(cur)) {
+        const i = last === "-" ? cur.length : Number(last);
+        if (kind === "add") cur.splice(i, 0, value);
+        else if (kind === "replace") cur[i] = value;
+        else if (kind === "remove") cur.splice(i, 1);
+      } else if (asObject(cur)) {
+        if (kind === "add" || kind === "replace") (cur as JsonObject)[last] = value;
+        else if (kind === "remove") delete (cur as JsonObject)[last];
+      }
+    }
+  } else if (asObject(parsed as JsonValue)) {
+    const merge = (dst: JsonObject, src: JsonObject): void => {
+      for (const [k, v] of Object.entries(src)) {
+        if (k === "apiVersion" || k === "kind" || (k === "metadata" && dst === out)) continue;
+        const d = asObject(dst[k]);
+        const s = asObject(v);
+        if (d && s) merge(d, s);
+        else dst[k] = v;
+      }
+    };
+    merge(out, parsed as JsonObject);
+  }
+  return out as unknown as K8sObject;
+}
