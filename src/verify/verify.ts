@@ -296,7 +296,7 @@ async function verdictForCommit(
     message,
     fluxReason: fluxChecks ? fluxReasonFor("commit", check.status) : null,
   };
-  if (policy && changed) {
+  if (policy && changed && check.status === "good") {
     const violations = policyViolations(policy, changed, signer?.groups ?? []);
     const changedPaths = new Set(changed.flatMap((c) => c.paths)).size;
     v.policy = { changedPaths, violations };
