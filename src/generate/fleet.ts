@@ -208,9 +208,10 @@ function fluxComponents(spec: FleetSpec, c: ClusterSpec): string[] {
 }
 
 function fluxInstance(spec: FleetSpec, c: ClusterSpec): Doc {
-  // cluster.multitenant covers --no-cross-namespace-refs and --default-service-account; the
-  // other patches (no-remote-bases, the sync identity, verify, the egress policy) still apply.
-  const kept = lockdownPatches().filter((_, i) => i !== 0 && i !== 2);
+  // cluster.multitenant sets --no-cross-namespace-refs and --default-service-account too; the
+  // patches state every flag explicitly, and add what multitenant does not (no-remote-bases,
+  // the sync identity, verify, the egress policy).
+  const kept = lockdownPatches();
   return {
     comment: `The Flux Operator installs and upgrades Flux on cluster '${c.name}' from this FluxInstance.`,
     value: {
@@ -504,7 +505,13 @@ function chartSource(ch: ChartSpec): Doc {
           layerSelector: { mediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip", operation: "copy" },
           ref: { semver: note("A bounded range (seed Step 5): upgrades stay within it.", ch.version) },
           url: `${ch.repository}/${ch.chart}`,
-          verify: ch.verify ? note("The chart's signature is verified before Helm sees it.", { provider: ch.verify }) : undefined,
+          verify: ch.verify
+            ? note("The chart's signature is verified before Helm sees it.", {
+                provider: ch.verify.provider,
+                secretRef: ch.verify.secretName ? { name: ch.verify.secretName } : undefined,
+                matchOIDCIdentity: ch.verify.issuer && ch.verify.subject ? [{ issuer: ch.verify.issuer, subject: ch.verify.subject }] : undefined,
+              })
+            : undefined,
         },
       },
     };
@@ -609,17 +616,10 @@ export function generateFleet(spec: FleetSpec, opts: GenerateOptions): Generated
 /** The audit configuration for the generated fleet, so `fluxguard audit` knows its shape. */
 function auditConfig(spec: FleetSpec): string {
   const registries = [...new Set(spec.tenants.flatMap((t) => t.allowedRegistries))].sort();
-  const envs: Record<string, { paths: string[]; branches?: string[] }> = {};
-  const clusters = [...spec.clusters].sort((a, b) => a.name.localeCompare(b.name));
-  for (const c of clusters) {
-    const e = (envs[c.environment] ??= { paths: [] });
-    e.paths.push(c.path);
-    // A branch identifies an environment only when no other environment uses it.
-    if (clusters.every((o) => o.environment === c.environment || o.branch !== c.branch)) {
-      e.branches ??= [];
-      if (!e.branches.includes(c.branch)) e.branches.push(c.branch);
-    }
-  }
+  // Environments by path: each cluster reconciles its own path (branches are not listed, since a
+  // tenant repository's branch says nothing about the fleet's environments).
+  const envs: Record<string, { paths: string[] }> = {};
+  for (const c of [...spec.clusters].sort((a, b) => a.name.localeCompare(b.name))) (envs[c.environment] ??= { paths: [] }).paths.push(c.path);
   const value: Record<string, unknown> = {
     platform: note("The generated lockdown patches set --default-service-account=default; declared here because gotk-components.yaml\nis written by flux bootstrap, not by fluxguard.", {
       namespaces: [spec.platform.namespace],

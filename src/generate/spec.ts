@@ -81,7 +81,16 @@ export interface ChartSpec {
   chart: string;
   version: string;
   namespace: string;
-  verify: "cosign" | "notation" | null;
+  verify: ChartVerify | null;
+}
+
+export interface ChartVerify {
+  provider: "cosign" | "notation";
+  /** Public keys (cosign) or certificates and trust policy (notation), in the chart's namespace. */
+  secretName: string | null;
+  /** Keyless cosign: the signer's OIDC issuer and subject (regular expressions). */
+  issuer: string | null;
+  subject: string | null;
 }
 
 export interface ImageSpec {
@@ -187,6 +196,7 @@ export const SPEC_KEYS = {
     "alerts",
   ],
   chart: ["name", "repository", "chart", "version", "namespace", "verify"],
+  chartVerify: ["provider", "secretName", "issuer", "subject"],
   image: ["name", "image", "range", "tagPattern", "extract"],
 } as const;
 
@@ -448,9 +458,8 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
       }
       const cns = ctx.string(`${cp}/namespace`, c["namespace"], { pattern: DNS_LABEL }) ?? home;
       if (!nsList.includes(cns)) ctx.error(`${cp}/namespace`, `'${cns}' is not one of tenant '${name}'s namespaces`);
-      const verify = c["verify"];
-      if (verify !== undefined && verify !== "cosign" && verify !== "notation") ctx.error(`${cp}/verify`, "must be cosign or notation");
-      if (verify !== undefined && repo && !repo.startsWith("oci://")) ctx.error(`${cp}/verify`, "chart signatures can be verified only for oci:// charts");
+      const verify = chartVerify(ctx, `${cp}/verify`, c["verify"]);
+      if (c["verify"] !== undefined && repo && !repo.startsWith("oci://")) ctx.error(`${cp}/verify`, "chart signatures can be verified only for oci:// charts");
       if (cname && chartNames.has(cname)) ctx.error(`${cp}/name`, `duplicate chart '${cname}'`);
       if (cname) chartNames.add(cname);
       if (cname && repo && version) {
@@ -460,7 +469,7 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
           chart: ctx.string(`${cp}/chart`, c["chart"], { pattern: /^[a-z0-9][a-z0-9._-]*$/ }) ?? cname,
           version,
           namespace: cns,
-          verify: verify === "cosign" || verify === "notation" ? verify : null,
+          verify: verify ?? null,
         });
       }
     });
@@ -699,4 +708,23 @@ function labels(ctx: Ctx, p: string, v: JsonValue | undefined): Record<string, s
     else out[k] = val;
   }
   return out;
+}
+
+function chartVerify(ctx: Ctx, p: string, v: JsonValue | undefined): ChartVerify | undefined {
+  const m = ctx.mapping(p, v, SPEC_KEYS.chartVerify, "verify");
+  if (!m) return undefined;
+  const provider = m["provider"] ?? "cosign";
+  if (provider !== "cosign" && provider !== "notation") {
+    ctx.error(`${p}/provider`, "must be cosign or notation");
+    return undefined;
+  }
+  const secretName = ctx.string(`${p}/secretName`, m["secretName"], { pattern: DNS_SUBDOMAIN, patternHint: "is not a valid Secret name" }) ?? null;
+  const issuer = ctx.string(`${p}/issuer`, m["issuer"]) ?? null;
+  const subject = ctx.string(`${p}/subject`, m["subject"]) ?? null;
+  if ((issuer === null) !== (subject === null)) ctx.error(p, "keyless verification needs both issuer and subject");
+  if (provider === "notation" && secretName === null) ctx.error(p, "notation verification needs secretName (CA certificates and trustpolicy.json)");
+  if (provider === "cosign" && secretName === null && issuer === null) {
+    ctx.error(p, "keyless cosign verification needs issuer and subject (the signer's OIDC identity), or secretName for public keys; without them any Sigstore identity is accepted");
+  }
+  return { provider, secretName, issuer, subject };
 }
