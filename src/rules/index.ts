@@ -3,6 +3,13 @@
  * Order does not matter: findings are sorted.
  */
 import type { Rule } from "../core/rule.js";
+import fluxApiRemoved from "./api/flux-api-removed.js";
+import fluxSchemaViolation from "./api/flux-schema-violation.js";
+import gitrepositoryUnverified from "./source/gitrepository-unverified.js";
+import helmChartUnverified from "./source/helm-chart-unverified.js";
+import ocirepositoryUnverified from "./source/ocirepository-unverified.js";
+import sourceInsecureTransport from "./source/source-insecure-transport.js";
+import verifyModeMismatch from "./source/verify-mode-mismatch.js";
 import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
 import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
 import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
@@ -40,6 +47,15 @@ export const ALL_RULES: readonly Rule[] = [
   sharedFluxMultiEnvironment,
   // live cluster only
   sourceVerificationFailed,
+  // source integrity
+  gitrepositoryUnverified,
+  verifyModeMismatch,
+  ocirepositoryUnverified,
+  helmChartUnverified,
+  sourceInsecureTransport,
+  // Flux API hygiene
+  fluxApiRemoved,
+  fluxSchemaViolation,
 ];
 
 export function findRule(id: string, rules: readonly Rule[] = ALL_RULES): Rule | undefined {

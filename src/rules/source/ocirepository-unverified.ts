@@ -1,0 +1,54 @@
+import { GROUP, str } from "../../core/flux.js";
+import type { FleetModel, ModelObject } from "../../core/model.js";
+import { defineRule } from "../../core/rule.js";
+import { auditedObjects, describe, isFluxKind } from "../util.js";
+import { appliedBy, effectiveSource, isApplied, usersOf, verificationProblems, verifyOf } from "./usage.js";
+
+/** An OCIRepository that holds a Helm chart: helm-chart-unverified covers it. */
+export function isChartSource(model: FleetModel, m: ModelObject): boolean {
+  const u = usersOf(model, m);
+  return u.helmReleases.length > 0 || /helm\.chart/.test(str(m.object, "spec", "layerSelector", "mediaType") ?? "");
+}
+
+export default defineRule({
+  meta: {
+    id: "ocirepository-unverified",
+    title: "OCIRepository without signature verification, or with a weak keyless identity",
+    severity: "high",
+    threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
+    summary: "an OCIRepository has no spec.verify (cosign or notation), or keyless cosign matches any identity",
+    rationale:
+      "An OCI artifact is as mutable as the registry's access control: whoever can push the tag decides what Flux applies. `spec.verify` with cosign or notation makes source-controller refuse an artifact without a trusted signature (SourceVerified=False, VerificationError). Keyless cosign trusts an identity, not a key: without `matchOIDCIdentity`, or with a wildcard or unanchored subject or issuer, a signature from anyone's CI passes.",
+    remediation: {
+      text: "Verify with cosign (public keys in a Secret, or keyless with exact, anchored identities) or notation.",
+      snippet: `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+spec:
+  verify:
+    provider: cosign
+    matchOIDCIdentity:
+      - issuer: "^https://token\\\\.actions\\\\.githubusercontent\\\\.com$"
+        subject: "^https://github\\\\.com/example/fleet/\\\\.github/workflows/release\\\\.yaml@refs/heads/main$"`,
+    },
+    references: ["https://fluxcd.io/flux/components/source/ocirepositories/#verification", "FLUX-FACTS.md §1.3"],
+  },
+  check({ model, report }) {
+    for (const m of auditedObjects(model)) {
+      if (!isFluxKind(m, GROUP.source, "OCIRepository") || isChartSource(model, m)) continue;
+      const obj = effectiveSource(model, m);
+      const u = usersOf(model, m);
+      const applied = isApplied(u);
+      const verify = verifyOf(obj, "spec");
+      if (!verify) {
+        report({
+          object: m,
+          pointer: "/spec",
+          severity: applied ? "high" : "medium",
+          message: `${describe(m)} has no spec.verify: ${applied ? appliedBy(u) : "Flux accepts"} whatever is pushed to ${str(obj, "spec", "url") ?? "the repository"}${str(obj, "spec", "ref", "tag") ? `:${str(obj, "spec", "ref", "tag")}` : ""}`,
+        });
+        continue;
+      }
+      for (const p of verificationProblems(verify)) report({ object: m, pointer: "/spec/verify", severity: applied ? "high" : "medium", message: `${describe(m)}: ${p}` });
+    }
+  },
+});

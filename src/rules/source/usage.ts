@@ -1,0 +1,113 @@
+/** Who uses a Flux source, and what its verification looks like. Shared by the source rules. */
+import { asArray, asObject, asString, GROUP, isFluxKustomization, isHelmRelease, path, str } from "../../core/flux.js";
+import type { FleetModel, ModelObject } from "../../core/model.js";
+import type { JsonObject } from "../../core/types.js";
+import { auditedObjects, describe, fluxInstancePatched, isFluxKind, isTemplated, objectKey, refKey } from "../util.js";
+
+export interface SourceUsers {
+  /** Flux Kustomizations that apply the source's content. */
+  kustomizations: ModelObject[];
+  /** HelmReleases whose chart comes from it (chartRef or chart.spec.sourceRef). */
+  helmReleases: ModelObject[];
+  helmCharts: ModelObject[];
+  /** ImageUpdateAutomations that push to it. */
+  automations: ModelObject[];
+  /** source-watcher ArtifactGenerators that build artifacts (which Kustomizations apply) from it. */
+  generators: ModelObject[];
+}
+
+const cache = new WeakMap<FleetModel, Map<string, SourceUsers>>();
+
+function index(model: FleetModel): Map<string, SourceUsers> {
+  let idx = cache.get(model);
+  if (idx) return idx;
+  idx = new Map();
+  const users = (key: string | null): SourceUsers | undefined => {
+    if (!key) return undefined;
+    let u = idx!.get(key);
+    if (!u) idx!.set(key, (u = { kustomizations: [], helmReleases: [], helmCharts: [], automations: [], generators: [] }));
+    return u;
+  };
+  for (const m of auditedObjects(model)) {
+    const ns = m.object.metadata.namespace ?? "default";
+    if (isFluxKustomization(m.object)) users(refKey(path(m.object, "spec", "sourceRef"), ns))?.kustomizations.push(m);
+    else if (isHelmRelease(m.object)) {
+      users(refKey(path(m.object, "spec", "chartRef"), ns))?.helmReleases.push(m);
+      users(refKey(path(m.object, "spec", "chart", "spec", "sourceRef"), ns))?.helmReleases.push(m);
+    } else if (isFluxKind(m, GROUP.source, "HelmChart")) users(refKey(path(m.object, "spec", "sourceRef"), ns))?.helmCharts.push(m);
+    else if (isFluxKind(m, GROUP.image, "ImageUpdateAutomation")) users(refKey(path(m.object, "spec", "sourceRef"), ns, "GitRepository"))?.automations.push(m);
+    else if (m.object.kind === "ArtifactGenerator") {
+      for (const s of asArray(path(m.object, "spec", "sources"))) users(refKey(s, ns))?.generators.push(m);
+    }
+  }
+  cache.set(model, idx);
+  return idx;
+}
+
+export function usersOf(model: FleetModel, source: ModelObject): SourceUsers {
+  return index(model).get(objectKey(source)) ?? { kustomizations: [], helmReleases: [], helmCharts: [], automations: [], generators: [] };
+}
+
+/** Whether anything applies the source's content to a cluster (Kustomization, chart, artifact). */
+export function isApplied(u: SourceUsers): boolean {
+  return u.kustomizations.length + u.helmReleases.length + u.helmCharts.length + u.generators.length > 0;
+}
+
+/** "Kustomization flux-system/apps applies" or "Kustomization flux-system/apps and 2 more apply". */
+export function whoApplies(users: readonly ModelObject[], verb = "apply"): string {
+  const names = [...new Set(users.map(describe))];
+  if (names.length === 0) return "";
+  const third = verb.endsWith("y") ? `${verb.slice(0, -1)}ies` : `${verb}s`;
+  return names.length === 1 ? `${names[0]} ${third}` : `${names[0]} and ${names.length - 1} more ${verb}`;
+}
+
+export function appliedBy(u: SourceUsers): string {
+  return whoApplies([...u.kustomizations, ...u.helmReleases, ...u.helmCharts, ...u.generators]);
+}
+
+/**
+ * The source as Flux will see it: for a FluxInstance's sync source, with the instance's
+ * kustomize patches applied (that is where verification of the sync source is configured).
+ */
+export function effectiveSource(model: FleetModel, m: ModelObject): JsonObject {
+  return (m.origin.kind === "synthesized" ? fluxInstancePatched(model, m) : m.object) as unknown as JsonObject;
+}
+
+/** Whether a source comes from a FluxInstance's `spec.sync`. */
+export function fromFluxInstance(m: ModelObject): boolean {
+  return m.key.startsWith("synth:sync-source:");
+}
+
+export function verifyOf(o: JsonObject, ...at: string[]): JsonObject | undefined {
+  return asObject(path(o, ...at, "verify"));
+}
+
+/** A Go regular expression that matches more than one exact identity by accident. */
+function weakIdentity(re: string): string | null {
+  const t = re.trim();
+  if (t === "" || /^\^?\.?[*+]\$?$/.test(t) || t === "*") return "matches any identity";
+  if (!t.startsWith("^") || !t.endsWith("$")) return "is not anchored with ^…$, so it matches any identity that merely contains it";
+  return null;
+}
+
+/**
+ * Problems with a cosign/notation verification block: keyless cosign without identity
+ * matching, or with wildcard / unanchored identity expressions.
+ */
+export function verificationProblems(verify: JsonObject): string[] {
+  const provider = asString(verify["provider"]) ?? "cosign";
+  if (provider !== "cosign") return [];
+  if (asObject(verify["secretRef"])) return [];
+  const ids = asArray(verify["matchOIDCIdentity"]);
+  if (ids.length === 0) return ["keyless cosign verification without matchOIDCIdentity accepts a signature by any Sigstore identity"];
+  const out: string[] = [];
+  ids.forEach((id, i) => {
+    for (const field of ["subject", "issuer"]) {
+      const v = str(id, field);
+      if (v === undefined || isTemplated(v)) continue;
+      const why = weakIdentity(v);
+      if (why) out.push(`matchOIDCIdentity[${i}].${field} '${v}' ${why}`);
+    }
+  });
+  return out;
+}
