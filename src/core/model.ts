@@ -46,6 +46,8 @@ export interface KustomizeFile {
   dir: string;
   config: JsonObject;
   locate(pointer: string): SourceLocation;
+  /** Reads a file this kustomization refers to (a generator's files or envs), relative to `dir`; null when absent, outside the scan root, binary or too large. */
+  readInput?(ref: string): string | null;
 }
 
 export interface ControllerInfo {

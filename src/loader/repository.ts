@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { basename, dirname, resolve } from "node:path";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, realpathSync, statSync } from "node:fs";
 import type { FleetConfig } from "../core/config.js";
 import {
   asArray,
@@ -96,7 +96,13 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     if (KUSTOMIZATION_FILES.includes(basename(f.abs))) {
       const doc = parsed.documents[0];
       if (doc && isKustomizeConfig(doc.value)) {
-        const kf: KustomizeFile = { file: f.rel, dir: toRel(root, dirname(f.abs)) || ".", config: doc.value as JsonObject, locate: doc.locate };
+        const kf: KustomizeFile = {
+          file: f.rel,
+          dir: toRel(root, dirname(f.abs)) || ".",
+          config: doc.value as JsonObject,
+          locate: doc.locate,
+          readInput: (ref) => readInputFile(root, dirname(f.abs), ref),
+        };
         kustomizeFiles.push(kf);
         kustomizeByAbs.set(f.abs, kf);
         continue;
@@ -168,6 +174,18 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     kustomize: tool?.label ?? null,
     filesScanned: walk.files.length,
   };
+}
+
+/** A file a kustomization refers to, read on demand: never outside the root, never binary or large. */
+function readInputFile(root: string, dirAbs: string, ref: string, maxBytes = 1024 * 1024): string | null {
+  try {
+    const abs = realpathSync(resolve(dirAbs, ref));
+    if (!isInside(realpathSync(root), abs) || statSync(abs).size > maxBytes) return null;
+    const text = readFileSync(abs, "utf8");
+    return text.includes("\u0000") ? null : text;
+  } catch {
+    return null;
+  }
 }
 
 function readForeignKustomization(abs: string): JsonObject | null {
