@@ -82,10 +82,17 @@ export class GitRepo {
   resolve(rev: string, peel: "" | "commit" | "tag" = ""): string {
     if (rev.startsWith("-") || rev.includes("\n") || rev === "") throw new GitError(`invalid revision '${rev}'`);
     const spec = peel ? `${rev}^{${peel}}` : rev;
-    const r = this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", spec]);
+    const r = this.run(["rev-parse", "--verify", "--end-of-options", spec]);
     const oid = r.stdout.trim();
+    if (r.status !== 0 && CORRUPT_RE.test(r.stderr)) throw gitFailure("rev-parse", r.stderr);
     if (r.status !== 0 || !OID_RE.test(oid)) {
       const exists = this.run(["rev-parse", "--verify", "--quiet", "--end-of-options", rev]);
+      if (exists.status === 0 && this.run(["cat-file", "-e", exists.stdout.trim()]).status !== 0) {
+        throw new GitError(
+          `'${rev}' names object ${exists.stdout.trim().slice(0, 12)}, which is missing from the repository${this.isShallow() ? " (this is a shallow clone)" : ""}`,
+          "fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout)",
+        );
+      }
       if (exists.status === 0 && peel) {
         throw new GitError(`'${rev}' does not point to a ${peel}`, `\`git cat-file -t ${rev}\` shows what it is`);
       }
@@ -218,9 +225,11 @@ export class GitRepo {
   }
 }
 
+const CORRUPT_RE = /corrupt|inflate|bad object|invalid object|unable to parse|hash mismatch|loose object|unable to unpack/i;
+
 function gitFailure(cmd: string, stderr: string): GitError {
   const line = firstLine(stderr);
-  if (/corrupt|inflate|bad object|invalid object|unable to parse|hash mismatch|loose object/i.test(stderr)) {
+  if (CORRUPT_RE.test(stderr)) {
     return new GitError(`corrupt repository: git ${cmd}: ${line}`, "run `git fsck` to find the damaged objects, then re-clone");
   }
   if (/shallow|grafted/i.test(stderr)) {
