@@ -3,6 +3,7 @@
  * reconciliation (the seed's "GPG key expired" failure mode).
  */
 import type { KeyRing, TrustedKey } from "./keys.js";
+import { VERSION } from "../core/version.js";
 import { VERIFY_SCHEMA_VERSION } from "./report.js";
 
 export type KeyStatus = "ok" | "expiring" | "expired" | "revoked" | "unusable";
@@ -26,7 +27,7 @@ export interface KeyEntry {
 
 export interface KeysReport {
   schemaVersion: string;
-  tool: "fluxguard";
+  tool: { name: "fluxguard"; version: string };
   command: "keys check";
   warnDays: number;
   result: "pass" | "fail";
@@ -80,7 +81,7 @@ export function checkKeys(ring: KeyRing, opts: { warnDays: number; now?: Date })
   for (const k of keys) summary[k.status]++;
   return {
     schemaVersion: VERIFY_SCHEMA_VERSION,
-    tool: "fluxguard",
+    tool: { name: "fluxguard", version: VERSION },
     command: "keys check",
     warnDays: opts.warnDays,
     result: summary.ok === keys.length ? "pass" : "fail",

@@ -70,7 +70,7 @@ export async function loadKeyRing(src: KeySources): Promise<KeyRing> {
       if (files.length === 0) ring.warnings.push(`${p}: no key files in this directory`);
       for (const f of files) await loadKeyFile(f, display(src.cwd, f), ring);
     } else {
-      await loadKeyFile(abs, p, ring);
+      await loadKeyFile(abs, display(src.cwd, abs), ring);
     }
   }
   for (const p of src.secrets) {
@@ -81,7 +81,7 @@ export async function loadKeyRing(src: KeySources): Promise<KeyRing> {
     } catch {
       throw new UsageError(`Secret manifest not found: ${p}`, "pass a YAML file holding a Flux verification Secret with --keys-secret");
     }
-    await loadSecret(text, p, ring, true);
+    await loadSecret(text, display(src.cwd, abs), ring, true);
   }
   return ring;
 }
@@ -208,7 +208,7 @@ function addSshLines(text: string, shown: string, file: string, ring: KeyRing, f
     let principals: string[] = [];
     let optionText = "";
     if (typeAt === 2) {
-      principals = tokens[0]!.split(",");
+      principals = unquote(tokens[0]!).split(",");
       optionText = tokens[1]!;
     } else if (typeAt === 1) {
       const t0 = tokens[0]!;

@@ -116,6 +116,7 @@ export function parsePolicy(doc: ParsedDocument, base: string, shown: string): S
     if (!Array.isArray(list) || list.length === 0) fail(p, `group '${name}' must be a non-empty list of key fingerprints, key IDs, emails or principals`);
     const members: Member[] = [];
     (list as JsonValue[]).forEach((m, i) => {
+      if (typeof m === "number") fail(`${p}/${i}`, `group '${name}' entry ${i + 1} was read as a number; quote key IDs and fingerprints, e.g. "0x3AA5C34371567BD2"`);
       if (typeof m !== "string" || m.trim() === "") fail(`${p}/${i}`, `group '${name}' entry ${i + 1} must be a string (a fingerprint, key ID, email or principal)`);
       const s = (m as string).trim();
       members.push(isFingerprint(s) ? { kind: "fingerprint", value: s.replace(/^0x/, "").replace(/^(?!SHA256:)(.*)$/, (x) => x.toUpperCase()) } : { kind: "identity", value: s });

@@ -71,7 +71,7 @@ export interface ObjectVerdict {
 
 export interface VerifyReport {
   schemaVersion: string;
-  tool: "fluxguard";
+  tool: { name: "fluxguard"; version: string };
   command: "verify";
   repository: string;
   mode: Mode;

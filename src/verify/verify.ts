@@ -3,6 +3,7 @@
  * does not do: every commit of a range (merges included), a per-path signer policy, and key
  * expiry and revocation as their own reasons.
  */
+import { VERSION } from "../core/version.js";
 import { countByType, type KeyRing, type TrustedKey } from "./keys.js";
 import { GitError, GitRepo } from "./git.js";
 import { parseCommit, parseTag, signatureType, type ParsedCommit, type ParsedTag, type Person, type SignatureType } from "./objects.js";
@@ -151,7 +152,7 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
   if (opts.policy) for (const m of unmatchedMembers(opts.policy, opts.keyring.keys)) warnings.push(`policy group ${m} matches no trusted key`);
   const report: VerifyReport = {
     schemaVersion: VERIFY_SCHEMA_VERSION,
-    tool: "fluxguard",
+    tool: { name: "fluxguard", version: VERSION },
     command: "verify",
     repository: opts.repoShown,
     mode: opts.mode,
