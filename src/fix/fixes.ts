@@ -255,6 +255,10 @@ export function placeholderSecretName(repoName: string): string {
 function fixGitRepository(doc: Document, root: YAMLMap, ctx: DocContext): void {
   const spec = getMap(root, "spec");
   if (!spec || spec.has("verify")) return;
+  if (str(root.get("apiVersion", true)) !== "source.toolkit.fluxcd.io/v1") {
+    ctx.leftAlone.push({ object: describeObject(root), message: "no spec.verify, and not added: migrate the GitRepository to source.toolkit.fluxcd.io/v1 first" });
+    return;
+  }
   const md = getMap(root, "metadata");
   const name = md ? str(md.get("name", true)) : undefined;
   if (!name) return;
