@@ -5,6 +5,11 @@
 import type { Rule } from "../core/rule.js";
 import fluxApiRemoved from "./api/flux-api-removed.js";
 import fluxSchemaViolation from "./api/flux-schema-violation.js";
+import fluxEgressUnrestricted from "./credentials/flux-egress-unrestricted.js";
+import gitHttpsCredentials from "./credentials/git-https-credentials.js";
+import hardcodedCredentialInValues from "./credentials/hardcoded-credential-in-values.js";
+import plaintextSecretInGit from "./credentials/plaintext-secret-in-git.js";
+import sshKnownHostsMissing from "./credentials/ssh-known-hosts-missing.js";
 import gitrepositoryUnverified from "./source/gitrepository-unverified.js";
 import helmChartUnverified from "./source/helm-chart-unverified.js";
 import ocirepositoryUnverified from "./source/ocirepository-unverified.js";
@@ -53,6 +58,12 @@ export const ALL_RULES: readonly Rule[] = [
   ocirepositoryUnverified,
   helmChartUnverified,
   sourceInsecureTransport,
+  // credentials
+  plaintextSecretInGit,
+  gitHttpsCredentials,
+  sshKnownHostsMissing,
+  hardcodedCredentialInValues,
+  fluxEgressUnrestricted,
   // Flux API hygiene
   fluxApiRemoved,
   fluxSchemaViolation,

@@ -1,0 +1,72 @@
+import { asObject, GROUP, isFluxKustomization, isHelmRelease, path } from "../../core/flux.js";
+import { escapeToken } from "../../core/pointer.js";
+import { defineRule } from "../../core/rule.js";
+import type { JsonValue } from "../../core/types.js";
+import { auditedObjects, describe, isFluxKind } from "../util.js";
+import { isCredentialKey, isLiteralCredential } from "./secrets.js";
+
+/** Pointers (below `base`) of literal credentials in a values tree. */
+function literals(v: JsonValue | undefined, base: string, out: string[] = []): string[] {
+  if (Array.isArray(v)) v.forEach((x, i) => literals(x, `${base}/${i}`, out));
+  else if (v !== null && typeof v === "object") {
+    // `env`-style entries: { name: DB_PASSWORD, value: ... }
+    const name = v["name"];
+    if (typeof name === "string" && typeof v["value"] === "string" && isCredentialKey(name) && isLiteralCredential(name, v["value"])) out.push(`${base}/value`);
+    for (const [k, x] of Object.entries(v)) {
+      const p = `${base}/${escapeToken(k)}`;
+      if (typeof x === "string" && isCredentialKey(k) && isLiteralCredential(k, x)) out.push(p);
+      else literals(x, p, out);
+    }
+  }
+  return out;
+}
+
+export default defineRule({
+  meta: {
+    id: "hardcoded-credential-in-values",
+    title: "Credential written into HelmRelease values or postBuild variables",
+    severity: "high",
+    threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
+    summary: "HelmRelease spec.values or Kustomization postBuild.substitute hold a literal value under a password, token or secret-like key",
+    rationale:
+      "`spec.values` and `postBuild.substitute` are plain fields of objects in Git and in the cluster: anyone who can read the repository, or get HelmReleases and Kustomizations (far more people than can read Secrets), reads the credential. Flux can take both from Secrets instead: `valuesFrom` with kind Secret, and `substituteFrom` with kind Secret, SOPS-encrypted in Git.",
+    remediation: {
+      text: "Move the value into a (SOPS-encrypted) Secret and reference it.",
+      snippet: `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+spec:
+  valuesFrom:
+    - kind: Secret
+      name: payments-api-db
+      valuesKey: password
+      targetPath: database.password
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+spec:
+  postBuild:
+    substituteFrom:
+      - kind: Secret
+        name: cluster-secrets`,
+    },
+    references: ["https://fluxcd.io/flux/components/helm/helmreleases/#values-references", "https://fluxcd.io/flux/components/kustomize/kustomizations/#post-build-variable-substitution"],
+  },
+  check({ model, report }) {
+    const seen = new Set<string>();
+    for (const m of auditedObjects(model)) {
+      let hits: string[] = [];
+      if (isHelmRelease(m.object)) hits = literals(path(m.object, "spec", "values"), "/spec/values");
+      else if (isFluxKustomization(m.object) && isFluxKind(m, GROUP.kustomize, "Kustomization")) {
+        const sub = asObject(path(m.object, "spec", "postBuild", "substitute"));
+        hits = sub ? literals(sub, "/spec/postBuild/substitute") : [];
+      }
+      for (const p of hits) {
+        const loc = m.locate(p);
+        const key = loc ? `${loc.file}:${loc.line}:${loc.column}` : `${m.key}${p}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        report({ object: m, pointer: p, message: `${describe(m)} has a literal credential at ${p.slice(1).split("/").join(".")} (value not shown)` });
+      }
+    }
+  },
+});
