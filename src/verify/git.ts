@@ -58,11 +58,11 @@ export class GitRepo {
   }
 
   /** Opens a repository; a directory that is not a git repository is a usage error. */
-  static open(dir: string): GitRepo {
-    if (!existsSync(dir)) throw new GitError(`no such directory: ${dir}`, "pass the repository with --repo DIR");
+  static open(dir: string, shown = dir): GitRepo {
+    if (!existsSync(dir)) throw new GitError(`no such directory: ${shown}`, "pass the repository with --repo DIR");
     const r = spawnSync("git", ["--no-replace-objects", "-C", dir, "rev-parse", "--absolute-git-dir"], { env: gitEnv(), encoding: "utf8" });
     if (r.error) throw new GitError(`cannot run git: ${r.error.message}`, "install git (2.25 or newer) and make sure it is on PATH");
-    if (r.status !== 0) throw new GitError(`not a git repository: ${dir}`, firstLine(r.stderr) || "pass the repository with --repo DIR");
+    if (r.status !== 0) throw new GitError(`not a git repository: ${shown}`, firstLine(r.stderr) || "pass the repository with --repo DIR");
     return new GitRepo(dir, r.stdout.trim());
   }
 
@@ -96,7 +96,7 @@ export class GitRepo {
       if (exists.status === 0 && peel) {
         throw new GitError(`'${rev}' does not point to a ${peel}`, `\`git cat-file -t ${rev}\` shows what it is`);
       }
-      throw new GitError(`unknown revision '${rev}' in ${this.dir}`, "fetch the ref first (CI checkouts often fetch one branch only; use fetch-depth: 0 and fetch tags)");
+      throw new GitError(`unknown revision '${rev}'`, "fetch the ref first (CI checkouts often fetch one branch only; use fetch-depth: 0 and fetch tags)");
     }
     return oid;
   }

@@ -4,7 +4,7 @@
  * and the benchmark; nothing here runs in the CLI.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -125,6 +125,7 @@ export class TestRepo {
   private tick = 0;
   constructor(dir?: string) {
     this.dir = dir ?? tempDir("fg-repo-");
+    mkdirSync(this.dir, { recursive: true });
     this.git(["init", "-q", "-b", "main"]);
   }
 

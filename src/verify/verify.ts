@@ -147,7 +147,7 @@ function failureMessage(kind: "commit" | "tag", id: string, check: SigCheck): st
 export async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
   const now = opts.now ?? new Date();
   const trust = trustOf(opts.keyring);
-  const repo = GitRepo.open(opts.repoDir);
+  const repo = GitRepo.open(opts.repoDir, opts.repoShown);
   const warnings = [...opts.keyring.warnings];
   if (opts.policy) for (const m of unmatchedMembers(opts.policy, opts.keyring.keys)) warnings.push(`policy group ${m} matches no trusted key`);
   const report: VerifyReport = {
