@@ -162,7 +162,9 @@ export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs = 60_00
     execFile(
       tool.command,
       [...tool.args, "--load-restrictor", "LoadRestrictionsNone", dir],
-      { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: "/nonexistent" } },
+      // kustomize allocates heavily; a GC target of 400 % cuts its CPU time by about a quarter
+      // for ~100 MB of memory per batch (measured by `npm run bench -- audit`).
+      { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: "/nonexistent", GOGC: process.env["GOGC"] ?? "400" } },
       (err, stdout, stderr) => {
         if (err) {
           const msg = (stderr || err.message).split("\n").find((l) => l.trim() !== "") ?? err.message;

@@ -73,6 +73,8 @@ interface Plan {
   refuse: boolean;
   /** Kustomization files whose remote entries are dropped (in a shadow tree) so the rest renders. */
   stripRemote: string[];
+  /** Kustomization files and resources the plan builds from: plans sharing one are never batched together. */
+  inputs: string[];
 }
 
 export class Renderer {
@@ -97,10 +99,12 @@ export class Renderer {
       } else toKustomize.push(plan);
     }
     if (toKustomize.length > 0) {
-      const n = Math.max(1, Math.min(this.inputs.concurrency, toKustomize.length));
-      const chunks: Plan[][] = Array.from({ length: n }, () => []);
-      toKustomize.forEach((p, i) => chunks[i % n]!.push(p));
-      const results = await Promise.all(chunks.map((c) => this.kustomizeChunk(c)));
+      // kustomize's cost grows faster than linearly with the size of one build, and plans that
+      // share inputs collide in one build (un-prefixed Namespaces, CRDs): small batches of
+      // disjoint plans, `concurrency` processes at a time.
+      const size = Math.max(1, Math.min(maxBatchSize(), Math.ceil(toKustomize.length / Math.max(1, this.inputs.concurrency))));
+      const chunks = batchDisjoint(toKustomize, (p) => p.inputs, size);
+      const results = await mapPool(chunks, this.inputs.concurrency, (c) => this.kustomizeChunk(c));
       for (const r of results) for (const [plan, res] of r) {
         this.cache.set(signature(plan.job), res);
         out.set(plan.job.id, res);
@@ -112,7 +116,7 @@ export class Renderer {
   private plan(job: RenderJob): Plan {
     const { scanRoot } = this.inputs;
     const rel = toRel(scanRoot, job.dirAbs) || ".";
-    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, stripRemote: [] };
+    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, stripRemote: [], inputs: [] };
     let isDir = false;
     try {
       isDir = statSync(job.dirAbs).isDirectory();
@@ -145,6 +149,15 @@ export class Renderer {
     for (const c of job.settings.components) trees.push(resolve(job.dirAbs, c));
     for (const t of trees) {
       const info = inspectKustomizeTree(t, job.sourceRoot, this.inputs.readKustomization);
+      plan.inputs.push(...info.kustomizations);
+      // Namespaces and CRDs keep their names under the batch prefix: two plans declaring the same one collide.
+      for (const k of info.kustomizations) {
+        for (const f of kustomizationRefs(this.inputs.readKustomization(k) ?? {}).files) {
+          for (const o of this.inputs.objectsOf(resolve(dirname(k), f)) ?? []) {
+            if (o.kind === "Namespace" || o.kind === "CustomResourceDefinition") plan.inputs.push(`${o.kind}/${o.metadata.name}`);
+          }
+        }
+      }
       const at = (f: string): string => toRel(scanRoot, f);
       for (const r of info.remote) plan.problems.push(`remote base '${r.ref}' in ${at(r.file)} was not fetched; rendered without it`);
       for (const r of info.remote) if (!plan.stripRemote.includes(r.file)) plan.stripRemote.push(r.file);
@@ -154,6 +167,12 @@ export class Renderer {
       if (info.escapes.length || info.unsupported.length || info.missing.length) plan.refuse = true;
     }
     if (plan.needsKustomize && !this.inputs.tool) plan.problems.push("no kustomize found (install kustomize or kubectl); used the built-in resolver");
+    for (const r of plan.resources) {
+      for (const o of kustomizationFileIn(r) ? [] : (this.inputs.objectsOf(r) ?? [])) {
+        if (o.kind === "Namespace" || o.kind === "CustomResourceDefinition") plan.inputs.push(`${o.kind}/${o.metadata.name}`);
+      }
+    }
+    plan.inputs = [...new Set([...plan.inputs, ...plan.resources])];
     return plan;
   }
 
@@ -352,6 +371,56 @@ export class Renderer {
     const method: RenderMethod = plan.needsKustomize || plan.refuse ? "builtin" : plan.method;
     return { method, docs: final, problems };
   }
+}
+
+/** Plans per kustomize process ($FLUXGUARD_RENDER_BATCH overrides, for measurements). */
+export const MAX_BATCH = 8;
+
+function maxBatchSize(): number {
+  const v = Number(process.env["FLUXGUARD_RENDER_BATCH"]);
+  return Number.isInteger(v) && v > 0 ? v : MAX_BATCH;
+}
+
+/**
+ * Splits items into batches of at most `size`, keeping items that share a key apart
+ * (first fit, in order; deterministic).
+ */
+export function batchDisjoint<T>(items: readonly T[], keysOf: (item: T) => readonly string[], size: number): T[][] {
+  const batches: Array<{ items: T[]; keys: Set<string> }> = [];
+  let firstOpen = 0;
+  for (const item of items) {
+    const keys = keysOf(item);
+    let target: { items: T[]; keys: Set<string> } | undefined;
+    for (let i = firstOpen; i < batches.length; i++) {
+      const b = batches[i]!;
+      if (b.items.length < size && !keys.some((k) => b.keys.has(k))) {
+        target = b;
+        break;
+      }
+    }
+    if (!target) {
+      target = { items: [], keys: new Set() };
+      batches.push(target);
+    }
+    target.items.push(item);
+    for (const k of keys) target.keys.add(k);
+    while (firstOpen < batches.length && batches[firstOpen]!.items.length >= size) firstOpen++;
+  }
+  return batches.map((b) => b.items);
+}
+
+/** Maps with at most `limit` calls in flight; results in input order. */
+export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, () => worker()));
+  return out;
 }
 
 function batchPrefix(i: number): string {
