@@ -200,13 +200,16 @@ export async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
     for (let i = 0; i < commitList.length; i += CHUNK) {
       const slice = commitList.slice(i, i + CHUNK);
       const objs = await Promise.all(slice.map((c) => repo.readObject(c.oid)));
-      for (const obj of objs) {
-        if (obj.type !== "commit") throw new GitError(`object ${obj.oid} is a ${obj.type}, not a commit`);
-        const commit = parseCommit(obj.oid, obj.data);
-        const isTip = obj.oid === tipCommit;
-        const fluxChecks = isTip && opts.mode !== "Tag";
-        report.objects.push(await verdictForCommit(commit, trust, now, Boolean(opts.range), fluxChecks, opts.policy, changed?.get(obj.oid) ?? null));
-      }
+      // Verified concurrently: openpgp's WebCrypto calls run on libuv's thread pool.
+      const verdicts = await Promise.all(
+        objs.map((obj) => {
+          if (obj.type !== "commit") throw new GitError(`object ${obj.oid} is a ${obj.type}, not a commit`);
+          const commit = parseCommit(obj.oid, obj.data);
+          const fluxChecks = obj.oid === tipCommit && opts.mode !== "Tag";
+          return verdictForCommit(commit, trust, now, Boolean(opts.range), fluxChecks, opts.policy, changed?.get(obj.oid) ?? null);
+        }),
+      );
+      report.objects.push(...verdicts);
       opts.progress?.(Math.min(i + CHUNK, commitList.length), commitList.length);
     }
   } finally {
