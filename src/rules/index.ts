@@ -10,11 +10,16 @@ import gitHttpsCredentials from "./credentials/git-https-credentials.js";
 import hardcodedCredentialInValues from "./credentials/hardcoded-credential-in-values.js";
 import plaintextSecretInGit from "./credentials/plaintext-secret-in-git.js";
 import sshKnownHostsMissing from "./credentials/ssh-known-hosts-missing.js";
+import helmreleaseNoRemediation from "./helm/helmrelease-no-remediation.js";
+import helmreleasePrivilegedValues from "./helm/helmrelease-privileged-values.js";
+import helmreleaseUnpinnedChart from "./helm/helmrelease-unpinned-chart.js";
 import gitrepositoryUnverified from "./source/gitrepository-unverified.js";
 import helmChartUnverified from "./source/helm-chart-unverified.js";
 import ocirepositoryUnverified from "./source/ocirepository-unverified.js";
 import sourceInsecureTransport from "./source/source-insecure-transport.js";
 import verifyModeMismatch from "./source/verify-mode-mismatch.js";
+import workloadMutableImageTag from "./workloads/workload-mutable-image-tag.js";
+import workloadPrivileged from "./workloads/workload-privileged.js";
 import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
 import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
 import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
@@ -64,6 +69,13 @@ export const ALL_RULES: readonly Rule[] = [
   sshKnownHostsMissing,
   hardcodedCredentialInValues,
   fluxEgressUnrestricted,
+  // Helm values injection
+  helmreleasePrivilegedValues,
+  helmreleaseUnpinnedChart,
+  helmreleaseNoRemediation,
+  // rendered workloads
+  workloadPrivileged,
+  workloadMutableImageTag,
   // Flux API hygiene
   fluxApiRemoved,
   fluxSchemaViolation,

@@ -1,0 +1,72 @@
+import { asArray, asObject, asString, isHelmRelease, path, str } from "../../core/flux.js";
+import { defineRule } from "../../core/rule.js";
+import type { JsonValue, Severity } from "../../core/types.js";
+import { parse as parseYaml } from "yaml";
+import { auditedObjects, describe, isTemplated, reconcilerOf } from "../util.js";
+import { valuesPrivileges } from "../workloads/privilege.js";
+
+export default defineRule({
+  meta: {
+    id: "helmrelease-privileged-values",
+    title: "HelmRelease values that make workloads privileged",
+    severity: "high",
+    threats: ["adversary-4-helm-values-injection"],
+    summary: "HelmRelease values (inline, or from a ConfigMap in the repository) enable privileged, host namespaces, privilege escalation, root, dangerous capabilities or hostPath",
+    rationale:
+      "Helm values are where Adversary 4 lives: one line such as `securityContext.privileged: true` in a values file, and the chart renders a container that owns the node. fluxguard cannot render the chart, so it looks anywhere in the values tree (and in `valuesFrom` ConfigMaps it can see) for the settings charts pass through to pod specs. HelmReleases reconciled by tenants are rated higher than platform ones.",
+    remediation: {
+      text: "Remove the value, or move the release to the platform tier with a reviewed exception; enforce the restricted Pod Security Standard in tenant namespaces so a value cannot override it.",
+      snippet: `spec:
+  values:
+    securityContext:
+      runAsNonRoot: true
+      runAsUser: 65534
+    containerSecurityContext:
+      allowPrivilegeEscalation: false
+      privileged: false
+      capabilities:
+        drop: ["ALL"]`,
+    },
+    references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/", "https://fluxcd.io/flux/components/helm/helmreleases/#values"],
+  },
+  check({ model, report }) {
+    const seen = new Set<string>();
+    for (const m of auditedObjects(model)) {
+      if (!isHelmRelease(m.object)) continue;
+      const tenant = reconcilerOf(model, m)?.tier === "tenant";
+      const sev = (host: boolean): Severity => (tenant ? (host ? "critical" : "high") : host ? "high" : "medium");
+      for (const p of valuesPrivileges(path(m.object, "spec", "values"), "/spec/values")) {
+        const loc = m.locate(p.pointer);
+        const key = loc ? `${loc.file}:${loc.line}:${loc.column}` : `${m.key}${p.pointer}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        report({ object: m, pointer: p.pointer, severity: sev(p.host), message: `${describe(m)} values set ${p.what.replace(/^spec\.values\./, "")}` });
+      }
+      // valuesFrom ConfigMaps that are in the repository.
+      const ns = m.object.metadata.namespace ?? "default";
+      asArray(path(m.object, "spec", "valuesFrom")).forEach((ref) => {
+        if (str(ref, "kind") !== "ConfigMap") return;
+        const name = str(ref, "name");
+        if (!name || isTemplated(name)) return;
+        const key = str(ref, "valuesKey") ?? "values.yaml";
+        const cm = model.objects.find(
+          (o) => o.object.kind === "ConfigMap" && (o.object.metadata.namespace ?? ns) === ns && (o.object.metadata.name === name || new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[a-z0-9]{10}$`).test(o.object.metadata.name)),
+        );
+        const text = cm ? asString(asObject(cm.object["data"] as JsonValue)?.[key]) : undefined;
+        if (!cm || text === undefined) return;
+        let values: JsonValue;
+        try {
+          values = (str(ref, "targetPath") ? { [str(ref, "targetPath")!]: parseYaml(text) } : parseYaml(text)) as JsonValue;
+        } catch {
+          return;
+        }
+        for (const p of valuesPrivileges(values, "")) {
+          const dedupe = `${cm.key}|${key}|${p.pointer}`;
+          if (seen.has(dedupe)) continue;
+          seen.add(dedupe);
+          report({ object: cm, pointer: `/data/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`, severity: sev(p.host), message: `${describe(cm)} (values of ${describe(m)}, key ${key}) sets ${p.what}` });
+        }
+      });
+    }
+  },
+});

@@ -1,0 +1,81 @@
+import { GROUP, isHelmRelease, path, str } from "../../core/flux.js";
+import type { ModelObject } from "../../core/model.js";
+import { defineRule } from "../../core/rule.js";
+import { auditedObjects, describe, isFluxKind, isTemplated, refKey, semverBound } from "../util.js";
+import { usersOf } from "../source/usage.js";
+
+/** Why a chart version constraint does not pin the chart, or null. */
+function unpinned(version: string | undefined): string | null {
+  if (version === undefined) return "has no version, so Flux installs the latest chart";
+  if (isTemplated(version)) return null;
+  const b = semverBound(version);
+  return b === "unbounded" ? `version '${version}' has no upper bound, so any future release installs` : null;
+}
+
+/** Why an OCIRepository ref tracks a moving target, or null. */
+function movingRef(m: ModelObject): string | null {
+  const ref = path(m.object, "spec", "ref");
+  if (str(ref, "digest")) return null;
+  const semver = str(ref, "semver");
+  if (semver !== undefined) return isTemplated(semver) || semverBound(semver) !== "unbounded" ? null : `ref.semver '${semver}' has no upper bound`;
+  const tag = str(ref, "tag");
+  if (tag === undefined) return "has no ref, so it tracks latest";
+  return tag === "latest" ? "tracks the tag latest" : null;
+}
+
+export default defineRule({
+  meta: {
+    id: "helmrelease-unpinned-chart",
+    title: "Chart or OCI artifact that is not pinned",
+    severity: "medium",
+    threats: ["adversary-4-helm-values-injection", "adversary-1-malicious-commit"],
+    summary: "a chart version that is missing, `*`, `x` or a range without an upper bound, or an OCIRepository or chart ref that tracks `latest`",
+    rationale:
+      "With an open version, what runs is decided by whoever publishes the next chart, not by a reviewed commit: a compromised or careless upstream release rolls out to every cluster on the next interval. A bounded range (`>=1.0.0 <2.0.0`, `^1.4`) takes patches without taking majors; an exact version or a digest changes only through Git.",
+    remediation: {
+      text: "Pin an exact version (or a digest), or at least bound the range; for OCIRepository use `ref.tag` with a version, `ref.semver` with a ceiling, or `ref.digest`.",
+      snippet: `spec:
+  chart:
+    spec:
+      chart: payments-api
+      version: "1.4.2"          # or ">=1.4.0 <1.5.0"
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+spec:
+  ref:
+    semver: ">=1.0.0 <2.0.0"   # or digest: sha256:...`,
+    },
+    references: ["https://fluxcd.io/flux/components/helm/helmreleases/#chart-template", "https://fluxcd.io/flux/components/source/ocirepositories/#reference", "https://github.com/Masterminds/semver#checking-version-constraints"],
+  },
+  check({ model, report }) {
+    const objects = auditedObjects(model);
+    for (const m of objects) {
+      if (isHelmRelease(m.object)) {
+        const chart = path(m.object, "spec", "chart", "spec");
+        if (chart === undefined) continue;
+        const srcKey = refKey(path(chart, "sourceRef"), m.object.metadata.namespace ?? "default");
+        // A chart from Git or a Bucket is a path: its version comes with the source revision.
+        if (srcKey && !srcKey.startsWith("HelmRepository/")) continue;
+        const why = unpinned(str(chart, "version"));
+        if (why) report({ object: m, pointer: str(chart, "version") === undefined ? "/spec/chart/spec" : "/spec/chart/spec/version", message: `${describe(m)}: chart ${str(chart, "chart") ?? "?"} ${why}` });
+      } else if (isFluxKind(m, GROUP.source, "HelmChart")) {
+        const src = str(m.object, "spec", "sourceRef", "kind");
+        if (src !== undefined && src !== "HelmRepository") continue;
+        const why = unpinned(str(m.object, "spec", "version"));
+        if (why) report({ object: m, pointer: str(m.object, "spec", "version") === undefined ? "/spec" : "/spec/version", message: `${describe(m)}: chart ${str(m.object, "spec", "chart") ?? "?"} ${why}` });
+      } else if (isFluxKind(m, GROUP.source, "OCIRepository")) {
+        const why = movingRef(m);
+        if (!why) continue;
+        const charts = usersOf(model, m).helmReleases;
+        const isChart = charts.length > 0 || /helm\.chart/.test(str(m.object, "spec", "layerSelector", "mediaType") ?? "");
+        report({
+          object: m,
+          pointer: path(m.object, "spec", "ref") === undefined ? "/spec" : "/spec/ref",
+          severity: isChart ? "medium" : "low",
+          message: `${describe(m)} ${why}${isChart ? `: the chart ${charts.length ? `that ${describe(charts[0]!)} installs ` : ""}changes without a commit` : ": what Flux applies changes without a commit"}`,
+        });
+      }
+    }
+  },
+});

@@ -1,0 +1,62 @@
+import { defineRule } from "../../core/rule.js";
+import type { Severity } from "../../core/types.js";
+import { describe, podSpecs, renderingReconciler } from "../util.js";
+import { podPrivileges } from "./privilege.js";
+
+export default defineRule({
+  meta: {
+    id: "workload-privileged",
+    title: "Privileged workload in what Flux applies",
+    severity: "high",
+    threats: ["adversary-4-helm-values-injection", "adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization"],
+    summary: "a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod that a Flux Kustomization renders is privileged, uses host namespaces, escalation, root, dangerous capabilities or hostPath",
+    rationale:
+      "A privileged container, the host's PID or IPC namespace, a hostPath of the node's root or runtime socket, or SYS_ADMIN is root on the node, and from there every Secret on it and often the cluster. The check runs on the effective, rendered object, so an overlay patch that turns a hardened base privileged is caught at the patch that does it. Tenant Kustomizations are rated higher than platform ones: infrastructure such as CNI agents legitimately needs some of this, a team's application does not.",
+    remediation: {
+      text: "Remove the setting (or the overlay patch that adds it), run as a non-root user without added capabilities, and enforce the restricted Pod Security Standard on tenant namespaces.",
+      snippet: `spec:
+  template:
+    spec:
+      securityContext:
+        runAsNonRoot: true
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: app
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities:
+              drop: ["ALL"]
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: payments
+  labels:
+    pod-security.kubernetes.io/enforce: restricted`,
+    },
+    references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/", "https://fluxcd.io/flux/security/best-practices/ (Node Isolation)"],
+  },
+  check({ model, report }) {
+    const seen = new Set<string>();
+    for (const m of model.objects) {
+      if (m.origin.kind !== "rendered") continue;
+      const pods = podSpecs(m.object);
+      if (pods.length === 0) continue;
+      const r = renderingReconciler(model, m);
+      const tenant = r?.tier === "tenant";
+      for (const { pointer, spec } of pods) {
+        for (const p of podPrivileges(pointer, spec)) {
+          const loc = m.locate(p.pointer);
+          const key = `${loc ? `${loc.file}:${loc.line}:${loc.column}` : m.key}|${p.what}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const severity: Severity = tenant ? (p.host ? "critical" : "high") : p.host ? "high" : "medium";
+          const patched = loc && m.origin.file && loc.file !== m.origin.file ? `, set by ${loc.file}` : "";
+          const by = r ? ` (applied by ${describe(r.object)}, ${r.tier} tier${patched})` : "";
+          report({ object: m, pointer: p.pointer, severity, message: `${describe(m)}: ${p.what}${by}` });
+        }
+      }
+    }
+  },
+});
