@@ -9,6 +9,7 @@ import { runCli } from "../testing/cli.js";
 import { REPO_ROOT } from "../testing/paths.js";
 import { cleanup, Gpg, hasTools, sshKeygen, tempDir, TestRepo, type GpgKey, type SshKey } from "./testkit.js";
 import { REASONS } from "./report.js";
+import { chmodSync } from "node:fs";
 
 const skip = hasTools() ? false : "needs git, gpg and ssh-keygen";
 const addFormats = formatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -168,5 +169,37 @@ describe("fluxguard verify CLI", { skip }, () => {
     assert.match(text.stdout, /^expiring {2}openpgp/m);
     assert.match(text.stdout, /expires on \d{4}-\d\d-\d\d, in [67] days/);
     assert.equal((await runCli(["keys", "check", "soon.asc", "--warn-days", "3"], { cwd: dir })).code, 0);
+  });
+
+  test("the pre-receive hook from docs/verify.md rejects an unsigned commit beneath a signed one", { timeout: 60_000 }, () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs", "verify.md"), "utf8");
+    const hook = /## On the server[\s\S]*?```sh\n([\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(hook, "docs/verify.md has a pre-receive hook example");
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "fluxguard"), `#!/bin/sh\nexec '${process.execPath}' '${join(REPO_ROOT, "dist", "src", "bin", "fluxguard.js")}' "$@"\n`);
+    chmodSync(join(bin, "fluxguard"), 0o755);
+    writeFileSync(join(dir, "hook-policy.yaml"), "version: 1\ngroups:\n  all: [alice@example.com, dave@example.com]\nrules: []\ndefault: {groups: [all]}\n");
+    const server = join(dir, "server.git");
+    const client = new TestRepo(join(dir, "client"));
+    client.git(["init", "-q", "--bare", "-b", "main", server]);
+    writeFileSync(join(server, "hooks", "pre-receive"), hook.replace("/etc/fluxguard/keys", join(dir, "keys")).replace("/etc/fluxguard/signers.yaml", join(dir, "hook-policy.yaml")));
+    chmodSync(join(server, "hooks", "pre-receive"), 0o755);
+    const env = { ...client.env(), PATH: `${bin}:${process.env["PATH"] ?? ""}` };
+    const push = () => client.git(["push", "-q", server, "HEAD:refs/heads/main"], { env, allowFail: true });
+    const pgp = { format: "openpgp" as const, gpg, key: alice.fingerprint };
+    client.commit("first", { "a.txt": "1\n" }, pgp);
+    const first = push();
+    assert.equal(first.status, 0, first.stderr);
+    client.commit("unsigned", { "a.txt": "2\n" }, null);
+    client.commit("signed on top", { "a.txt": "3\n" }, { format: "ssh", key: dave });
+    const rejected = push();
+    assert.notEqual(rejected.status, 0);
+    assert.match(rejected.stderr, /UnsignedCommitInRange/);
+    assert.match(rejected.stderr, /push to refs\/heads\/main rejected/);
+    client.git(["reset", "-q", "--hard", "HEAD~2"]);
+    client.commit("signed", { "a.txt": "4\n" }, { format: "ssh", key: dave });
+    const ok = push();
+    assert.equal(ok.status, 0, ok.stderr);
   });
 });
