@@ -27,21 +27,23 @@ function keyCommands(keys: readonly SigningKey[]): { prepare: string[]; fromFile
   return { prepare, fromFiles };
 }
 
+/** `out` is a file under secrets/, or "apply" to create the Secret in the cluster directly. */
 function signingSecret(name: string, namespace: string, keys: readonly SigningKey[], out: string): string[] {
   const { prepare, fromFiles } = keyCommands(keys);
+  const sink = out === "apply" ? "| kubectl apply -f -" : `> ${out}`;
   if (fromFiles.length === 0) {
     return [
       `# No signing keys in the spec: add each trusted signer's public key as <name>.asc (PGP) or <name>.sshpub (SSH).`,
       `kubectl create secret generic ${name} --namespace ${namespace} \\`,
       `  --from-file=<signer>.asc=<path> \\`,
-      `  --dry-run=client -o yaml > ${out}`,
+      `  --dry-run=client -o yaml ${sink}`,
     ];
   }
   return [
     ...prepare,
     `kubectl create secret generic ${name} --namespace ${namespace} \\`,
     ...fromFiles.map((f) => `  ${f} \\`),
-    `  --dry-run=client -o yaml > ${out}`,
+    `  --dry-run=client -o yaml ${sink}`,
   ];
 }
 
@@ -105,12 +107,13 @@ function clusterSection(spec: FleetSpec, c: ClusterSpec, opts: GenerateOptions):
       `kubectl create secret generic sops-age --namespace ${ns} --from-file=age.agekey=./age.agekey`,
     ]),
     "",
-    "The platform repository's deploy key, signing keys and alert receiver:",
+    "The platform repository's deploy key, signing keys and alert receiver. The signing keys are applied directly, before",
+    "bootstrap: the platform sync verifies every commit with them, so they cannot come from Git.",
     "",
     block([
       `ssh-keygen -t ed25519 -N "" -C "flux-system" -f ./flux-system-deploy-key`,
       `ssh-keyscan ${sshHost(spec.platform.repository).host} > ./${sshHost(spec.platform.repository).host}.known_hosts   # check against the published fingerprints`,
-      ...signingSecret(names.platformSigningKeys, ns, spec.platform.signingKeys, `${out}/${names.platformSigningKeys}.yaml`),
+      ...signingSecret(names.platformSigningKeys, ns, spec.platform.signingKeys, "apply"),
       ...alertSecret(spec.platform.alerts, ns, `${out}/${spec.platform.alerts.secretName}.yaml`),
     ]),
     "",
