@@ -13,6 +13,10 @@ import sshKnownHostsMissing from "./credentials/ssh-known-hosts-missing.js";
 import helmreleaseNoRemediation from "./helm/helmrelease-no-remediation.js";
 import helmreleasePrivilegedValues from "./helm/helmrelease-privileged-values.js";
 import helmreleaseUnpinnedChart from "./helm/helmrelease-unpinned-chart.js";
+import imageAutomationPushesToAppliedBranch from "./images/image-automation-pushes-to-applied-branch.js";
+import imageRegistryNotAllowed from "./images/image-registry-not-allowed.js";
+import imagepolicyInvalidExtract from "./images/imagepolicy-invalid-extract.js";
+import imagepolicyUnbounded from "./images/imagepolicy-unbounded.js";
 import gitrepositoryUnverified from "./source/gitrepository-unverified.js";
 import helmChartUnverified from "./source/helm-chart-unverified.js";
 import ocirepositoryUnverified from "./source/ocirepository-unverified.js";
@@ -73,6 +77,11 @@ export const ALL_RULES: readonly Rule[] = [
   helmreleasePrivilegedValues,
   helmreleaseUnpinnedChart,
   helmreleaseNoRemediation,
+  // image automation
+  imageRegistryNotAllowed,
+  imagepolicyUnbounded,
+  imagepolicyInvalidExtract,
+  imageAutomationPushesToAppliedBranch,
   // rendered workloads
   workloadPrivileged,
   workloadMutableImageTag,

@@ -1,0 +1,65 @@
+import { GROUP, str } from "../../core/flux.js";
+import type { ModelObject } from "../../core/model.js";
+import { defineRule } from "../../core/rule.js";
+import { auditedObjects, containersOf, describe, isFluxKind, isTemplated, parseImage, podSpecs } from "../util.js";
+
+/** `ghcr.io/example` → `ghcr.io/example`; `library/nginx` → `docker.io/library/nginx`. */
+function normalizePrefix(prefix: string): string {
+  const p = prefix.trim().replace(/\/+$/, "");
+  const first = p.split("/")[0]!;
+  const isHost = first.includes(".") || first.includes(":") || first === "localhost";
+  return isHost ? p.replace(/^(index\.docker\.io|registry-1\.docker\.io)(?=\/|$)/, "docker.io") : `docker.io/${p}`;
+}
+
+export function allowedBy(image: string, prefixes: readonly string[]): boolean {
+  const ref = parseImage(image);
+  const full = `${ref.registry}/${ref.repository}`;
+  return prefixes.some((p) => full === p || full.startsWith(`${p}/`) || ref.registry === p);
+}
+
+export default defineRule({
+  meta: {
+    id: "image-registry-not-allowed",
+    title: "Image from a registry outside allowedRegistries",
+    severity: "high",
+    threats: ["adversary-5-image-automation", "adversary-1-malicious-commit"],
+    summary: "an ImageRepository, or a workload image in rendered content, comes from a registry not in the config's allowedRegistries (only when that list is set)",
+    rationale:
+      "Image automation follows whatever registry an ImageRepository names, and a workload runs whatever its image reference points at. Restricting both to registries you control (and scan, and sign into) keeps Adversary 5's 'registry compromise' to registries you watch. fluxguard only checks this when `.fluxguard.yaml` sets `allowedRegistries`.",
+    remediation: {
+      text: "Mirror the image into an allowed registry, or add the registry to allowedRegistries after review; enforce the same list at admission.",
+      snippet: `# .fluxguard.yaml
+allowedRegistries:
+  - registry.internal.example.com
+  - ghcr.io/example`,
+    },
+    references: ["https://fluxcd.io/flux/components/image/imagerepositories/", "https://kyverno.io/policies/best-practices/restrict-image-registries/restrict-image-registries/"],
+  },
+  check({ model, config, report }) {
+    if (!config.allowedRegistries) return;
+    const allowed = config.allowedRegistries.map(normalizePrefix);
+    const list = config.allowedRegistries.join(", ");
+    const seen = new Set<string>();
+    const once = (m: ModelObject, pointer: string, image: string, what: string): void => {
+      if (isTemplated(image) || allowedBy(image, allowed)) return;
+      const loc = m.locate(pointer);
+      const key = `${loc ? `${loc.file}:${loc.line}` : m.key}|${image}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      report({ object: m, pointer, message: `${describe(m)} ${what} ${image}, from ${parseImage(image).registry}, which is not in allowedRegistries (${list})` });
+    };
+    for (const m of auditedObjects(model)) {
+      if (isFluxKind(m, GROUP.image, "ImageRepository")) {
+        const image = str(m.object, "spec", "image");
+        if (image) once(m, "/spec/image", image, "scans");
+        continue;
+      }
+      if (m.origin.kind !== "rendered") continue;
+      for (const { pointer, spec } of podSpecs(m.object)) {
+        for (const { pointer: cp, container } of containersOf(pointer, spec)) {
+          if (typeof container["image"] === "string") once(m, `${cp}/image`, container["image"], "runs");
+        }
+      }
+    }
+  },
+});
