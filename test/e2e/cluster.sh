@@ -123,10 +123,12 @@ cmd_build() {
     if comp_is_built "$c"; then log "cached: $c $(comp_version "$c") ($(comp_dir "$c"))"; else todo+=("$c"); fi
   done
   [ ${#todo[@]} -eq 0 ] && return 0
-  # Download all modules first (network-bound, sequential), then compile in parallel lanes.
+  # Fetch the modules each binary needs first (network-bound, sequential, clear
+  # errors), then compile in parallel lanes. `go list -deps` downloads only the
+  # modules of the packages built, not the whole module graph.
   for c in "${todo[@]}"; do
-    (cd "$BUILD_DIR/$c" && go mod download -x >/dev/null 2>"$CACHE/logs/download-$c.log") ||
-      { tail -n 20 "$CACHE/logs/download-$c.log" >&2; die "go mod download failed for $c"; }
+    (cd "$BUILD_DIR/$c" && go list -mod=readonly -deps "$(comp_package "$c")" >/dev/null 2>"$CACHE/logs/download-$c.log") ||
+      { tail -n 20 "$CACHE/logs/download-$c.log" >&2; die "fetching modules failed for $c"; }
   done
   local jobs=${FLUXGUARD_E2E_BUILD_JOBS:-2} pids=() failed=0 t0
   t0=$(date +%s)
