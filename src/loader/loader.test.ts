@@ -198,3 +198,39 @@ test("remote bases are never fetched; the local part of the overlay still render
   assert.equal(cm.origin.file, "apps/base/cm.yaml");
   assert.deepEqual(cm.locate("/data/A"), { file: "apps/overlay/patch.yaml", line: 7, column: 3 });
 });
+
+test("FluxInstance: multitenant and kustomize patches merge into one lockdown", async () => {
+  const dir = repo({
+    "flux/instance.yaml": `apiVersion: fluxcd.controlplane.io/v1
+kind: FluxInstance
+metadata:
+  name: flux
+  namespace: flux-system
+spec:
+  distribution:
+    version: "2.9.x"
+  cluster:
+    multitenant: true
+    tenantDefaultServiceAccount: flux
+  kustomize:
+    patches:
+      - patch: |
+          - op: add
+            path: /spec/template/spec/containers/0/args/-
+            value: --no-remote-bases=true
+        target:
+          kind: Deployment
+          name: kustomize-controller
+  sync:
+    kind: GitRepository
+    url: https://github.com/example/fleet
+    ref: refs/heads/main
+    path: clusters/prod
+`,
+    "clusters/prod/cm.yaml": CM("x"),
+  });
+  const r = await loadRepository({ root: dir, config: defaultConfig(), kustomize: null });
+  const c = r.model.clusters.find((x) => x.id === "clusters/prod")!;
+  assert.deepEqual(c.lockdown["kustomize-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: true, evidence: "kustomize-patches" });
+  assert.deepEqual(c.lockdown["helm-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: true, evidence: "flux-instance" });
+});

@@ -228,6 +228,8 @@ class ModelBuilder {
   private readonly clusterIds: string[] = [];
   /** The flux-system kustomization of entrypoints found from a bootstrap layout. */
   private readonly bootstrapFiles = new Map<string, KustomizeFile>();
+  /** FluxInstance (or flux-instance HelmRelease) key → the cluster its sync defines. */
+  private readonly instanceCluster = new Map<string, string>();
 
   constructor(
     private readonly root: string,
@@ -414,6 +416,7 @@ class ModelBuilder {
       );
       void source;
       this.addEntrypoint(ks, normalizePath(asString(sync["path"]) ?? "."));
+      this.instanceCluster.set(inst.key, this.clusterIds[this.clusterIds.length - 1]!);
     }
   }
 
@@ -605,7 +608,8 @@ class ModelBuilder {
 
   finish(kustomizeFiles: KustomizeFile[]): FleetModel {
     const unconsumed = this.fileObjects.filter((m) => !this.consumed.has(m.key));
-    for (const m of unconsumed) m.clusterId = UNATTACHED;
+    // A FluxInstance belongs to the cluster its sync defines, even when nothing renders it.
+    for (const m of unconsumed) m.clusterId = this.instanceCluster.get(m.key) ?? UNATTACHED;
     const effective = [...this.objects, ...unconsumed, ...this.synthesized.filter((s) => !this.consumed.has(s.key))];
     // Assign synthesized objects to the cluster of their entrypoint.
     for (const e of this.entrypoints) if (e.ks.origin.kind === "synthesized") e.ks.clusterId = e.clusterId;

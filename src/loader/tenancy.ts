@@ -145,19 +145,19 @@ function lockdownFor(config: FleetConfig, ctrl: ControllerInfo | undefined, inst
       evidence: "controller-args",
     };
   }
-  if (patchFlags && ["no-cross-namespace-refs", "default-service-account", "no-remote-bases"].some((f) => patchFlags.has(f))) {
-    const dsa = patchFlags.get("default-service-account");
+  const has = (f: string): boolean => patchFlags?.has(f) === true;
+  const patched = ["no-cross-namespace-refs", "default-service-account", "no-remote-bases"].some(has);
+  if (inst || patched) {
+    // The FluxInstance's multitenant setting first, then any flag the kustomize patches set.
+    const multi = inst ? at(inst.object, "spec", "cluster", "multitenant") === true : false;
+    const instDsa = multi ? (str(inst!.object, "spec", "cluster", "tenantDefaultServiceAccount") ?? "default") : null;
+    const dsa = patchFlags?.get("default-service-account");
     return {
-      noCrossNamespaceRefs: flagIsTrue(patchFlags.get("no-cross-namespace-refs")),
-      defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
-      noRemoteBases: flagIsTrue(patchFlags.get("no-remote-bases")),
-      evidence: "kustomize-patches",
+      noCrossNamespaceRefs: has("no-cross-namespace-refs") ? flagIsTrue(patchFlags!.get("no-cross-namespace-refs")) : multi,
+      defaultServiceAccount: dsa && dsa !== "true" ? dsa : instDsa,
+      noRemoteBases: has("no-remote-bases") ? flagIsTrue(patchFlags!.get("no-remote-bases")) : multi,
+      evidence: patched ? "kustomize-patches" : "flux-instance",
     };
-  }
-  if (inst) {
-    const multi = at(inst.object, "spec", "cluster", "multitenant") === true;
-    const dsa = str(inst.object, "spec", "cluster", "tenantDefaultServiceAccount") ?? "default";
-    return { noCrossNamespaceRefs: multi, defaultServiceAccount: multi ? dsa : null, noRemoteBases: multi, evidence: "flux-instance" };
   }
   if (config.platform.defaultServiceAccount) {
     return { noCrossNamespaceRefs: undefined, defaultServiceAccount: config.platform.defaultServiceAccount, noRemoteBases: undefined, evidence: "config" };
