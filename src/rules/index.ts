@@ -5,6 +5,10 @@
 import type { Rule } from "../core/rule.js";
 import fluxApiRemoved from "./api/flux-api-removed.js";
 import fluxSchemaViolation from "./api/flux-schema-violation.js";
+import noFailureAlerting from "./alerting/no-failure-alerting.js";
+import noVerificationAlerting from "./alerting/no-verification-alerting.js";
+import pruneDisabled from "./alerting/prune-disabled.js";
+import reconciliationSuspended from "./alerting/reconciliation-suspended.js";
 import fluxEgressUnrestricted from "./credentials/flux-egress-unrestricted.js";
 import gitHttpsCredentials from "./credentials/git-https-credentials.js";
 import hardcodedCredentialInValues from "./credentials/hardcoded-credential-in-values.js";
@@ -85,6 +89,11 @@ export const ALL_RULES: readonly Rule[] = [
   // rendered workloads
   workloadPrivileged,
   workloadMutableImageTag,
+  // alerting and drift
+  noFailureAlerting,
+  noVerificationAlerting,
+  reconciliationSuspended,
+  pruneDisabled,
   // Flux API hygiene
   fluxApiRemoved,
   fluxSchemaViolation,

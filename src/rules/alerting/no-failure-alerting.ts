@@ -1,0 +1,82 @@
+import { GROUP } from "../../core/flux.js";
+import type { ModelObject } from "../../core/model.js";
+import { defineRule } from "../../core/rule.js";
+import { describe, isFluxKind } from "../util.js";
+import { alertingClusters, clusterPool, coverage, DEAD_METRICS, promCovers, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
+
+const WATCHED = ["Kustomization", "HelmRelease", ...SOURCE_EVENT_KINDS];
+
+export default defineRule({
+  meta: {
+    id: "no-failure-alerting",
+    title: "Reconciliation failures reach no one",
+    severity: "high",
+    threats: ["weakness-6-no-alerting"],
+    summary: "no notification-controller Alert forwards errors of Kustomizations and sources, and no Prometheus rule alerts on Flux readiness (rules on gotk_reconcile_condition never fire)",
+    rationale:
+      "When a Kustomization fails, Flux keeps the last applied state and logs an event; without an Alert the cluster diverges from Git silently, and a verification failure (an attack stopped) looks the same as nothing happening. Flux 2.5+ emits no gotk_reconcile_condition, so the classic Prometheus rule (and the seed's Step 6) never fires; readiness comes from kube-state-metrics' gotk_resource_info. Metrics such as flux_git_fetch_failure_total and flux_commit_verification_failures_total never existed.",
+    remediation: {
+      text: "Forward error events of Kustomizations, HelmReleases and sources to an on-call Provider, and/or alert on gotk_resource_info{ready=\"False\"} from kube-state-metrics.",
+      snippet: `apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata:
+  name: reconcile-failures
+  namespace: flux-system
+spec:
+  providerRef:
+    name: oncall
+  eventSeverity: error
+  eventSources:
+    - kind: Kustomization
+      name: "*"
+    - kind: HelmRelease
+      name: "*"
+    - kind: GitRepository
+      name: "*"
+    - kind: OCIRepository
+      name: "*"
+---
+# kube-state-metrics custom resource state (flux2-monitoring-example):
+- alert: FluxReconciliationNotReady
+  expr: max by (customresource_kind, exported_namespace, name) (gotk_resource_info{ready="False"}) > 0
+  for: 10m`,
+    },
+    references: ["https://fluxcd.io/flux/monitoring/alerts/", "https://fluxcd.io/flux/monitoring/metrics/", "FLUX-FACTS.md §3, §4"],
+  },
+  check({ model, report }) {
+    for (const cluster of alertingClusters(model)) {
+      const pool = clusterPool(model, cluster);
+      const watched = pool.filter((m) => WATCHED.some((k) => isFluxKind(m, k === "Kustomization" ? GROUP.kustomize : k === "HelmRelease" ? GROUP.helm : GROUP.source, k)));
+      if (!watched.some((m) => m.object.kind === "Kustomization")) continue;
+      const cov = coverage(model, cluster);
+      const uncovered = new Map<string, ModelObject[]>();
+      for (const m of watched) {
+        if (promCovers(cov, m.object.kind) || cov.alerts.some((a) => selects(a, m))) continue;
+        uncovered.set(m.object.kind, [...(uncovered.get(m.object.kind) ?? []), m]);
+      }
+      const missingCore = uncovered.has("Kustomization") || SOURCE_EVENT_KINDS.some((k) => uncovered.has(k));
+      const nothing = cov.alerts.length === 0 && cov.promKinds.size === 0;
+      for (const d of cov.dead) {
+        report({
+          object: d.rule,
+          pointer: d.pointer,
+          severity: missingCore ? "high" : "low",
+          message: `alert ${d.alert} relies on ${d.metric}, so it never fires: ${DEAD_METRICS[d.metric]}; alert on gotk_resource_info{ready="False"} (kube-state-metrics) or forward events with a notification-controller Alert`,
+        });
+      }
+      if (!missingCore) continue;
+      const plural = (k: string, n: number): string => (n === 1 ? k : k.endsWith("y") ? `${k.slice(0, -1)}ies` : `${k}s`);
+      const entries = [...uncovered.entries()].sort(([a], [b]) => WATCHED.indexOf(a) - WATCHED.indexOf(b));
+      const list = entries.map(([k, ms]) => `${ms.length} ${plural(k, ms.length)}`).join(", ");
+      const example = entries[0]![1][0]!;
+      const anchor = cluster.entrypoint ?? example;
+      report({
+        object: anchor,
+        pointer: "",
+        severity: nothing || cov.dead.length > 0 ? "high" : "medium",
+        related: cov.dead.map((d) => d.rule),
+        message: `${cluster.id === "(unattached)" ? "this repository" : `cluster ${cluster.id}`}: no Alert or readiness alert covers ${list} (e.g. ${describe(example)})${cov.dead.length ? `; ${cov.dead.length} Prometheus alert(s) rely on metrics Flux does not emit` : nothing ? "; there is no Alert or Flux PrometheusRule at all" : ""}`,
+      });
+    }
+  },
+});
