@@ -323,3 +323,9 @@ export function parseImage(image: string): ImageRef {
   if (registry === "docker.io" && !repository.includes("/")) repository = `library/${repository}`;
   return { registry: registry === "index.docker.io" || registry === "registry-1.docker.io" ? "docker.io" : registry, repository, tag, digest: digest ?? null };
 }
+
+/** Clusters a per-cluster rule checks: the real ones, or the repository itself when it has no cluster entrypoint. */
+export function checkedClusters(model: FleetModel): FluxCluster[] {
+  const real = model.clusters.filter((c) => c.id !== "(unattached)");
+  return real.length ? real : model.clusters;
+}

@@ -137,9 +137,3 @@ export function forwards(a: AlertInfo, message: string): boolean {
 export function promCovers(c: Coverage, kind: string): boolean {
   return c.promKinds.has("*") || c.promKinds.has(kind);
 }
-
-/** Clusters worth checking: real ones, or the repository itself when it has no cluster entrypoint. */
-export function alertingClusters(model: FleetModel): FluxCluster[] {
-  const real = model.clusters.filter((c) => c.id !== "(unattached)");
-  return real.length ? real : model.clusters;
-}

@@ -1,8 +1,8 @@
 import { GROUP } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { describe, isFluxKind } from "../util.js";
-import { alertingClusters, clusterPool, coverage, DEAD_METRICS, promCovers, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
+import { checkedClusters, describe, isFluxKind } from "../util.js";
+import { clusterPool, coverage, DEAD_METRICS, promCovers, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
 
 const WATCHED = ["Kustomization", "HelmRelease", ...SOURCE_EVENT_KINDS];
 
@@ -44,7 +44,7 @@ spec:
     references: ["https://fluxcd.io/flux/monitoring/alerts/", "https://fluxcd.io/flux/monitoring/metrics/", "FLUX-FACTS.md §3, §4"],
   },
   check({ model, report }) {
-    for (const cluster of alertingClusters(model)) {
+    for (const cluster of checkedClusters(model)) {
       const pool = clusterPool(model, cluster);
       const watched = pool.filter((m) => WATCHED.some((k) => isFluxKind(m, k === "Kustomization" ? GROUP.kustomize : k === "HelmRelease" ? GROUP.helm : GROUP.source, k)));
       if (!watched.some((m) => m.object.kind === "Kustomization")) continue;

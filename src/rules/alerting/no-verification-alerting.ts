@@ -1,9 +1,9 @@
 import { GROUP, isHelmRelease, path } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { describe, isFluxKind } from "../util.js";
+import { checkedClusters, describe, isFluxKind } from "../util.js";
 import { effectiveSource, verifyOf } from "../source/usage.js";
-import { alertingClusters, clusterPool, coverage, forwards, promCovers, selects, VERIFICATION_MESSAGES } from "./coverage.js";
+import { clusterPool, coverage, forwards, promCovers, selects, VERIFICATION_MESSAGES } from "./coverage.js";
 
 export default defineRule({
   meta: {
@@ -36,7 +36,7 @@ spec:
     references: ["https://fluxcd.io/flux/components/notification/alerts/", "FLUX-FACTS.md §1.1, §4"],
   },
   check({ model, report }) {
-    for (const cluster of alertingClusters(model)) {
+    for (const cluster of checkedClusters(model)) {
       const pool = clusterPool(model, cluster);
       // Verified sources, and where their verification is configured.
       const verified: Array<{ m: ModelObject; kind: string; pointer: string }> = [];

@@ -2,7 +2,7 @@ import { asArray, asObject, path, str } from "../../core/flux.js";
 import type { FluxCluster, ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import type { JsonObject, JsonValue } from "../../core/types.js";
-import { describe } from "../util.js";
+import { checkedClusters, describe } from "../util.js";
 
 /** Kubernetes label selector semantics (matchLabels and matchExpressions). */
 export function selects(selector: JsonValue | undefined, labels: Record<string, string>): boolean {
@@ -129,10 +129,10 @@ spec:
     references: ["https://fluxcd.io/flux/security/best-practices/ (Network Isolation)", "https://github.com/fluxcd/flux2/blob/main/manifests/policies/allow-egress.yaml", "FLUX-FACTS.md §7"],
   },
   check({ model, report }) {
-    for (const cluster of model.clusters) {
-      if (cluster.id === "(unattached)") continue;
+    for (const cluster of checkedClusters(model)) {
+      // Without a cluster entrypoint fluxguard cannot say what is deployed with Flux: it judges the policies it sees, but not their absence.
       const anchor = cluster.fluxInstance ?? cluster.controllers.get("source-controller")?.object ?? cluster.entrypoint;
-      if (!anchor) continue;
+      if (!anchor && cluster.id !== "(unattached)") continue;
       const ns = cluster.fluxNamespace;
       const labels = sourceControllerLabels(cluster);
       const pool = model.objects.filter((m) => m.clusterId === cluster.id || m.clusterId === "(unattached)");
@@ -150,7 +150,7 @@ spec:
         report({ object: open.policy, pointer: open.pointer, message: `egress from source-controller in ${ns} is unrestricted: ${open.detail}` });
       } else if (wide) {
         report({ object: wide.policy, pointer: wide.pointer, severity: "low", message: `egress from source-controller in ${ns} is only partly restricted: ${wide.detail}, so credentials can still leave to any public host` });
-      } else if (verdicts.length === 0) {
+      } else if (verdicts.length === 0 && anchor) {
         const where = cluster.fluxInstance ? { object: cluster.fluxInstance, pointer: instNP === undefined ? "/spec/cluster" : "/spec/cluster/networkPolicy" } : { object: anchor, pointer: "" };
         report({ ...where, message: `no NetworkPolicy restricts egress from source-controller in ${ns}${fluxDefault}: the controller holding the Git credentials can reach any address` });
       }
