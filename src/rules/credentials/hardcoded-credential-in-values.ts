@@ -1,8 +1,9 @@
 import { asObject, GROUP, isFluxKustomization, isHelmRelease, path } from "../../core/flux.js";
-import { escapeToken } from "../../core/pointer.js";
+import type { FleetModel, ModelObject } from "../../core/model.js";
+import { escapeToken, getAt } from "../../core/pointer.js";
 import { defineRule } from "../../core/rule.js";
 import type { JsonValue } from "../../core/types.js";
-import { auditedObjects, describe, isFluxKind } from "../util.js";
+import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
 import { isCredentialKey, isLiteralCredential } from "./secrets.js";
 
 /** Pointers (below `base`) of literal credentials in a values tree. */
@@ -19,6 +20,16 @@ function literals(v: JsonValue | undefined, base: string, out: string[] = []): s
     }
   }
   return out;
+}
+
+/**
+ * The object as written in Git, for a rendered one: a value that is a `${var}` there was
+ * substituted by Flux, and is reported where the variable is defined.
+ */
+function gitForm(model: FleetModel, m: ModelObject): ModelObject | undefined {
+  if (m.origin.kind !== "rendered" || !m.origin.file) return undefined;
+  const same = model.fileObjects.filter((f) => f.origin.file === m.origin.file && f.object.kind === m.object.kind);
+  return same.find((f) => m.object.metadata.name.includes(f.object.metadata.name)) ?? (same.length === 1 ? same[0] : undefined);
 }
 
 export default defineRule({
@@ -55,7 +66,10 @@ spec:
     const seen = new Set<string>();
     for (const m of auditedObjects(model)) {
       let hits: string[] = [];
-      if (isHelmRelease(m.object)) hits = literals(path(m.object, "spec", "values"), "/spec/values");
+      if (isHelmRelease(m.object)) {
+        const git = gitForm(model, m);
+        hits = literals(path(m.object, "spec", "values"), "/spec/values").filter((p) => !isTemplated(getAt(git?.object, p)));
+      }
       else if (isFluxKustomization(m.object) && isFluxKind(m, GROUP.kustomize, "Kustomization")) {
         const sub = asObject(path(m.object, "spec", "postBuild", "substitute"));
         hits = sub ? literals(sub, "/spec/postBuild/substitute") : [];
