@@ -26,6 +26,7 @@ kind: Alert`,
     references: ["FLUX-FACTS.md §5.1", "https://fluxcd.io/flux/cmd/flux_migrate/", "https://github.com/fluxcd/flux2/releases"],
   },
   check({ model, report }) {
+    const seen = new Set<string>();
     for (const m of auditedObjects(model)) {
       if (m.origin.kind === "synthesized" && !m.key.startsWith("template:")) continue;
       const { apiVersion, kind } = m.object;
@@ -41,6 +42,10 @@ kind: Alert`,
           if (hint) return `${fieldPath(v.pointer)}: ${hint}`;
           return v.code === "unknown-field" ? `${fieldPath(v.pointer)}: not in ${crd.storage}, remove or rename it` : v.message;
         });
+      const loc = m.locate("/apiVersion");
+      const key = loc ? `${loc.file}:${loc.line}` : m.key;
+      if (seen.has(key)) continue;
+      seen.add(key);
       const removed = removedIn(apiVersion);
       report({
         object: m,

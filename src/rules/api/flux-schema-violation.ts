@@ -103,6 +103,15 @@ spec:
     references: ["FLUX-FACTS.md §5.2", "https://github.com/fluxcd/kustomize-controller/issues/804", `scripts/gen-flux-schemas.mjs (Flux ${FLUX_RELEASE} CRDs)`],
   },
   check({ model, report }) {
+    // One finding per source line and problem: a component rendered into many namespaces is one mistake.
+    const seen = new Set<string>();
+    const once = (r: Report & { object: ModelObject; pointer: string }, problem: string): void => {
+      const loc = r.object.locate(r.pointer);
+      const key = `${loc ? `${loc.file}:${loc.line}:${loc.column}` : r.object.key}|${problem}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      report(r);
+    };
     for (const m of auditedObjects(model)) {
       if (m.origin.kind === "synthesized" && !m.key.startsWith("template:")) continue;
       const { apiVersion, kind } = m.object;
@@ -122,9 +131,9 @@ spec:
       for (const v of validate(m.object as unknown as JsonValue, schema, { isUnknown: isTemplated })) {
         if (removed && (v.code === "unknown-field" || v.code === "type")) continue;
         const msg = v.code === "unknown-field" ? `${fieldPath(v.pointer)} is not a field of ${kind} in Flux ${FLUX_MINOR}: the apply fails with "field not declared in schema"` : v.message;
-        report({ object: m, pointer: v.pointer, message: `${describe(m)}: ${msg}${note}` });
+        once({ object: m, pointer: v.pointer, message: `${describe(m)}: ${msg}${note}` }, msg);
       }
-      if (kind === "Kustomization" && crd.group === GROUP.kustomize) checkPatches(m, crd, report);
+      if (kind === "Kustomization" && crd.group === GROUP.kustomize) checkPatches(m, crd, (r) => once(r as Report & { object: ModelObject; pointer: string }, r.message));
     }
   },
 });
