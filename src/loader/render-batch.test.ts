@@ -17,21 +17,26 @@ describe("batchDisjoint", () => {
   it("caps batch size and keeps items with a shared key apart, deterministically", () => {
     const items = ["a:x", "b:x", "c:y", "d:z", "e:x", "f:q", "g:w", "h:y"];
     const keys = (s: string): string[] => [s.split(":")[1]!];
-    const batches = batchDisjoint(items, keys, 3);
+    const batches = batchDisjoint(items, keys, { items: 3 });
     for (const b of batches) {
       assert.ok(b.length <= 3);
       const ks = b.flatMap(keys);
       assert.equal(new Set(ks).size, ks.length, `shared key in ${b.join(",")}`);
     }
     assert.deepEqual(batches.flat().sort(), [...items].sort());
-    assert.deepEqual(batchDisjoint(items, keys, 3), batches);
+    assert.deepEqual(batchDisjoint(items, keys, { items: 3 }), batches);
     assert.deepEqual(batches, [["a:x", "c:y", "d:z"], ["b:x", "f:q", "g:w"], ["e:x", "h:y"]]);
   });
 
   it("gives every item its own batch at size 1, and one batch when nothing is shared", () => {
-    assert.equal(batchDisjoint([1, 2, 3], () => [], 1).length, 3);
-    assert.deepEqual(batchDisjoint([1, 2, 3], (n) => [String(n)], 10), [[1, 2, 3]]);
-    assert.deepEqual(batchDisjoint([], () => [], 4), []);
+    assert.equal(batchDisjoint([1, 2, 3], () => [], { items: 1 }).length, 3);
+    assert.deepEqual(batchDisjoint([1, 2, 3], (n) => [String(n)], { items: 10 }), [[1, 2, 3]]);
+    assert.deepEqual(batchDisjoint([], () => [], { items: 4 }), []);
+  });
+
+  it("bounds the weight of a batch; an item heavier than the bound gets a batch of its own", () => {
+    const batches = batchDisjoint([100, 100, 30, 500, 60, 20], () => [], { items: 10, weight: 200, weightOf: (n) => n });
+    assert.deepEqual(batches, [[100, 100], [30, 60, 20], [500]]);
   });
 });
 
