@@ -31,6 +31,8 @@ COMPONENTS=${FLUXGUARD_E2E_COMPONENTS:-etcd kube-apiserver source-controller kus
 TIMEOUT=${FLUXGUARD_E2E_TIMEOUT:-120}
 HOST=127.0.0.1
 FLUX_CONTROLLERS="source-controller kustomize-controller notification-controller helm-controller"
+# Stop order: event senders before notification-controller, so none blocks retrying an event.
+STOP_CONTROLLERS="kustomize-controller helm-controller source-controller notification-controller"
 
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export CGO_ENABLED=0
@@ -404,7 +406,7 @@ cmd_restart_controllers() {
   load_ports
   [ -f "$STATE/components" ] && COMPONENTS=$(cat "$STATE/components")
   local c
-  for c in $FLUX_CONTROLLERS; do stop_proc "$c"; done
+  for c in $STOP_CONTROLLERS; do stop_proc "$c"; done
   start_controllers "$lockdown"
   write_env
 }
@@ -439,7 +441,7 @@ cmd_down() {
   if [ ! -d "$STATE/pids" ]; then log "nothing to stop"; return 0; fi
   local c
   # Reverse start order: controllers, git server, apiserver, etcd.
-  for c in helm-controller notification-controller kustomize-controller source-controller gitserver kube-apiserver etcd; do
+  for c in $STOP_CONTROLLERS gitserver kube-apiserver etcd; do
     stop_proc "$c"
   done
   local f

@@ -16,8 +16,10 @@ import ipaddress
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPO_RE = re.compile(r"^/([A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*\.git)(/.*)?$")
@@ -77,7 +79,7 @@ class Handler(BaseHTTPRequestHandler):
             "GIT_PROJECT_ROOT": self.server.root,
             "GIT_HTTP_EXPORT_ALL": "1",
             "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CONFIG_GLOBAL": "/dev/null",
+            "GIT_CONFIG_GLOBAL": self.server.empty_config,
             "GIT_CONFIG_COUNT": "2",
             "GIT_CONFIG_KEY_0": "http.receivepack",
             "GIT_CONFIG_VALUE_0": "true",
@@ -139,12 +141,19 @@ def main():
     srv.daemon_threads = True
     srv.root = os.path.abspath(args.root)
     srv.backend = git_exec_path()
+    # An empty global git config (not /dev/null, which must stay a device).
+    fd, srv.empty_config = tempfile.mkstemp(prefix="fluxguard-e2e-gitconfig-")
+    os.close(fd)
     if args.port_file:
         with open(args.port_file + ".tmp", "w") as f:
             f.write(str(srv.server_address[1]))
         os.replace(args.port_file + ".tmp", args.port_file)
     sys.stderr.write("gitserver: serving %s on http://%s:%d/\n" % (srv.root, args.bind, srv.server_address[1]))
-    srv.serve_forever()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        srv.serve_forever()
+    finally:
+        os.unlink(srv.empty_config)
 
 
 if __name__ == "__main__":

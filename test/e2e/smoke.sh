@@ -194,7 +194,39 @@ if deadline=$(( $(date +%s) + 60 )); then
 fi
 [ "$r" = AccessDenied ] && ok "lockdown: cross-namespace sourceRef denied (reason AccessDenied)" || fail "lockdown: cross-namespace reason '$r'"
 
-say "4. Loopback only"
+say "4. RBAC answers and ValidatingAdmissionPolicy"
+[ "$(kubectl auth can-i create clusterrolebindings --as=system:serviceaccount:flux-system:kustomize-controller 2>/dev/null)" = yes ] &&
+  ok "kustomize-controller SA may create ClusterRoleBindings (cluster-reconciler binding)" || fail "kustomize-controller SA can-i"
+[ "$(kubectl auth can-i create clusterrolebindings --as=system:serviceaccount:flux-system:source-controller 2>/dev/null)" = no ] &&
+  ok "source-controller SA may not create ClusterRoleBindings" || fail "source-controller SA can-i"
+kubectl apply -f - >/dev/null <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: smoke-deny-crb}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [rbac.authorization.k8s.io], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [clusterrolebindings]}
+  validations:
+    - expression: "!object.metadata.name.startsWith('smoke-')"
+      message: "smoke: ClusterRoleBindings named smoke-* are denied"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: smoke-deny-crb}
+spec: {policyName: smoke-deny-crb, validationActions: [Deny]}
+EOF
+vap=""
+for _ in $(seq 1 30); do
+  if out=$(kubectl create clusterrolebinding smoke-x --clusterrole=view --user=nobody 2>&1); then
+    kubectl delete clusterrolebinding smoke-x >/dev/null; sleep 1   # policy not active yet
+  else vap=$out; break; fi
+done
+case $vap in *"smoke: ClusterRoleBindings named smoke-* are denied"*) ok "ValidatingAdmissionPolicy denies with its message" ;;
+  *) fail "ValidatingAdmissionPolicy did not deny: $vap" ;; esac
+
+say "5. Loopback only"
 mine=$(for f in "$FLUXGUARD_E2E_STATE"/pids/*.pid; do cat "$f"; done | tr '\n' ' ')
 bad=$(ss -H -ltnp 2>/dev/null | awk '$4 !~ /^(127\.|\[::1\]|\[::ffff:127\.)/' | while read -r line; do
   for p in $mine; do case $line in *"pid=$p,"*) echo "$line" ;; esac; done; done)
