@@ -153,15 +153,22 @@ start_proc() { # name cmd... ; env via `env K=V` prefix
   setsid "$@" >"$STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! >"$STATE/pids/$name.pid"
 }
-proc_alive() { local f=$STATE/pids/$1.pid; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+# Running = exists and is not a zombie (processes outlive cluster.sh and are
+# reaped by init, which may take a moment).
+pid_running() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo X)
+  [ "$st" != Z ] && [ "$st" != X ]
+}
+proc_alive() { local f=$STATE/pids/$1.pid; [ -f "$f" ] && pid_running "$(cat "$f")"; }
 stop_proc() {
   local name=$1 f=$STATE/pids/$1.pid pid i
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_running "$pid"; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for i in $(seq 1 100); do pid_running "$pid" || break; sleep 0.1; done
+    if pid_running "$pid"; then
       log "$name ($pid) did not stop on TERM, killing"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -426,7 +433,7 @@ cmd_status() {
   for f in "$STATE"/pids/*.pid; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .pid); pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then echo "$name: running (pid $pid)"; else echo "$name: NOT running (pid $pid)"; rc=1; fi
+    if pid_running "$pid"; then echo "$name: running (pid $pid)"; else echo "$name: NOT running (pid $pid)"; rc=1; fi
   done
   if curl -fsS --cacert "$STATE/pki/ca.crt" "https://$HOST:$PORT_APISERVER/readyz" >/dev/null 2>&1; then
     echo "kube-apiserver: https://$HOST:$PORT_APISERVER ready"
