@@ -1,6 +1,6 @@
 /** Helpers shared by rules. Pure functions over the model. */
 import { parse as parseYaml } from "yaml";
-import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, isFluxKustomization, path, str } from "../core/flux.js";
+import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, path, str } from "../core/flux.js";
 import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
 import type { Subject } from "../core/rbac.js";
@@ -66,7 +66,7 @@ const templateCache = new WeakMap<FleetModel, ModelObject[]>();
  * with `<< inputs.* >>` fields left in place (rules treat them as unknown). Each one locates
  * into its ResourceSet.
  */
-export function resourceSetTemplates(model: FleetModel): ModelObject[] {
+function resourceSetTemplates(model: FleetModel): ModelObject[] {
   let out = templateCache.get(model);
   if (out) return out;
   out = [];
@@ -143,12 +143,6 @@ export function findByKey(pool: readonly ModelObject[], key: string, near?: Mode
   return hits.find((m) => near === undefined || m.clusterId === near.clusterId) ?? hits[0];
 }
 
-/** The Flux Kustomizations whose `sourceRef` is this source. */
-export function kustomizationsApplying(model: FleetModel, source: ModelObject): ModelObject[] {
-  const key = objectKey(source);
-  return auditedObjects(model).filter((m) => isFluxKustomization(m.object) && refKey(path(m.object, "spec", "sourceRef"), m.object.metadata.namespace ?? "default") === key);
-}
-
 /** Every pod spec in a workload: `{ pointer, spec }` (Pod, controllers, Job, CronJob). */
 export function podSpecs(o: K8sObject): Array<{ pointer: string; spec: JsonObject }> {
   const at = (...p: string[]): Array<{ pointer: string; spec: JsonObject }> => {
@@ -171,8 +165,6 @@ export function podSpecs(o: K8sObject): Array<{ pointer: string; spec: JsonObjec
       return [];
   }
 }
-
-export const WORKLOAD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] as const;
 
 /** The containers of a pod spec, with their pointers (init and ephemeral ones included). */
 export function containersOf(podPointer: string, spec: JsonObject): Array<{ pointer: string; container: JsonObject }> {
@@ -217,7 +209,7 @@ export function targetMatches(target: JsonObject | undefined, o: K8sObject): boo
 }
 
 /** Applies an inline kustomize patch (JSON 6902 operations or a strategic-merge document) to a copy. */
-export function applyPatch(o: K8sObject, text: string): K8sObject {
+function applyPatch(o: K8sObject, text: string): K8sObject {
   let parsed: unknown;
   try {
     parsed = parseYaml(text, { maxAliasCount: 100 });
