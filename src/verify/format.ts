@@ -86,7 +86,7 @@ export function formatVerifyText(r: VerifyReport, o: TextOptions): string {
     lines.push(`${paint(o.color, "32", "PASS")}  ${r.message}`);
   }
   if (!o.quiet) for (const w2 of r.warnings) lines.push(`warning: ${clean(w2)}`);
-  return `${lines.join("\n")}\n`;
+  return lines.length ? `${lines.join("\n")}\n` : "";
 }
 
 export function formatKeysJson(r: KeysReport): string {

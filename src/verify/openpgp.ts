@@ -43,6 +43,10 @@ export interface PgpKeyInfo {
   subkeys: PgpSubkeyInfo[];
   /** Why the key cannot be used at all (e.g. no user ID), or null. */
   unusable: string | null;
+  /** Creation time of the newest self-signature (certification, binding, revocation). */
+  newestSelfSignature: number;
+  /** Per signing (sub)key ID: openpgp's validity verdict as of now (error message or null), computed once. */
+  validNow: Map<string, Promise<string | null>>;
 }
 
 export type SigStatus =
@@ -160,7 +164,19 @@ async function describeKey(key: PublicKey): Promise<PgpKeyInfo> {
     revocationReason,
     subkeys,
     unusable,
+    newestSelfSignature: newestSelfSignature(key),
+    validNow: new Map(),
   };
+}
+
+function newestSelfSignature(key: PublicKey): number {
+  const sigs = [
+    ...key.users.flatMap((u) => [...u.selfCertifications, ...u.revocationSignatures]),
+    ...directSignatures(key),
+    ...key.revocationSignatures,
+    ...key.getSubkeys().flatMap((sk) => [...sk.bindingSignatures, ...sk.revocationSignatures]),
+  ];
+  return Math.max(0, ...sigs.map((s) => s.created?.getTime() ?? 0));
 }
 
 /** Expiry from the newest self-certification, without requiring it to be valid now. */
@@ -285,10 +301,26 @@ async function checkWithKey(packet: SignaturePacket, payload: Buffer, cand: PgpC
   if (packet.created && packet.created.getTime() < sub.created.getTime()) {
     return { status: "bad", message: `the signature predates key ${sub.keyId} (made ${packet.created.toISOString()})`, ...base };
   }
-  try {
-    await cand.info.key.getSigningKey(keyPacket.getKeyID(), packet.created ?? now);
-  } catch (e) {
-    return { status: "unusable-key", message: `key ${sub.keyId} is not valid for signing: ${(e as Error).message}`, ...base };
-  }
+  // Is the key valid for signing at the signature's time? When the signature is newer than every
+  // self-signature, openpgp sees the same self-signatures then as now, and expiry and revocation
+  // were checked above: the answer as of now, computed once per key, is the answer.
+  const validity = async (at: Date): Promise<string | null> => {
+    try {
+      await cand.info.key.getSigningKey(keyPacket.getKeyID(), at);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  let invalid: string | null;
+  if (packet.created && packet.created.getTime() >= cand.info.newestSelfSignature) {
+    let cached = cand.info.validNow.get(sub.keyId);
+    if (!cached) {
+      cached = validity(now);
+      cand.info.validNow.set(sub.keyId, cached);
+    }
+    invalid = await cached;
+  } else invalid = await validity(packet.created ?? now);
+  if (invalid !== null) return { status: "unusable-key", message: `key ${sub.keyId} is not valid for signing: ${invalid}`, ...base };
   return { status: "good", message: `good signature from ${who}`, ...base };
 }

@@ -135,7 +135,6 @@ export class TestRepo {
       ...process.env,
       HOME: this.dir,
       GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
       GIT_AUTHOR_NAME: "Test Author",
       GIT_AUTHOR_EMAIL: "author@example.com",
       GIT_COMMITTER_NAME: "Test Committer",
