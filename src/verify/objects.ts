@@ -90,10 +90,12 @@ function subjectOf(message: string): string {
 }
 
 /**
- * A commit: the payload is the object without its `gpgsig` header (and without any other
- * `gpgsig*` header, e.g. `gpgsig-sha256`), the signature is the `gpgsig` header's value.
+ * A commit: the payload is the object without its signature header (and without any other
+ * `gpgsig*` header), the signature is that header's value. The header is `gpgsig` in a SHA-1
+ * repository and `gpgsig-sha256` in a SHA-256 one, as git chooses it.
  */
 export function parseCommit(oid: string, data: Buffer): ParsedCommit {
+  const header = oid.length === 64 ? "gpgsig-sha256" : SIG_HEADER;
   const payloadParts: Buffer[] = [];
   const sigParts: Buffer[] = [];
   let inSignature = false;
@@ -105,8 +107,8 @@ export function parseCommit(oid: string, data: Buffer): ParsedCommit {
     let next = nlAt < 0 ? data.length : nlAt + 1;
     let sigStart = -1;
     if (inSignature && data[line] === 0x20) sigStart = line + 1;
-    else if (data.toString("latin1", line, line + SIG_HEADER.length + 1) === `${SIG_HEADER} `) {
-      sigStart = line + SIG_HEADER.length + 1;
+    else if (data.toString("latin1", line, line + header.length + 1) === `${header} `) {
+      sigStart = line + header.length + 1;
       otherSignature = false;
     } else if (data.toString("latin1", line, line + SIG_HEADER.length) === SIG_HEADER) otherSignature = true;
     else if (otherSignature && data[line] !== 0x20) otherSignature = false;

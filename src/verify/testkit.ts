@@ -123,10 +123,10 @@ export type Signing = { format: "openpgp"; gpg: Gpg; key: string; fakedTime?: st
 export class TestRepo {
   readonly dir: string;
   private tick = 0;
-  constructor(dir?: string) {
+  constructor(dir?: string, initArgs: string[] = []) {
     this.dir = dir ?? tempDir("fg-repo-");
     mkdirSync(this.dir, { recursive: true });
-    this.git(["init", "-q", "-b", "main"]);
+    this.git(["init", "-q", "-b", "main", ...initArgs]);
   }
 
   env(): NodeJS.ProcessEnv {
