@@ -445,7 +445,7 @@ export async function run(): Promise<void> {
       const x = r.figures;
       rows.push([name, ms(x.wallMs), String(x.objects), rate(x.objects, x.wallMs), mb(x.maxRssKB), String(x.kustomizations), `${r.builds} + ${r.probes} probe`, String(x.findings)]);
       if (peersOn) {
-        const cells = (r: PeerResult | string): string[] => (typeof r === "string" ? ["-", r] : [ms(r.wallMs), (r.wallMs / x.wallMs).toFixed(2)]);
+        const cells = (r: PeerResult | string): string[] => (typeof r === "string" ? ["-", r.length > 48 ? `${r.slice(0, 47)}…` : r] : [ms(r.wallMs), (r.wallMs / x.wallMs).toFixed(2)]);
         peerRows.push([
           name,
           ms(x.wallMs),

