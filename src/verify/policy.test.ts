@@ -1,8 +1,11 @@
 /** Signer policy: globs, validation with line numbers, decisions. */
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { parse as parseYaml } from "yaml";
+import { REPO_ROOT } from "../testing/paths.js";
 import { UsageError } from "../core/errors.js";
 import { allows, compileGlob, decide, loadPolicyFile } from "./policy.js";
 import { cleanup, tempDir } from "./testkit.js";
@@ -86,5 +89,21 @@ describe("policy file", () => {
 
   test("a missing policy file is a usage error", () => {
     assert.throws(() => loadPolicyFile("/nonexistent/signers.yaml", "signers.yaml"), /policy file not found: signers.yaml/);
+  });
+});
+
+describe("signer policy schema", () => {
+  test("accepts the documented policy and rejects what the loader rejects", () => {
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    const validate = ajv.compile(JSON.parse(readFileSync(join(REPO_ROOT, "schemas", "signer-policy.schema.json"), "utf8")) as object);
+    assert.ok(validate(parseYaml(GOOD)), JSON.stringify(validate.errors));
+    const doc = readFileSync(join(REPO_ROOT, "docs", "verify.md"), "utf8");
+    const example = /```yaml\n(# \.fluxguard\/signers\.yaml[\s\S]*?)```/.exec(doc)?.[1];
+    assert.ok(example, "docs/verify.md has a policy example");
+    assert.ok(validate(parseYaml(example)), JSON.stringify(validate.errors));
+    policy(example);
+    for (const bad of [GOOD.replace("default: deny", "default: allow"), GOOD.replace("rules:", "rulez:"), GOOD.replace('["clusters/*/platform/**"]', '["/clusters/**"]')]) {
+      assert.equal(validate(parseYaml(bad)), false, bad);
+    }
   });
 });
