@@ -17,7 +17,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 /** Bump when the generated content changes, so stale caches are not reused. */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 5;
 
 export interface FleetShape {
   clusters: Array<{ name: string; env: string; lockdown: boolean }>;
@@ -242,6 +242,8 @@ function writeCluster(w: Writer, c: FleetShape["clusters"][number], shape: Fleet
           },
           { patch: "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --no-remote-bases=true\n", target: { kind: "Deployment", name: "kustomize-controller" } },
           { patch: "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --default-service-account=default\n", target: { kind: "Deployment", name: "(kustomize-controller|helm-controller)" } },
+          // As Flux's multi-tenancy lockdown guide does: the platform sync keeps reconciling as the controller.
+          { patch: "- op: add\n  path: /spec/serviceAccountName\n  value: kustomize-controller\n", target: { kind: "Kustomization", name: "flux-system" } },
         ],
       }
     : {};
@@ -557,6 +559,20 @@ function writeApps(w: Writer, shape: FleetShape, envs: string[]): string[] {
           ),
         );
         resources.push("cache.yaml");
+      }
+      if (tr.appliesClusterRoleBinding && a === 0) {
+        // Adversary 3: a tenant's own app carries a ClusterRoleBinding to cluster-admin.
+        w.write(
+          `apps/${tenant}/base/${app}/debug-access.yaml`,
+          yaml({
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: `${tenant}-${app}-debug` },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+            subjects: [{ kind: "ServiceAccount", name: `${app}-api`, namespace: tenant }],
+          }),
+        );
+        resources.push("debug-access.yaml");
       }
       if (a % 5 === 2) {
         w.write(
