@@ -23,6 +23,30 @@ export const FLUX_CONTROLLERS = [
 ] as const;
 export type FluxControllerName = (typeof FLUX_CONTROLLERS)[number];
 
+/**
+ * Flux's multi-tenancy lockdown (FLUX-FACTS.md §2.1): each flag, its recommended value, and
+ * the controllers that take it. The audit, `fix` and `generate` all read this one table.
+ */
+export const LOCKDOWN_FLAGS = [
+  {
+    flag: "no-cross-namespace-refs",
+    value: "true",
+    controllers: ["kustomize-controller", "helm-controller", "notification-controller", "image-reflector-controller", "image-automation-controller"],
+  },
+  { flag: "no-remote-bases", value: "true", controllers: ["kustomize-controller"] },
+  { flag: "default-service-account", value: "default", controllers: ["kustomize-controller", "helm-controller"] },
+] as const satisfies ReadonlyArray<{ flag: string; value: string; controllers: readonly FluxControllerName[] }>;
+
+/** The `target.name` regex of a lockdown patch: `(a|b)` for several controllers. */
+export function controllersPattern(controllers: readonly string[]): string {
+  return controllers.length === 1 ? controllers[0]! : `(${controllers.join("|")})`;
+}
+
+/** The JSON6902 patch text that appends one argument to a controller's manager container. */
+export function addArgPatch(arg: string): string {
+  return `- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: ${arg}\n`;
+}
+
 /** Controllers that impersonate a service account when applying (the reconcilers). */
 export const IMPERSONATING_CONTROLLERS = ["kustomize-controller", "helm-controller"] as const;
 

@@ -6,6 +6,7 @@
 import { isMap, isScalar, isSeq, Pair, Scalar, stringify, YAMLMap, YAMLSeq, type Document } from "yaml";
 import { anchorPattern, isAnchored } from "../generate/semver.js";
 import type { Threat } from "../core/types.js";
+import { addArgPatch, controllersPattern, LOCKDOWN_FLAGS } from "../core/flux.js";
 
 export interface Change {
   /** Stable id of the fix, e.g. `remove-force`. */
@@ -38,14 +39,9 @@ export const MIGRATIONS: Record<string, { kinds: string[]; from: string[]; to: s
   "notification.toolkit.fluxcd.io": { kinds: ["Alert", "Provider", "Receiver"], from: ["v1beta1", "v1beta2"], to: { Alert: "v1beta3", Provider: "v1beta3", Receiver: "v1" } },
 };
 
-const LOCKDOWN_TEXT = {
-  "no-cross-namespace-refs": {
-    flag: "--no-cross-namespace-refs=true",
-    target: "(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)",
-  },
-  "no-remote-bases": { flag: "--no-remote-bases=true", target: "kustomize-controller" },
-  "default-service-account": { flag: "--default-service-account=default", target: "(kustomize-controller|helm-controller)" },
-} as const;
+const LOCKDOWN_TEXT = Object.fromEntries(
+  LOCKDOWN_FLAGS.map((l) => [l.flag, { flag: `--${l.flag}=${l.value}`, target: controllersPattern(l.controllers) }]),
+) as Record<(typeof LOCKDOWN_FLAGS)[number]["flag"], { flag: string; target: string }>;
 
 function str(node: unknown): string | undefined {
   if (isScalar(node) && typeof node.value === "string") return node.value;
@@ -317,10 +313,6 @@ export function isFluxSystemKustomization(doc: Document): boolean {
   return isSeq(res) && res.items.some((i) => /(^|\/)gotk-components\.ya?ml$/.test(str(i) ?? ""));
 }
 
-function patchText(flag: string): string {
-  return `- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: ${flag}\n`;
-}
-
 /** Adds the multi-tenancy lockdown patches a flux-system kustomization.yaml lacks. */
 export function fixFluxSystemKustomization(doc: Document, file: string, ctx: DocContext): void {
   const root = doc.contents as YAMLMap;
@@ -334,7 +326,7 @@ export function fixFluxSystemKustomization(doc: Document, file: string, ctx: Doc
   const added: string[] = [];
   for (const [name, l] of Object.entries(LOCKDOWN_TEXT)) {
     if (text.includes(`--${name}`)) continue;
-    const node = doc.createNode({ patch: patchText(l.flag), target: { kind: "Deployment", name: l.target } });
+    const node = doc.createNode({ patch: addArgPatch(l.flag), target: { kind: "Deployment", name: l.target } });
     if (added.length === 0) node.commentBefore = " fluxguard fix: Flux multi-tenancy lockdown (https://fluxcd.io/flux/installation/configuration/multitenancy/)";
     seq.items.push(node);
     added.push(l.flag);

@@ -232,5 +232,5 @@ spec:
   const r = await loadRepository({ root: dir, config: defaultConfig(), kustomize: null });
   const c = r.model.clusters.find((x) => x.id === "clusters/prod")!;
   assert.deepEqual(c.lockdown["kustomize-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: true, evidence: "kustomize-patches" });
-  assert.deepEqual(c.lockdown["helm-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: true, evidence: "flux-instance" });
+  assert.deepEqual(c.lockdown["helm-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: false, evidence: "flux-instance" });
 });

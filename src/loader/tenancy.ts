@@ -155,7 +155,8 @@ function lockdownFor(config: FleetConfig, ctrl: ControllerInfo | undefined, inst
     return {
       noCrossNamespaceRefs: has("no-cross-namespace-refs") ? flagIsTrue(patchFlags!.get("no-cross-namespace-refs")) : multi,
       defaultServiceAccount: dsa && dsa !== "true" ? dsa : instDsa,
-      noRemoteBases: has("no-remote-bases") ? flagIsTrue(patchFlags!.get("no-remote-bases")) : multi,
+      // multitenant does not set --no-remote-bases (generate adds it as a patch).
+      noRemoteBases: has("no-remote-bases") ? flagIsTrue(patchFlags!.get("no-remote-bases")) : false,
       evidence: patched ? "kustomize-patches" : "flux-instance",
     };
   }

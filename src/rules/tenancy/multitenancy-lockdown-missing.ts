@@ -1,16 +1,34 @@
-import { flagIsTrue, path as at } from "../../core/flux.js";
+import { controllersPattern, flagIsTrue, LOCKDOWN_FLAGS, path as at } from "../../core/flux.js";
 import type { ControllerInfo, FleetModel } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
 
-/** The lockdown flags each controller should carry (FLUX-FACTS.md §2.1). */
-const REQUIRED: Record<string, string[]> = {
-  "kustomize-controller": ["no-cross-namespace-refs", "default-service-account", "no-remote-bases"],
-  "helm-controller": ["no-cross-namespace-refs", "default-service-account"],
-  "notification-controller": ["no-cross-namespace-refs"],
-  "image-reflector-controller": ["no-cross-namespace-refs"],
-  "image-automation-controller": ["no-cross-namespace-refs"],
-};
+/** The lockdown flags each controller should carry, from the one table in core/flux.ts. */
+const REQUIRED: Record<string, string[]> = {};
+for (const l of LOCKDOWN_FLAGS) for (const c of l.controllers) (REQUIRED[c] ??= []).push(l.flag);
+
+const SNIPPET = `patches:
+${LOCKDOWN_FLAGS.map(
+  (l) => `  - patch: |
+      - op: add
+        path: /spec/template/spec/containers/0/args/-
+        value: --${l.flag}=${l.value}
+    target:
+      kind: Deployment
+      name: "${controllersPattern(l.controllers)}"`,
+).join("\n")}
+  - patch: |
+      - op: add
+        path: /spec/serviceAccountName
+        value: kustomize-controller
+    target:
+      kind: Kustomization
+      name: "flux-system"
+# Flux Operator:
+# spec:
+#   cluster:
+#     multitenant: true
+#     tenantDefaultServiceAccount: flux`;
 
 function present(ctrl: ControllerInfo, flag: string): boolean {
   const v = ctrl.flags.get(flag)?.value;
@@ -35,40 +53,7 @@ export default defineRule({
       "Flux's defaults let a Kustomization or HelmRelease reference sources in other namespaces, pull remote kustomize bases, and apply as the controller (cluster-admin) when it names no service account. The lockdown patch closes all three; Flux documents it but does not apply it.",
     remediation: {
       text: "Add the lockdown patch to the flux-system kustomization (or set `cluster.multitenant: true` on the FluxInstance), and give the flux-system Kustomization `serviceAccountName: kustomize-controller`.",
-      snippet: `patches:
-  - patch: |
-      - op: add
-        path: /spec/template/spec/containers/0/args/-
-        value: --no-cross-namespace-refs=true
-    target:
-      kind: Deployment
-      name: "(kustomize-controller|helm-controller|notification-controller|image-reflector-controller|image-automation-controller)"
-  - patch: |
-      - op: add
-        path: /spec/template/spec/containers/0/args/-
-        value: --no-remote-bases=true
-    target:
-      kind: Deployment
-      name: "kustomize-controller"
-  - patch: |
-      - op: add
-        path: /spec/template/spec/containers/0/args/-
-        value: --default-service-account=default
-    target:
-      kind: Deployment
-      name: "(kustomize-controller|helm-controller)"
-  - patch: |
-      - op: add
-        path: /spec/serviceAccountName
-        value: kustomize-controller
-    target:
-      kind: Kustomization
-      name: "flux-system"
-# Flux Operator:
-# spec:
-#   cluster:
-#     multitenant: true
-#     tenantDefaultServiceAccount: flux`,
+      snippet: SNIPPET,
     },
     references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
   },
