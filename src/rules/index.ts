@@ -12,6 +12,7 @@ import reconciliationSuspended from "./alerting/reconciliation-suspended.js";
 import fluxEgressUnrestricted from "./credentials/flux-egress-unrestricted.js";
 import gitHttpsCredentials from "./credentials/git-https-credentials.js";
 import hardcodedCredentialInValues from "./credentials/hardcoded-credential-in-values.js";
+import helmrepositoryPassCredentials from "./credentials/helmrepository-pass-credentials.js";
 import plaintextSecretInGit from "./credentials/plaintext-secret-in-git.js";
 import sshKnownHostsMissing from "./credentials/ssh-known-hosts-missing.js";
 import helmreleaseNoRemediation from "./helm/helmrelease-no-remediation.js";
@@ -77,6 +78,7 @@ export const ALL_RULES: readonly Rule[] = [
   sshKnownHostsMissing,
   hardcodedCredentialInValues,
   fluxEgressUnrestricted,
+  helmrepositoryPassCredentials,
   // Helm values injection
   helmreleasePrivilegedValues,
   helmreleaseUnpinnedChart,

@@ -10,7 +10,7 @@ import { ALL_RULES } from "../index.js";
 
 const DOMAINS: Record<string, string[]> = {
   source: ["gitrepository-unverified", "verify-mode-mismatch", "ocirepository-unverified", "helm-chart-unverified", "source-insecure-transport"],
-  credentials: ["plaintext-secret-in-git", "git-https-credentials", "ssh-known-hosts-missing", "hardcoded-credential-in-values", "flux-egress-unrestricted"],
+  credentials: ["plaintext-secret-in-git", "git-https-credentials", "ssh-known-hosts-missing", "hardcoded-credential-in-values", "flux-egress-unrestricted", "helmrepository-pass-credentials"],
   helm: ["helmrelease-privileged-values", "helmrelease-unpinned-chart", "helmrelease-no-remediation"],
   images: ["image-registry-not-allowed", "imagepolicy-unbounded", "imagepolicy-invalid-extract", "image-automation-pushes-to-applied-branch"],
   workloads: ["workload-privileged", "workload-mutable-image-tag"],
