@@ -115,3 +115,13 @@ test("explain: unknown rule suggests, json works", async () => {
   const j = await runCli(["explain", "kustomization-force-apply", "--format", "json"]);
   assert.equal((JSON.parse(j.stdout) as { rule: { id: string } }).rule.id, "kustomization-force-apply");
 });
+
+test("--output to a device writes through it and never replaces it", async () => {
+  const { statSync } = await import("node:fs");
+  const r = await runCli(["audit", "examples/hardened-fleet", "--format", "json", "--output", "/dev/null"]);
+  assert.equal(r.code, 0);
+  assert.ok(statSync("/dev/null").isCharacterDevice());
+  const d = await runCli(["audit", "examples/hardened-fleet", "--output", tmpdir()]);
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /is a directory/);
+});
