@@ -39,6 +39,8 @@ interface Verdict {
   kind: "open" | "wide" | "tight";
   pointer: string;
   detail: string;
+  /** Flux's own policies: a partial measure (ingress), rated lower than nothing at all. */
+  fluxDefault?: boolean;
 }
 
 function ports(rule: JsonObject): string {
@@ -53,19 +55,26 @@ function judge(p: ModelObject): Verdict | null {
     const types = asArray(spec["policyTypes"]).filter((t): t is string => typeof t === "string");
     const egress = asArray(spec["egress"]);
     if (!(types.includes("Egress") || (types.length === 0 && spec["egress"] !== undefined))) return null;
+    let wide: Verdict | null = null;
     for (const [i, r] of egress.entries()) {
       const rule = asObject(r) ?? {};
       const to = asArray(rule["to"]);
-      if (to.length === 0 && asArray(rule["ports"]).length === 0) return { policy: p, kind: "open", pointer: `/spec/egress/${i}`, detail: `${describe(p)} allows all egress (an empty rule)` };
-      if (to.length === 0) return { policy: p, kind: "wide", pointer: `/spec/egress/${i}`, detail: `${describe(p)} allows egress to any address on ${ports(rule)}` };
+      if (to.length === 0 && asArray(rule["ports"]).length === 0) {
+        // Flux's own allow-egress (flux bootstrap --network-policy, FluxInstance networkPolicy) isolates ingress only.
+        const fluxDefault = p.object.metadata.name === "allow-egress" && types.includes("Ingress");
+        return { policy: p, kind: "open", pointer: `/spec/egress/${i}`, detail: `${describe(p)} allows all egress (an empty rule${fluxDefault ? "; this is Flux's default policy, which isolates ingress only" : ""})`, fluxDefault };
+      }
+      if (wide) continue;
+      if (to.length === 0) wide = { policy: p, kind: "wide", pointer: `/spec/egress/${i}`, detail: `${describe(p)} allows egress to any address on ${ports(rule)}` };
       for (const t of to) {
         const cidr = str(t, "ipBlock", "cidr");
-        if (cidr === "0.0.0.0/0" || cidr === "::/0") {
+        if (!wide && (cidr === "0.0.0.0/0" || cidr === "::/0")) {
           const except = asArray(path(t, "ipBlock", "except")).length;
-          return { policy: p, kind: "wide", pointer: `/spec/egress/${i}`, detail: `${describe(p)} allows egress to any ${except ? "public " : ""}address (${cidr}${except ? " minus private ranges" : ""}) on ${ports(rule)}` };
+          wide = { policy: p, kind: "wide", pointer: `/spec/egress/${i}`, detail: `${describe(p)} allows egress to any ${except ? "public " : ""}address (${cidr}${except ? " minus private ranges" : ""}) on ${ports(rule)}` };
         }
       }
     }
+    if (wide) return wide;
     return { policy: p, kind: "tight", pointer: "/spec/egress", detail: "" };
   }
   // CiliumNetworkPolicy
@@ -98,7 +107,7 @@ export default defineRule({
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "no NetworkPolicy restricts egress from source-controller in the Flux namespace (Flux's own policies allow all egress)",
     rationale:
-      "source-controller holds every Git deploy key and token and fetches from URLs that tenants and developers choose. With unrestricted egress, a compromised controller, a malicious source URL or a poisoned chart hook can send credentials and manifests anywhere. `flux bootstrap --network-policy` and the Flux Operator's `networkPolicy: true` install `allow-egress`, whose `egress: [{}]` allows all egress: they isolate ingress only. The seed's Step 3 policy allows 0.0.0.0/0 minus private ranges on 22 and 443, which blocks the cluster network but not exfiltration to any public host.",
+      "source-controller holds every Git deploy key and token and fetches from URLs that tenants and developers choose. With unrestricted egress, a compromised controller, a malicious source URL or a poisoned chart hook can send credentials and manifests anywhere. `flux bootstrap --network-policy` and the Flux Operator's `networkPolicy: true` install `allow-egress`, whose `egress: [{}]` allows all egress: they isolate ingress only, so fluxguard rates them low rather than medium. The seed's Step 3 policy allows 0.0.0.0/0 minus private ranges on 22 and 443, which blocks the cluster network but not exfiltration to any public host.",
     remediation: {
       text: "Add an egress NetworkPolicy for source-controller that allows DNS, the API server and your Git and registry hosts only (CIDRs, or FQDN rules with Cilium), next to Flux's own policies.",
       snippet: `apiVersion: networking.k8s.io/v1
@@ -142,17 +151,20 @@ spec:
         .filter((m) => selects(path(m.object, "spec", m.object.kind === "NetworkPolicy" ? "podSelector" : "endpointSelector"), labels))
         .map(judge)
         .filter((v): v is Verdict => v !== null);
-      const open = verdicts.find((v) => v.kind === "open");
+      const open = verdicts.find((v) => v.kind === "open" && !v.fluxDefault) ?? verdicts.find((v) => v.kind === "open");
+      const own = verdicts.find((v) => v.kind !== "open");
       const wide = verdicts.find((v) => v.kind === "wide");
       const instNP = cluster.fluxInstance ? path(cluster.fluxInstance.object, "spec", "cluster", "networkPolicy") : undefined;
       const fluxDefault = cluster.fluxInstance && instNP !== false ? " (the FluxInstance's networkPolicy installs allow-egress, which allows all egress)" : "";
       if (open) {
-        report({ object: open.policy, pointer: open.pointer, message: `egress from source-controller in ${ns} is unrestricted: ${open.detail}` });
+        // NetworkPolicies add up: one that allows everything makes every restriction moot.
+        const moot = own ? `; ${describe(own.policy)} restricts nothing while it exists, because NetworkPolicies add up` : "";
+        report({ object: open.policy, pointer: open.pointer, severity: open.fluxDefault && !own ? "low" : "medium", message: `egress from source-controller in ${ns} is unrestricted: ${open.detail}${moot}` });
       } else if (wide) {
         report({ object: wide.policy, pointer: wide.pointer, severity: "low", message: `egress from source-controller in ${ns} is only partly restricted: ${wide.detail}, so credentials can still leave to any public host` });
       } else if (verdicts.length === 0 && anchor) {
         const where = cluster.fluxInstance ? { object: cluster.fluxInstance, pointer: instNP === undefined ? "/spec/cluster" : "/spec/cluster/networkPolicy" } : { object: anchor, pointer: "" };
-        report({ ...where, message: `no NetworkPolicy restricts egress from source-controller in ${ns}${fluxDefault}: the controller holding the Git credentials can reach any address` });
+        report({ ...where, severity: fluxDefault ? "low" : "medium", message: `no NetworkPolicy restricts egress from source-controller in ${ns}${fluxDefault}: the controller holding the Git credentials can reach any address` });
       }
     }
   },
