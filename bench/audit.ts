@@ -188,8 +188,12 @@ function table(rows: string[][]): string {
 interface PeerResult {
   name: string;
   wallMs: number;
+  /** User + system CPU seconds, children included (null without /usr/bin/time). */
+  cpuS: number | null;
   note: string;
 }
+
+const cpuOf = (t: Timed): number | null => (t.userS === null || t.sysS === null ? null : t.userS + t.sysS);
 
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -206,13 +210,16 @@ async function kustomizeAlone(dir: string, overlays: string[]): Promise<PeerResu
   if (!tool) return "neither kustomize nor kubectl is on PATH";
   const parallel = availableParallelism();
   let failed = 0;
+  let cpuS: number | null = 0;
   const t0 = performance.now();
   await pool(overlays, parallel, async (o) => {
     const r = await timed(tool.cmd, [...tool.args, "--load-restrictor", "LoadRestrictionsNone", join(dir, o)], { timeoutMs: 120_000 });
     if (r.status !== 0) failed++;
+    const c = cpuOf(r);
+    cpuS = c === null || cpuS === null ? null : cpuS + c;
   });
   const wallMs = performance.now() - t0;
-  return { name: `${tool.cmd} ${tool.args[0]} alone`, wallMs, note: `${overlays.length} overlays, ${parallel} in parallel${failed ? `, ${failed} failed` : ""}` };
+  return { name: `${tool.cmd} ${tool.args[0]} alone`, wallMs, cpuS, note: `${overlays.length} overlays, ${parallel} in parallel${failed ? `, ${failed} failed` : ""}` };
 }
 
 const installAllowed = (): boolean => process.env["FLUXGUARD_BENCH_INSTALL"] !== "0";
@@ -295,7 +302,7 @@ async function checkov(bin: string, dir: string, framework: "kubernetes" | "kust
   } catch {
     /* output was cut: keep the time */
   }
-  return { name: `checkov (${framework})`, wallMs: t.wallMs, note };
+  return { name: `checkov (${framework})`, wallMs: t.wallMs, cpuS: cpuOf(t), note };
 }
 
 async function kubeScore(bin: string, dir: string): Promise<PeerResult | string> {
@@ -305,7 +312,7 @@ async function kubeScore(bin: string, dir: string): Promise<PeerResult | string>
   if (t.status === null) return `kube-score did not finish: ${t.stderr.trim().split("\n").pop() ?? ""}`;
   const lines = t.stdout.split("\n").filter((l) => l.startsWith("["));
   const objects = new Set(lines.map((l) => /^\[\w+\] (\S+ [^\s:]+)/.exec(l)?.[1]).filter(Boolean)).size;
-  return { name: "kube-score", wallMs: t.wallMs, note: `${files.length} files, ${objects} distinct objects, ${lines.length} check results (exit ${t.status}); plain manifests, no overlays` };
+  return { name: "kube-score", wallMs: t.wallMs, cpuS: cpuOf(t), note: `${files.length} files, ${objects} distinct objects, ${lines.length} check results (exit ${t.status}); plain manifests, no overlays` };
 }
 
 function ratio(peerMs: number, oursMs: number): string {
@@ -313,11 +320,20 @@ function ratio(peerMs: number, oursMs: number): string {
   return r >= 1 ? `fluxguard ${r.toFixed(1)}x faster` : `fluxguard ${(1 / r).toFixed(1)}x slower`;
 }
 
-function printPeers(results: Array<PeerResult | { name: string; skipped: string }>, oursMs: number): void {
-  const rows = [["peer", "wall", "ratio (peer / fluxguard)", "note"]];
+function printPeers(results: Array<PeerResult | { name: string; skipped: string }>, oursMs: number, oursCpuS: number | null): void {
+  const rows = [["peer", "wall", "wall ratio (peer / fluxguard)", "CPU", "CPU ratio", "note"]];
+  rows.push(["fluxguard (runAudit)", ms(oursMs), "1.00", oursCpuS === null ? "-" : ms(oursCpuS * 1000), "1.00", "renders every Flux Kustomization, then the rules"]);
   for (const r of results) {
-    if ("skipped" in r) rows.push([r.name, "-", "skipped", r.skipped]);
-    else rows.push([r.name, ms(r.wallMs), `${(r.wallMs / oursMs).toFixed(2)} (${ratio(r.wallMs, oursMs)})`, r.note]);
+    if ("skipped" in r) rows.push([r.name, "-", "skipped", "-", "-", r.skipped]);
+    else
+      rows.push([
+        r.name,
+        ms(r.wallMs),
+        `${(r.wallMs / oursMs).toFixed(2)} (${ratio(r.wallMs, oursMs)})`,
+        r.cpuS === null ? "-" : ms(r.cpuS * 1000),
+        r.cpuS === null || oursCpuS === null ? "-" : (r.cpuS / oursCpuS).toFixed(2),
+        r.note,
+      ]);
   }
   console.log(table(rows).replace(/ +$/gm, ""));
 }
@@ -404,6 +420,9 @@ export async function run(): Promise<void> {
         `without kustomize the same audit takes ${ms(builtin.figures.wallMs)} (walk, parse, model, rules).`,
     );
     console.log(`goal (issue 2): synthetic fleet under ${ms(GOAL_MS)} including kustomize: ${f.wallMs < GOAL_MS ? "met" : `NOT met (${(f.wallMs / GOAL_MS).toFixed(1)}x over)`}`);
+    if (best.treeCpuS !== null) {
+      console.log(`CPU floor: ${ms(best.treeCpuS * 1000)} of CPU over ${availableParallelism()} cores is at least ${ms((best.treeCpuS * 1000) / availableParallelism())} of wall even on an idle machine.`);
+    }
 
     const fleetPeers: Array<PeerResult | { name: string; skipped: string }> = [];
     if (peersOn) {
@@ -413,7 +432,7 @@ export async function run(): Promise<void> {
       fleetPeers.push(await runPeer("checkov (kubernetes)", findCheckov, (b) => checkov(b, fleet.dir, "kubernetes")));
       fleetPeers.push(await runPeer("checkov (kustomize)", findCheckov, (b) => checkov(b, fleet.dir, "kustomize")));
       fleetPeers.push(await runPeer("kube-score", findKubeScore, (b) => kubeScore(b, fleet.dir)));
-      printPeers(fleetPeers, f.wallMs);
+      printPeers(fleetPeers, f.wallMs, best.treeCpuS);
     } else console.log("\npeers: skipped (FLUXGUARD_BENCH_PEERS=0)");
 
     // --- the corpus
