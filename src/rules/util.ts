@@ -137,9 +137,22 @@ export function objectKey(m: ModelObject): string {
   return `${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`;
 }
 
-/** Finds an object by `Kind/namespace/name` among `pool`, preferring the same cluster as `near`. */
-export function findByKey(pool: readonly ModelObject[], key: string, near?: ModelObject): ModelObject | undefined {
-  const hits = pool.filter((m) => objectKey(m) === key);
+const byKeyCache = new WeakMap<FleetModel, Map<string, ModelObject[]>>();
+
+/** Finds an audited object by `Kind/namespace/name`, preferring the same cluster as `near`. */
+export function findByKey(model: FleetModel, key: string, near?: ModelObject): ModelObject | undefined {
+  let index = byKeyCache.get(model);
+  if (!index) {
+    index = new Map();
+    for (const m of auditedObjects(model)) {
+      const k = objectKey(m);
+      const list = index.get(k);
+      if (list) list.push(m);
+      else index.set(k, [m]);
+    }
+    byKeyCache.set(model, index);
+  }
+  const hits = index.get(key) ?? [];
   return hits.find((m) => near === undefined || m.clusterId === near.clusterId) ?? hits[0];
 }
 

@@ -40,7 +40,7 @@ spec:
     for (const m of objects) {
       if (!isFluxKind(m, GROUP.image, "ImageUpdateAutomation")) continue;
       const key = refKey(path(m.object, "spec", "sourceRef"), m.object.metadata.namespace ?? "default", "GitRepository");
-      const src = key ? findByKey(objects, key, m) : undefined;
+      const src = key ? findByKey(model, key, m) : undefined;
       const checkout = str(m.object, "spec", "git", "checkout", "ref", "branch") ?? (src ? str(src.object, "spec", "ref", "branch") : undefined);
       const pushBranch = str(m.object, "spec", "git", "push", "branch");
       const refspec = str(m.object, "spec", "git", "push", "refspec");

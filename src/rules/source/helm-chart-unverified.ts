@@ -49,7 +49,7 @@ spec:
       const ns = m.object.metadata.namespace ?? "default";
       if (isHelmRelease(m.object)) {
         const key = refKey(path(m.object, "spec", "chart", "spec", "sourceRef"), ns);
-        const repo = key ? findByKey(objects, key, m) : undefined;
+        const repo = key ? findByKey(model, key, m) : undefined;
         if (!isOciHelmRepo(repo)) continue;
         const verify = path(m.object, "spec", "chart", "spec", "verify");
         if (verify === undefined) {
@@ -57,7 +57,7 @@ spec:
         }
       } else if (isFluxKind(m, GROUP.source, "HelmChart")) {
         const key = refKey(path(m.object, "spec", "sourceRef"), ns);
-        const repo = key ? findByKey(objects, key, m) : undefined;
+        const repo = key ? findByKey(model, key, m) : undefined;
         if (!isOciHelmRepo(repo)) continue;
         const verify = verifyOf(m.object as never, "spec");
         if (!verify) report({ object: m, pointer: "/spec", message: `${describe(m)} fetches chart ${str(m.object, "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.verify` });
