@@ -4,6 +4,7 @@ import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxIn
 import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
 import type { Subject } from "../core/rbac.js";
+import type { Report } from "../core/rule.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 
 export function isFluxControllerSubject(cluster: FluxCluster, s: Subject): boolean {
@@ -333,4 +334,20 @@ export function parseImage(image: string): ImageRef {
 export function checkedClusters(model: FleetModel): FluxCluster[] {
   const real = model.clusters.filter((c) => c.id !== "(unattached)");
   return real.length ? real : model.clusters;
+}
+
+/**
+ * Wraps `report` so that a problem is reported once per source location: the rendered copies
+ * of one line (a component in many namespaces, a base in several clusters) are one mistake.
+ * `problem` tells different problems at the same place apart.
+ */
+export function oncePerLine(report: (r: Report) => void): (r: Report & { object: ModelObject; pointer: string }, problem?: string) => void {
+  const seen = new Set<string>();
+  return (r, problem = "") => {
+    const loc = r.location ?? r.object.locate(r.pointer);
+    const key = `${loc ? `${loc.file}:${loc.line}:${loc.column}` : `${r.object.key}#${r.pointer}`}|${problem}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    report(r);
+  };
 }

@@ -1,6 +1,6 @@
 import { GROUP, path } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isFluxKind } from "../util.js";
+import { auditedObjects, describe, isFluxKind, oncePerLine } from "../util.js";
 
 export default defineRule({
   meta: {
@@ -15,14 +15,10 @@ export default defineRule({
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#prune"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of auditedObjects(model)) {
       if (!isFluxKind(m, GROUP.kustomize, "Kustomization") || path(m.object, "spec", "prune") !== false) continue;
-      const loc = m.locate("/spec/prune");
-      const key = loc ? `${loc.file}:${loc.line}` : m.key;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      report({ object: m, pointer: "/spec/prune", message: `${describe(m)} sets prune: false: objects deleted from Git (a reverted ClusterRoleBinding, say) stay in the cluster` });
+      once({ object: m, pointer: "/spec/prune", message: `${describe(m)} sets prune: false: objects deleted from Git (a reverted ClusterRoleBinding, say) stay in the cluster` });
     }
   },
 });

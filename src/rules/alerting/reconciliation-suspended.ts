@@ -1,6 +1,6 @@
 import { GROUP, groupOf, path } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe } from "../util.js";
+import { auditedObjects, describe, oncePerLine } from "../util.js";
 
 const GROUPS = new Set<string>([GROUP.source, GROUP.kustomize, GROUP.helm, GROUP.image, GROUP.notification]);
 
@@ -17,15 +17,11 @@ export default defineRule({
     references: ["https://fluxcd.io/flux/cmd/flux_suspend/"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of auditedObjects(model)) {
       if (!GROUPS.has(groupOf(m.object.apiVersion)) || path(m.object, "spec", "suspend") !== true) continue;
-      const loc = m.locate("/spec/suspend");
-      const key = loc ? `${loc.file}:${loc.line}` : m.key;
-      if (seen.has(key)) continue;
-      seen.add(key);
       const effect = m.object.kind === "Alert" || m.object.kind === "Provider" ? "its events are not forwarded" : "Flux neither applies nor reports it, so drift and failures go unnoticed";
-      report({ object: m, pointer: "/spec/suspend", message: `${describe(m)} is suspended: ${effect}` });
+      once({ object: m, pointer: "/spec/suspend", message: `${describe(m)} is suspended: ${effect}` });
     }
   },
 });

@@ -1,5 +1,5 @@
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isTemplated } from "../util.js";
+import { auditedObjects, describe, isTemplated, oncePerLine } from "../util.js";
 import { crdFor, FLUX_GROUPS, FLUX_MINOR, groupOf, migrationHint, removedIn, versionOf } from "./crds.js";
 import { fieldPath, validate } from "./validate.js";
 
@@ -26,7 +26,7 @@ kind: Alert`,
     references: ["FLUX-FACTS.md §5.1", "https://fluxcd.io/flux/cmd/flux_migrate/", "https://github.com/fluxcd/flux2/releases"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of auditedObjects(model)) {
       if (m.origin.kind === "synthesized" && !m.key.startsWith("template:")) continue;
       const { apiVersion, kind } = m.object;
@@ -42,12 +42,8 @@ kind: Alert`,
           if (hint) return `${fieldPath(v.pointer)}: ${hint}`;
           return v.code === "unknown-field" ? `${fieldPath(v.pointer)}: not in ${crd.storage}, remove or rename it` : v.message;
         });
-      const loc = m.locate("/apiVersion");
-      const key = loc ? `${loc.file}:${loc.line}` : m.key;
-      if (seen.has(key)) continue;
-      seen.add(key);
       const removed = removedIn(apiVersion);
-      report({
+      once({
         object: m,
         pointer: "/apiVersion",
         message:

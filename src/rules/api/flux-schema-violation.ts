@@ -1,10 +1,10 @@
 import { parse as parseYaml } from "yaml";
-import { asArray, asObject, asString, GROUP, path } from "../../core/flux.js";
+import { asArray, asObject, asString, GROUP, path, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { parsePointer } from "../../core/pointer.js";
 import { defineRule, type Report } from "../../core/rule.js";
 import type { JsonValue } from "../../core/types.js";
-import { auditedObjects, describe, isTemplated } from "../util.js";
+import { auditedObjects, describe, isTemplated, oncePerLine } from "../util.js";
 import { crdFor, FLUX_GROUPS, FLUX_MINOR, FLUX_RELEASE, groupOf, versionOf, type CrdKind } from "./crds.js";
 import { fieldPath, validate, type StructuralSchema } from "./validate.js";
 
@@ -30,7 +30,7 @@ function served(crd: CrdKind, apiVersion: string): StructuralSchema | undefined 
  * Inline patches of a Flux Kustomization that cannot work: a JSON 6902 patch without a target
  * (kustomize refuses it), or one that adds a field the target Flux kind does not declare.
  */
-function checkPatches(m: ModelObject, crd: CrdKind, report: (r: Report) => void): void {
+function checkPatches(m: ModelObject, crd: CrdKind, report: (r: Report & { object: ModelObject; pointer: string }) => void): void {
   asArray(path(m.object, "spec", "patches")).forEach((p, i) => {
     const text = asString(path(p, "patch"));
     if (!text || isTemplated(text)) return;
@@ -58,10 +58,6 @@ function checkPatches(m: ModelObject, crd: CrdKind, report: (r: Report) => void)
     }
     if (problems.length) report({ object: m, pointer: `/spec/patches/${i}/patch`, message: `${describe(m)}: spec.patches[${i}]: ${problems.join("; ")}` });
   });
-}
-
-function str(o: unknown, k: string): string | undefined {
-  return asString(path(o, k));
 }
 
 /** The Flux kind a patch target names (its group, when given, must match). */
@@ -103,15 +99,7 @@ spec:
     references: ["FLUX-FACTS.md §5.2", "https://github.com/fluxcd/kustomize-controller/issues/804", `scripts/gen-flux-schemas.mjs (Flux ${FLUX_RELEASE} CRDs)`],
   },
   check({ model, report }) {
-    // One finding per source line and problem: a component rendered into many namespaces is one mistake.
-    const seen = new Set<string>();
-    const once = (r: Report & { object: ModelObject; pointer: string }, problem: string): void => {
-      const loc = r.object.locate(r.pointer);
-      const key = `${loc ? `${loc.file}:${loc.line}:${loc.column}` : r.object.key}|${problem}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      report(r);
-    };
+    const once = oncePerLine(report);
     for (const m of auditedObjects(model)) {
       if (m.origin.kind === "synthesized" && !m.key.startsWith("template:")) continue;
       const { apiVersion, kind } = m.object;
@@ -133,7 +121,7 @@ spec:
         const msg = v.code === "unknown-field" ? `${fieldPath(v.pointer)} is not a field of ${kind} in Flux ${FLUX_MINOR}: the apply fails with "field not declared in schema"` : v.message;
         once({ object: m, pointer: v.pointer, message: `${describe(m)}: ${msg}${note}` }, msg);
       }
-      if (kind === "Kustomization" && crd.group === GROUP.kustomize) checkPatches(m, crd, (r) => once(r as Report & { object: ModelObject; pointer: string }, r.message));
+      if (kind === "Kustomization" && crd.group === GROUP.kustomize) checkPatches(m, crd, (r) => once(r, r.message));
     }
   },
 });

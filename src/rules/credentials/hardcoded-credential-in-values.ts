@@ -3,7 +3,7 @@ import type { FleetModel, ModelObject } from "../../core/model.js";
 import { escapeToken, getAt } from "../../core/pointer.js";
 import { defineRule } from "../../core/rule.js";
 import type { JsonValue } from "../../core/types.js";
-import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
+import { auditedObjects, describe, isFluxKind, isTemplated, oncePerLine } from "../util.js";
 import { isCredentialKey, isLiteralCredential } from "./secrets.js";
 
 /** Pointers (below `base`) of literal credentials in a values tree. */
@@ -63,7 +63,7 @@ spec:
     references: ["https://fluxcd.io/flux/components/helm/helmreleases/#values-references", "https://fluxcd.io/flux/components/kustomize/kustomizations/#post-build-variable-substitution"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of auditedObjects(model)) {
       let hits: string[] = [];
       if (isHelmRelease(m.object)) {
@@ -75,11 +75,7 @@ spec:
         hits = sub ? literals(sub, "/spec/postBuild/substitute") : [];
       }
       for (const p of hits) {
-        const loc = m.locate(p);
-        const key = loc ? `${loc.file}:${loc.line}:${loc.column}` : `${m.key}${p}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        report({ object: m, pointer: p, message: `${describe(m)} has a literal credential at ${p.slice(1).split("/").join(".")} (value not shown)` });
+        once({ object: m, pointer: p, message: `${describe(m)} has a literal credential at ${p.slice(1).split("/").join(".")} (value not shown)` });
       }
     }
   },

@@ -2,7 +2,7 @@ import { asArray, asObject, asString, isHelmRelease, path, str } from "../../cor
 import { defineRule } from "../../core/rule.js";
 import type { JsonValue, Severity } from "../../core/types.js";
 import { parse as parseYaml } from "yaml";
-import { auditedObjects, describe, isTemplated, reconcilerOf } from "../util.js";
+import { auditedObjects, describe, isTemplated, oncePerLine, reconcilerOf } from "../util.js";
 import { valuesPrivileges } from "../workloads/privilege.js";
 
 export default defineRule({
@@ -30,17 +30,13 @@ export default defineRule({
     references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/", "https://fluxcd.io/flux/components/helm/helmreleases/#values"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of auditedObjects(model)) {
       if (!isHelmRelease(m.object)) continue;
       const tenant = reconcilerOf(model, m)?.tier === "tenant";
       const sev = (host: boolean): Severity => (tenant ? (host ? "critical" : "high") : host ? "high" : "medium");
       for (const p of valuesPrivileges(path(m.object, "spec", "values"), "/spec/values")) {
-        const loc = m.locate(p.pointer);
-        const key = loc ? `${loc.file}:${loc.line}:${loc.column}` : `${m.key}${p.pointer}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        report({ object: m, pointer: p.pointer, severity: sev(p.host), message: `${describe(m)} values set ${p.what.replace(/^spec\.values\./, "")}` });
+        once({ object: m, pointer: p.pointer, severity: sev(p.host), message: `${describe(m)} values set ${p.what.replace(/^spec\.values\./, "")}` });
       }
       // valuesFrom ConfigMaps that are in the repository.
       const ns = m.object.metadata.namespace ?? "default";
@@ -61,10 +57,7 @@ export default defineRule({
           return;
         }
         for (const p of valuesPrivileges(values, "")) {
-          const dedupe = `${cm.key}|${key}|${p.pointer}`;
-          if (seen.has(dedupe)) continue;
-          seen.add(dedupe);
-          report({ object: cm, pointer: `/data/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`, severity: sev(p.host), message: `${describe(cm)} (values of ${describe(m)}, key ${key}) sets ${p.what}` });
+          once({ object: cm, pointer: `/data/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`, severity: sev(p.host), message: `${describe(cm)} (values of ${describe(m)}, key ${key}) sets ${p.what}` }, p.pointer);
         }
       });
     }

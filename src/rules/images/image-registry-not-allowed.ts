@@ -1,7 +1,7 @@
 import { GROUP, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, containersOf, describe, isFluxKind, isTemplated, parseImage, podSpecs } from "../util.js";
+import { auditedObjects, containersOf, describe, isFluxKind, isTemplated, oncePerLine, parseImage, podSpecs } from "../util.js";
 
 /** `ghcr.io/example` → `ghcr.io/example`; `library/nginx` → `docker.io/library/nginx`. */
 function normalizePrefix(prefix: string): string {
@@ -39,14 +39,10 @@ allowedRegistries:
     if (!config.allowedRegistries) return;
     const allowed = config.allowedRegistries.map(normalizePrefix);
     const list = config.allowedRegistries.join(", ");
-    const seen = new Set<string>();
+    const report1 = oncePerLine(report);
     const once = (m: ModelObject, pointer: string, image: string, what: string): void => {
       if (isTemplated(image) || allowedBy(image, allowed)) return;
-      const loc = m.locate(pointer);
-      const key = `${loc ? `${loc.file}:${loc.line}` : m.key}|${image}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      report({ object: m, pointer, message: `${describe(m)} ${what} ${image}, from ${parseImage(image).registry}, which is not in allowedRegistries (${list})` });
+      report1({ object: m, pointer, message: `${describe(m)} ${what} ${image}, from ${parseImage(image).registry}, which is not in allowedRegistries (${list})` }, image);
     };
     for (const m of auditedObjects(model)) {
       if (isFluxKind(m, GROUP.image, "ImageRepository")) {

@@ -2,7 +2,7 @@ import { asArray, path, str } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { defineRule, type Report } from "../../core/rule.js";
 import type { SourceLocation } from "../../core/types.js";
-import { containersOf, describe, isTemplated, parseImage, podSpecs, renderingReconciler } from "../util.js";
+import { containersOf, describe, isTemplated, oncePerLine, parseImage, podSpecs, renderingReconciler } from "../util.js";
 
 /**
  * Where an image was set by a kustomize `images` entry (a kustomization file's, or the Flux
@@ -50,7 +50,7 @@ export default defineRule({
     references: ["https://kubernetes.io/docs/concepts/containers/images/#image-names", "https://fluxcd.io/flux/guides/image-update/"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of model.objects) {
       if (m.origin.kind !== "rendered") continue;
       for (const { pointer, spec } of podSpecs(m.object)) {
@@ -60,17 +60,13 @@ export default defineRule({
           const ref = parseImage(image);
           if (ref.digest || (ref.tag !== null && ref.tag !== "latest")) continue;
           const at = imagesEntry(model, m, image);
-          const loc = at ?? m.locate(`${cp}/image`);
-          const key = `${loc ? `${loc.file}:${loc.line}` : m.key}|${image}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const r: Report = {
+          const r: Report & { object: ModelObject; pointer: string } = {
             object: m,
             pointer: `${cp}/image`,
             message: `${describe(m)} runs ${image}${ref.tag === null ? " with no tag (latest)" : ""}: the registry, not Git, decides what runs`,
           };
           if (at) r.location = at;
-          report(r);
+          once(r, image);
         }
       }
     }

@@ -1,6 +1,6 @@
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
-import { describe, podSpecs, renderingReconciler } from "../util.js";
+import { describe, oncePerLine, podSpecs, renderingReconciler } from "../util.js";
 import { podPrivileges } from "./privilege.js";
 
 export default defineRule({
@@ -38,7 +38,7 @@ metadata:
     references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/", "https://fluxcd.io/flux/security/best-practices/ (Node Isolation)"],
   },
   check({ model, report }) {
-    const seen = new Set<string>();
+    const once = oncePerLine(report);
     for (const m of model.objects) {
       if (m.origin.kind !== "rendered") continue;
       const pods = podSpecs(m.object);
@@ -48,13 +48,10 @@ metadata:
       for (const { pointer, spec } of pods) {
         for (const p of podPrivileges(pointer, spec)) {
           const loc = m.locate(p.pointer);
-          const key = `${loc ? `${loc.file}:${loc.line}:${loc.column}` : m.key}|${p.what}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
           const severity: Severity = tenant ? (p.host ? "critical" : "high") : p.host ? "high" : "medium";
           const patched = loc && m.origin.file && loc.file !== m.origin.file ? `, set by ${loc.file}` : "";
           const by = r ? ` (applied by ${describe(r.object)}, ${r.tier} tier${patched})` : "";
-          report({ object: m, pointer: p.pointer, severity, message: `${describe(m)}: ${p.what}${by}` });
+          once({ object: m, pointer: p.pointer, severity, message: `${describe(m)}: ${p.what}${by}` }, p.what);
         }
       }
     }
