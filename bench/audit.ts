@@ -475,7 +475,7 @@ export async function run(): Promise<void> {
       }
     }
     console.log(`\ncorpus (${corpus}, read in place):\n${table(rows)}`);
-    if (peersOn) console.log(`\npeers on the corpus (ratio = peer wall / fluxguard wall; peers read plain manifests, fluxguard renders overlays):\n${table(peerRows)}`);
+    if (peersOn) console.log(`\npeers on the corpus (ratio = peer wall / fluxguard wall; checkov (k8s) and kube-score read plain manifests, checkov (kustomize) and fluxguard render overlays):\n${table(peerRows)}`);
   } finally {
     counter.dispose();
   }
