@@ -20,7 +20,9 @@ function boundedConjunction(text: string): RangeCheck {
     if (!VERSION.test(hyphen[1]!) || !hi) return { ok: false, message: `'${text}' is not a version range` };
     return isWild(hi[1]) ? { ok: false, message: `'${text}' has no upper bound` } : { ok: true };
   }
+  // Masterminds allows a space after the operator (">= 1.0.0"): keep it with its version.
   const parts = text
+    .replace(/(>=|<=|!=|~>|[<>=~^])\s+/g, "$1")
     .split(/[\s,]+/)
     .map((p) => p.trim())
     .filter((p) => p !== "");

@@ -270,42 +270,6 @@ function applyPatch(o: K8sObject, text: string): K8sObject {
   return out as unknown as K8sObject;
 }
 
-/**
- * How a Masterminds semver constraint (what Flux uses for chart versions, GitRepository and
- * OCIRepository `ref.semver`, and ImagePolicy ranges) bounds the versions it accepts:
- * `exact` (one version), `bounded` (has a ceiling: `<2.0.0`, `^1.2`, `~1.2`, `1.x`, `1 - 2`),
- * or `unbounded` (`*`, `x`, `>=1.0.0`, empty). A union (`||`) is as open as its widest part.
- */
-export function semverBound(constraint: string): "exact" | "bounded" | "unbounded" {
-  const parts = constraint.split("||").map((p) => p.trim());
-  let exact = parts.length === 1;
-  for (const part of parts) {
-    if (part === "" || /^(v?[*xX]|latest)$/.test(part)) return "unbounded";
-    if (/\s-\s/.test(part)) {
-      exact = false;
-      continue;
-    }
-    const comps = [...part.matchAll(/(<=|>=|!=|~>|[<>=~^])?\s*v?([0-9xX*]+(?:\.[0-9xX*]+){0,2}(?:[-+][0-9A-Za-z.+-]+)?)/g)];
-    if (comps.length === 0) return "unbounded";
-    let bounded = false;
-    for (const [, op = "", ver = ""] of comps) {
-      const fields = ver.split(/[-+]/)[0]!.split(".");
-      const wild = fields.findIndex((f) => /^[xX*]$/.test(f));
-      if (op === "<" || op === "<=" || op === "^" || op === "~" || op === "~>") bounded = true;
-      else if (op === "" || op === "=") {
-        if (wild === 0) return "unbounded";
-        bounded = true;
-        if (wild > 0 || fields.length < 3) exact = false;
-        continue;
-      }
-      exact = false;
-    }
-    if (comps.length > 1) exact = false;
-    if (!bounded) return "unbounded";
-  }
-  return exact ? "exact" : "bounded";
-}
-
 /** A container image reference, split: `ghcr.io/org/app:1.2@sha256:…`. */
 export interface ImageRef {
   /** Registry host, with Docker Hub's default (`docker.io`) filled in. */

@@ -1,15 +1,15 @@
 import { GROUP, isHelmRelease, path, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isFluxKind, isTemplated, refKey, semverBound } from "../util.js";
+import { checkBoundedRange } from "../../generate/semver.js";
+import { auditedObjects, describe, isFluxKind, isTemplated, refKey } from "../util.js";
 import { usersOf } from "../source/usage.js";
 
 /** Why a chart version constraint does not pin the chart, or null. */
 function unpinned(version: string | undefined): string | null {
   if (version === undefined) return "has no version, so Flux installs the latest chart";
   if (isTemplated(version)) return null;
-  const b = semverBound(version);
-  return b === "unbounded" ? `version '${version}' has no upper bound, so any future release installs` : null;
+  return checkBoundedRange(version).ok ? null : `version '${version}' has no upper bound, so any future release installs`;
 }
 
 /** Why an OCIRepository ref tracks a moving target, or null. */
@@ -17,7 +17,7 @@ function movingRef(m: ModelObject): string | null {
   const ref = path(m.object, "spec", "ref");
   if (str(ref, "digest")) return null;
   const semver = str(ref, "semver");
-  if (semver !== undefined) return isTemplated(semver) || semverBound(semver) !== "unbounded" ? null : `ref.semver '${semver}' has no upper bound`;
+  if (semver !== undefined) return isTemplated(semver) || checkBoundedRange(semver).ok ? null : `ref.semver '${semver}' has no upper bound`;
   const tag = str(ref, "tag");
   if (tag === undefined) return "has no ref, so it tracks latest";
   return tag === "latest" ? "tracks the tag latest" : null;

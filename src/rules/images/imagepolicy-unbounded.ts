@@ -1,7 +1,7 @@
 import { asObject, GROUP, path, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isFluxKind, isTemplated, semverBound } from "../util.js";
-import { isAnchored } from "./regexp.js";
+import { checkBoundedRange, isAnchored } from "../../generate/semver.js";
+import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
 
 export default defineRule({
   meta: {
@@ -37,7 +37,7 @@ spec:
       const policy = asObject(path(m.object, "spec", "policy")) ?? {};
       const pattern = str(m.object, "spec", "filterTags", "pattern");
       const range = str(policy, "semver", "range");
-      if (range !== undefined && !isTemplated(range) && semverBound(range) === "unbounded") {
+      if (range !== undefined && !isTemplated(range) && !checkBoundedRange(range).ok) {
         report({ object: m, pointer: "/spec/policy/semver/range", message: `${describe(m)}: semver range '${range}' has no upper bound: any higher version pushed to the registry is deployed` });
       }
       for (const kind of ["alphabetical", "numerical"]) {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ruleFixtureTests } from "../../testing/rule-tester.js";
-import { captureGroups, isAnchored, templateRefs } from "./regexp.js";
+import { checkBoundedRange } from "../../generate/semver.js";
+import { captureGroups, templateRefs } from "./regexp.js";
 
 for (const id of ["image-registry-not-allowed", "imagepolicy-unbounded", "imagepolicy-invalid-extract", "image-automation-pushes-to-applied-branch"]) ruleFixtureTests(import.meta.url, id);
 
@@ -18,8 +19,7 @@ test("regexp: Expand template references", () => {
   assert.deepEqual(templateRefs("plain"), []);
 });
 
-test("regexp: anchoring", () => {
-  assert.ok(isAnchored("^main-[a-f0-9]+$"));
-  assert.ok(!isAnchored("main-[a-f0-9]+$"));
-  assert.ok(!isAnchored("^main\\$"));
+test("semver ranges: a space after the operator, as Masterminds allows", () => {
+  assert.ok(checkBoundedRange(">= 1.0.0 < 2.0.0").ok);
+  assert.ok(!checkBoundedRange(">= 1.8.0-rc.0").ok);
 });

@@ -52,9 +52,3 @@ export function templateRefs(template: string): string[] {
   }
   return out;
 }
-
-/** Whether a pattern only matches whole tags: `^…$`, also around an alternation in a group. */
-export function isAnchored(pattern: string): boolean {
-  const p = pattern.trim();
-  return (p.startsWith("^") || p.startsWith("\\A")) && ((p.endsWith("$") && !p.endsWith("\\$")) || p.endsWith("\\z"));
-}
