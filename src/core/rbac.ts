@@ -112,13 +112,17 @@ function parseRule(v: JsonValue): PolicyRule {
   };
 }
 
+/** ClusterRole aggregation: an absent or empty selector aggregates nothing. */
 function matchLabels(selector: JsonValue, labels: Record<string, string> | undefined): boolean {
   const sel = asObject(selector);
-  if (!sel) return false;
-  const ml = asObject(sel["matchLabels"]) ?? {};
-  const entries = Object.entries(ml);
-  if (entries.length === 0 && asArray(sel["matchExpressions"]).length === 0) return false;
-  for (const [k, v] of entries) if ((labels ?? {})[k] !== v) return false;
+  if (!sel || (Object.keys(asObject(sel["matchLabels"]) ?? {}).length === 0 && asArray(sel["matchExpressions"]).length === 0)) return false;
+  return selectorMatches(sel, labels);
+}
+
+/** Kubernetes label selector semantics (matchLabels and matchExpressions); an empty selector selects everything. */
+export function selectorMatches(selector: JsonValue | undefined, labels: Record<string, string> | undefined): boolean {
+  const sel = asObject(selector) ?? {};
+  for (const [k, v] of Object.entries(asObject(sel["matchLabels"]) ?? {})) if ((labels ?? {})[k] !== v) return false;
   for (const e of asArray(sel["matchExpressions"])) {
     const ex = asObject(e) ?? {};
     const key = asString(ex["key"]) ?? "";
@@ -130,6 +134,7 @@ function matchLabels(selector: JsonValue, labels: Record<string, string> | undef
     if (op === "NotIn" && has && values.includes(val!)) return false;
     if (op === "Exists" && !has) return false;
     if (op === "DoesNotExist" && has) return false;
+    if (!["In", "NotIn", "Exists", "DoesNotExist"].includes(op)) return false;
   }
   return true;
 }

@@ -1,37 +1,9 @@
 import { asArray, asObject, path, str } from "../../core/flux.js";
 import type { FluxCluster, ModelObject } from "../../core/model.js";
+import { selectorMatches } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
 import type { JsonObject, JsonValue } from "../../core/types.js";
 import { checkedClusters, describe } from "../util.js";
-
-/** Kubernetes label selector semantics (matchLabels and matchExpressions). */
-export function selects(selector: JsonValue | undefined, labels: Record<string, string>): boolean {
-  const s = asObject(selector);
-  if (!s) return true; // an empty selector selects every pod
-  for (const [k, v] of Object.entries(asObject(s["matchLabels"]) ?? {})) if (labels[k] !== v) return false;
-  for (const e of asArray(s["matchExpressions"])) {
-    const key = str(e, "key") ?? "";
-    const values = asArray(path(e, "values")).filter((x): x is string => typeof x === "string");
-    const has = key in labels;
-    switch (str(e, "operator")) {
-      case "In":
-        if (!has || !values.includes(labels[key]!)) return false;
-        break;
-      case "NotIn":
-        if (has && values.includes(labels[key]!)) return false;
-        break;
-      case "Exists":
-        if (!has) return false;
-        break;
-      case "DoesNotExist":
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
 
 interface Verdict {
   policy: ModelObject;
@@ -148,7 +120,7 @@ spec:
       const verdicts = pool
         .filter((m) => (m.object.kind === "NetworkPolicy" && m.object.apiVersion.startsWith("networking.k8s.io/")) || m.object.kind === "CiliumNetworkPolicy")
         .filter((m) => (m.object.metadata.namespace ?? ns) === ns)
-        .filter((m) => selects(path(m.object, "spec", m.object.kind === "NetworkPolicy" ? "podSelector" : "endpointSelector"), labels))
+        .filter((m) => selectorMatches(path(m.object, "spec", m.object.kind === "NetworkPolicy" ? "podSelector" : "endpointSelector"), labels))
         .map(judge)
         .filter((v): v is Verdict => v !== null);
       const open = verdicts.find((v) => v.kind === "open" && !v.fluxDefault) ?? verdicts.find((v) => v.kind === "open");
