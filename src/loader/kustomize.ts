@@ -133,6 +133,8 @@ export interface KustomizeTool {
   command: string;
   args: string[];
   label: string;
+  /** What `version` printed: part of the render cache key. */
+  version?: string;
 }
 
 /** Finds a kustomize: $FLUXGUARD_KUSTOMIZE, `kustomize`, then `kubectl kustomize`. */
@@ -147,8 +149,8 @@ export function findKustomize(env: Record<string, string | undefined>): Kustomiz
       ];
   for (const c of candidates) {
     try {
-      execFileSync(c.command, c.command.endsWith("kubectl") ? ["version", "--client"] : ["version"], { stdio: "ignore", timeout: 10_000 });
-      return c;
+      const out = execFileSync(c.command, c.command.endsWith("kubectl") ? ["version", "--client"] : ["version"], { stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
+      return { ...c, version: out.toString().trim() };
     } catch {
       /* try the next */
     }

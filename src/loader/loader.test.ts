@@ -234,3 +234,31 @@ spec:
   assert.deepEqual(c.lockdown["kustomize-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: true, evidence: "kustomize-patches" });
   assert.deepEqual(c.lockdown["helm-controller"], { noCrossNamespaceRefs: true, defaultServiceAccount: "flux", noRemoteBases: false, evidence: "flux-instance" });
 });
+
+test("render cache: a repeat run reuses builds, an edit invalidates them, Secrets are never written", async () => {
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const { findKustomize } = await import("./kustomize.js");
+  const real = findKustomize({ PATH: process.env["PATH"] })!;
+  const cacheDir = mkdtempSync(join(tmpdir(), "fg-cache-"));
+  const dir = repo({
+    "clusters/prod/flux-system/gotk-sync.yaml": KS("flux-system", "./clusters/prod"),
+    "clusters/prod/apps.yaml": KS("apps", "./apps") + "---\n" + KS("secrets", "./secrets").replace("name: secrets", "name: secretsks"),
+    "apps/kustomization.yaml": "resources:\n  - cm.yaml\nnamePrefix: a-\n",
+    "apps/cm.yaml": `${CM("web")}data:\n  A: "1"\n`,
+    "secrets/kustomization.yaml": "secretGenerator:\n  - name: s\n    literals:\n      - password=canary-value\n",
+  });
+  const names = async (tool: typeof real) => {
+    const r = await loadRepository({ root: dir, config: defaultConfig(), kustomize: tool, cacheDir });
+    const apps = r.model.reconcilers.find((x) => x.object.object.metadata.name === "apps")!;
+    return { names: apps.render!.objects.map((o) => o.object.metadata.name), problems: apps.render!.problems };
+  };
+  const first = await names(real);
+  assert.deepEqual(first, { names: ["a-web"], problems: [] });
+  // Same label and version, but a binary that always fails: only a cache hit renders.
+  const broken = { ...real, command: "false", args: [] };
+  assert.deepEqual(await names(broken), first);
+  for (const f of readdirSync(cacheDir)) assert.doesNotMatch(readFileSync(join(cacheDir, f), "utf8"), /canary-value|"Secret"/);
+  writeFileSync(join(dir, "apps", "cm.yaml"), `${CM("web")}data:\n  A: "2"\n`);
+  const edited = await names(broken);
+  assert.match(edited.problems.join(" "), /kustomize failed/);
+});

@@ -6,7 +6,7 @@
  * per process, a few processes in parallel; a failing batch is split until the culprit is
  * alone, and a culprit falls back to the built-in resolver.
  */
-import { mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -17,6 +17,7 @@ import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { isInside, toRel } from "./files.js";
 import { inspectKustomizeTree, isRemoteRef, kustomizationFileIn, kustomizationRefs, runKustomize, type KustomizeTool } from "./kustomize.js";
 import { MAX_ALIAS_COUNT } from "./yaml.js";
+import { RenderCache } from "./render-cache.js";
 
 export interface FluxRenderSettings {
   targetNamespace?: string;
@@ -58,6 +59,8 @@ export interface RenderInputs {
   readKustomization(fileAbs: string): JsonObject | null;
   /** The Kubernetes objects of a YAML file (absolute path), or null when it is not a manifest file. */
   objectsOf(fileAbs: string): K8sObject[] | null;
+  /** Persistent cache of kustomize builds (null: none). */
+  cache?: RenderCache | null;
 }
 
 const RENDER_LABEL = "fluxguard.io/render";
@@ -74,6 +77,8 @@ interface Plan {
   refuse: boolean;
   /** Kustomization files whose remote entries are dropped (in a shadow tree) so the rest renders. */
   stripRemote: string[];
+  /** Every file the build reads: the render cache key hashes their content. */
+  reads: string[];
   /**
    * Namespaces and CRDs the plan renders. kustomize does not prefix their names, so the
    * per-plan batch prefix cannot keep two plans that render the same one apart: such plans
@@ -105,6 +110,23 @@ export class Renderer {
         out.set(job.id, res);
       } else toKustomize.push(plan);
     }
+    const cache = this.inputs.cache ?? null;
+    const keys = new Map<Plan, string>();
+    if (cache && this.inputs.tool) {
+      const tool = `${this.inputs.tool.label} ${this.inputs.tool.version ?? ""}`;
+      for (let i = toKustomize.length - 1; i >= 0; i--) {
+        const plan = toKustomize[i]!;
+        const key = this.cacheKey(plan, tool);
+        if (key === null) continue;
+        const hit = cache.get(key, plan.job.sourceRoot);
+        if (hit) {
+          const res: RenderOutcome = { method: hit.method, docs: hit.docs, problems: hit.problems };
+          this.cache.set(signature(plan.job), res);
+          out.set(plan.job.id, res);
+          toKustomize.splice(i, 1);
+        } else keys.set(plan, key);
+      }
+    }
     if (toKustomize.length > 0) {
       // kustomize's cost grows faster than linearly with the objects in one build (a build of
       // ~1,000 objects costs several times what four of ~250 do), and plans that render the same
@@ -121,15 +143,30 @@ export class Renderer {
       for (const r of results) for (const [plan, res] of r) {
         this.cache.set(signature(plan.job), res);
         out.set(plan.job.id, res);
+        const key = keys.get(plan);
+        if (cache && key) cache.put(key, plan.job.sourceRoot, res);
       }
     }
     return out;
   }
 
+  /** The cache key of a plan, or null when an input cannot be read (then it is not cached). */
+  private cacheKey(plan: Plan, tool: string): string | null {
+    const files: Array<[string, string]> = [];
+    for (const f of new Set(plan.reads)) {
+      try {
+        files.push([relative(plan.job.sourceRoot, f), readFileSync(f, "utf8")]);
+      } catch {
+        return null;
+      }
+    }
+    return RenderCache.key({ tool, settings: plan.job.settings, path: relative(plan.job.sourceRoot, plan.job.dirAbs), files });
+  }
+
   private plan(job: RenderJob): Plan {
     const { scanRoot } = this.inputs;
     const rel = toRel(scanRoot, job.dirAbs) || ".";
-    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, stripRemote: [], unprefixed: [], weight: 0 };
+    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, stripRemote: [], unprefixed: [], weight: 0, reads: [] };
     let isDir = false;
     try {
       isDir = statSync(job.dirAbs).isDirectory();
@@ -164,6 +201,8 @@ export class Renderer {
       const info = inspectKustomizeTree(t, job.sourceRoot, this.inputs.readKustomization);
       for (const k of info.kustomizations) {
         const cfg = this.inputs.readKustomization(k) ?? {};
+        const refs = kustomizationRefs(cfg);
+        plan.reads.push(k, ...[...refs.files, ...refs.aux].filter((f) => !isRemoteRef(f)).map((f) => resolve(dirname(k), f)));
         plan.weight += asArray(cfg["configMapGenerator"]).length + asArray(cfg["secretGenerator"]).length;
         for (const f of kustomizationRefs(cfg).files) {
           const objects = this.inputs.objectsOf(resolve(dirname(k), f));
@@ -182,6 +221,7 @@ export class Renderer {
     if (plan.needsKustomize && !this.inputs.tool) plan.problems.push("no kustomize found (install kustomize or kubectl); used the built-in resolver");
     for (const r of plan.resources) {
       if (kustomizationFileIn(r)) continue;
+      plan.reads.push(r);
       const objects = this.inputs.objectsOf(r);
       plan.weight += objects?.length ?? 0;
       plan.unprefixed.push(...unprefixedKeys(objects));

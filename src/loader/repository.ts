@@ -33,6 +33,7 @@ import type { JsonObject, JsonValue, K8sObject, SourceLocation } from "../core/t
 import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./files.js";
 import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
 import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
+import { RenderCache } from "./render-cache.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
 import { buildCluster, lockdownPatches, normalizePath } from "./tenancy.js";
 
@@ -42,6 +43,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   maxFileBytes?: number;
   concurrency?: number;
+  /** The persistent render cache directory; null disables it (default: from the environment). */
+  cacheDir?: string | null;
   /** Overrides kustomize discovery (tests). `null` forces the built-in resolver. */
   kustomize?: KustomizeTool | null;
 }
@@ -143,9 +146,11 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
 
   const tool = opts.kustomize !== undefined ? opts.kustomize : findKustomize(env);
   const objectsCache = new Map<string, K8sObject[] | null>();
+  const cacheDir = opts.cacheDir !== undefined ? opts.cacheDir : RenderCache.dirFor(env);
   const renderer = new Renderer({
     scanRoot: root,
     tool,
+    cache: cacheDir ? new RenderCache(cacheDir) : null,
     concurrency: opts.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)),
     readKustomization: (abs) => {
       const kf = kustomizeByAbs.get(abs);
