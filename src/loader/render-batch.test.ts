@@ -112,7 +112,7 @@ describe("batched kustomize rendering", { skip: !realTool && "no kustomize or ku
       const snapshot = async (batch: string): Promise<{ objects: string[]; builds: number }> => {
         process.env["FLUXGUARD_RENDER_BATCH"] = batch;
         const { tool, builds } = countingTool(realTool!, shimDir);
-        const r = await loadRepository({ root: dir, config: defaultConfig(), kustomize: tool, concurrency: 2 });
+        const r = await loadRepository({ root: dir, config: defaultConfig(), kustomize: tool, concurrency: 2, cacheDir: null });
         const objects = r.model.objects.map((o) => `${o.clusterId} ${o.ref.kind}/${o.ref.namespace ?? ""}/${o.ref.name} ${JSON.stringify(o.object)} ${o.origin.file ?? ""} ${(o.origin.patchedBy ?? []).join(",")}`).sort();
         for (const n of r.model.renderNotes) assert.deepEqual(n.problems, [], `${n.reconciler}: ${n.problems.join("; ")}`);
         return { objects, builds: builds() };
