@@ -2,13 +2,13 @@
 # A real Kubernetes control plane (etcd + kube-apiserver) and real Flux
 # controllers as local processes on loopback, for fluxguard's end-to-end tests.
 #
-#   test/e2e/cluster.sh build                 build missing binaries into the cache (idempotent)
-#   test/e2e/cluster.sh up [--lockdown]       start everything, wait until healthy
-#   test/e2e/cluster.sh restart-controllers [--lockdown|--no-lockdown]
-#   test/e2e/cluster.sh env                   print `export ...` lines (eval "$(cluster.sh env)")
-#   test/e2e/cluster.sh status                what runs, where, and whether it is healthy
-#   test/e2e/cluster.sh repo NAME             create an empty bare repo, print its URL
-#   test/e2e/cluster.sh down                  stop everything `up` started
+#   bash test/e2e/cluster.sh build                 build missing binaries into the cache (idempotent)
+#   bash test/e2e/cluster.sh up [--lockdown]       start everything, wait until healthy
+#   bash test/e2e/cluster.sh restart-controllers [--lockdown|--no-lockdown]
+#   bash test/e2e/cluster.sh env                   print `export ...` lines (eval "$(cluster.sh env)")
+#   bash test/e2e/cluster.sh status                what runs, where, and whether it is healthy
+#   bash test/e2e/cluster.sh repo NAME             create an empty bare repo, print its URL
+#   bash test/e2e/cluster.sh down                  stop everything `up` started
 #
 # Environment:
 #   FLUXGUARD_E2E_CACHE       binary cache (default ~/.cache/fluxguard-e2e)

@@ -4,7 +4,7 @@
 # server, that commit signature verification works both ways, and that the
 # lockdown flags take effect; then tears everything down.
 #
-#   test/e2e/smoke.sh            (runs `cluster.sh build` first; a no-op when cached)
+#   bash test/e2e/smoke.sh            (runs `cluster.sh build` first; a no-op when cached)
 #
 # Exit 0 and a final "smoke: N passed, 0 failed" line on success.
 set -euo pipefail
