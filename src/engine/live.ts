@@ -8,6 +8,7 @@ import type { FleetModel } from "../core/model.js";
 import type { Subject } from "../core/rbac.js";
 import { serviceAccountUser, subjectKey } from "../core/rbac.js";
 import type { LiveContext } from "../loader/cluster.js";
+import { isKubernetesSystemSubject } from "../rules/util.js";
 
 export interface AccessCheck {
   id: string;
@@ -104,7 +105,10 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
     }),
   );
   // Who, among every subject RBAC names, can read the Flux namespace's Secrets.
-  const subjects = cluster.rbac.allSubjects().filter((s) => s.kind !== "Group");
+  // Subjects named by some binding other than Kubernetes' own bootstrap policy.
+  const subjects = cluster.rbac
+    .allSubjects()
+    .filter((s) => s.kind !== "Group" && cluster.rbac.bindings.some((b) => b.subjects.some((x) => subjectKey(x) === subjectKey(s)) && !isKubernetesSystemSubject(s, b)));
   const isFluxController = (s: Subject): boolean => s.kind === "ServiceAccount" && s.namespace === fluxNs && /-controller$|^source-watcher$/.test(s.name);
   const secretReaders: string[] = [];
   const creators: LiveAnalysis["clusterAdminCreators"] = [];
@@ -117,7 +121,7 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
   await Promise.all(
     subjects.map(async (s) => {
       const u = userOf(s);
-      if (!u || isFluxController(s) || u.user === "system:kube-controller-manager") return;
+      if (!u || isFluxController(s)) return;
       if (await sar(u.user, u.groups, "get", "", "secrets", fluxNs)) secretReaders.push(subjectKey(s));
       const kinds: string[] = [];
       const where = new Set<string>();
@@ -126,6 +130,7 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
         ["HelmRelease", "helmreleases", "helm.toolkit.fluxcd.io"],
       ] as const) {
         if (!unconfined[kind]) continue;
+        if (live.notices.some((n) => n.file.startsWith(`${kind} (`))) continue; // CRD not installed
         const nsAllowed: string[] = [];
         for (const ns of namespaces) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
         if (nsAllowed.length) {

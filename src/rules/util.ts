@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, path, str } from "../core/flux.js";
 import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
-import type { Subject } from "../core/rbac.js";
+import type { BindingNode, Subject } from "../core/rbac.js";
 import type { Report } from "../core/rule.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 
@@ -26,11 +26,21 @@ export function describe(m: ModelObject): string {
 }
 
 /** Why lockdown is unknown, for messages. */
-export function lockdownNote(ld: Lockdown): string {
-  if (ld.evidence === "none") {
-    return " (the Flux controllers are not in this repository, so Flux's default is assumed: no --default-service-account; declare platform.defaultServiceAccount in .fluxguard.yaml if your cluster sets it)";
-  }
-  return "";
+export function lockdownNote(ld: Lockdown, mode: FleetModel["mode"] = "files"): string {
+  if (ld.evidence !== "none") return "";
+  return mode === "cluster"
+    ? " (no Flux controller Deployment was found in the cluster (label app.kubernetes.io/part-of=flux), so Flux's default is assumed: no --default-service-account; declare platform.defaultServiceAccount in .fluxguard.yaml if the controllers run with it)"
+    : " (the Flux controllers are not in this repository, so Flux's default is assumed: no --default-service-account; declare platform.defaultServiceAccount in .fluxguard.yaml if your cluster sets it)";
+}
+
+/**
+ * Kubernetes' own control-plane identities (bound by the bootstrap RBAC policy, or named
+ * `system:*`): they read Secrets by design and are not a finding.
+ */
+export function isKubernetesSystemSubject(s: Subject, binding?: BindingNode): boolean {
+  if (s.kind !== "ServiceAccount" && s.name.startsWith("system:")) return true;
+  const bootstrap = binding?.object.object.metadata.labels?.["kubernetes.io/bootstrapping"] === "rbac-defaults";
+  return bootstrap && (s.kind !== "ServiceAccount" || s.namespace === "kube-system");
 }
 
 export function clustersWithObjects(model: FleetModel): FluxCluster[] {

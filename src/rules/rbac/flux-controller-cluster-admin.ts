@@ -47,7 +47,7 @@ patches:
             severity: locked ? "low" : "high",
             message: locked
               ? `${controller} is bound to ${role.name} by ${describe(b.object)}; the --default-service-account=${ld.defaultServiceAccount} lockdown confines it to reconcilers that name it`
-              : `${controller} is bound to ${role.name} by ${describe(b.object)} and there is no --default-service-account lockdown: every ${controller === "kustomize-controller" ? "Kustomization" : "HelmRelease"} without serviceAccountName runs as ${role.name}${lockdownNote(ld)}`,
+              : `${controller} is bound to ${role.name} by ${describe(b.object)} and there is no --default-service-account lockdown: every ${controller === "kustomize-controller" ? "Kustomization" : "HelmRelease"} without serviceAccountName runs as ${role.name}${lockdownNote(ld, model.mode)}`,
           });
         });
       }

@@ -1,6 +1,6 @@
 import { ruleAllows } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
-import { describe, describeSubject, isFluxControllerSubject } from "../util.js";
+import { describe, describeSubject, isFluxControllerSubject, isKubernetesSystemSubject } from "../util.js";
 
 export default defineRule({
   meta: {
@@ -34,7 +34,7 @@ roleRef:
         if (!reads) continue;
         b.subjects.forEach((s, i) => {
           if (isFluxControllerSubject(cluster, s)) return;
-          if (s.kind === "Group" && s.name === "system:masters") return;
+          if (isKubernetesSystemSubject(s, b)) return;
           report({
             object: b.object,
             pointer: `/subjects/${i}`,

@@ -52,7 +52,7 @@ function severityFor(model: FleetModel, r: Reconciler): "high" | "medium" {
 function message(model: FleetModel, r: Reconciler, controller: string): string {
   const cluster = clusterOf(model, r.object);
   const ld = cluster ? cluster.lockdown[controller as "kustomize-controller"] : undefined;
-  return `${describe(r.object)} has no serviceAccountName and ${controller} has no --default-service-account, so it is applied as ${cluster?.fluxNamespace ?? "flux-system"}/${controller}${ld ? lockdownNote(ld) : ""}`;
+  return `${describe(r.object)} has no serviceAccountName and ${controller} has no --default-service-account, so it is applied as ${cluster?.fluxNamespace ?? "flux-system"}/${controller}${ld ? lockdownNote(ld, model.mode) : ""}`;
 }
 
 export const kustomizationMissingServiceAccount = makeRule("Kustomization");
