@@ -50,6 +50,8 @@ export interface ClusterAuditOptions {
   configPath?: string;
   failOn?: Severity;
   rules?: readonly Rule[];
+  /** Where KUBECONFIG and HOME come from (the CLI's environment; process.env by default). */
+  env?: Record<string, string | undefined>;
 }
 
 /** `audit --cluster`: the same rules over the live cluster, plus the live-only analysis. */
@@ -58,7 +60,7 @@ export async function runClusterAudit(opts: ClusterAuditOptions): Promise<AuditR
   const config = loadConfig(null, opts.configPath, rules.map((r) => r.meta.id));
   const { loadCluster } = await import("../loader/cluster.js");
   const { analyzeLive } = await import("./live.js");
-  const { model, live } = await loadCluster({ config, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const { model, live } = await loadCluster({ config, env: opts.env ?? process.env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   const analysis = await analyzeLive(model, live);
   const report = buildReport(
     { model, parseErrors: [], skipped: live.notices, kustomize: null, filesScanned: 0, nonObjects: [] },

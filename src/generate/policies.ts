@@ -130,7 +130,9 @@ export function tenantPolicies(spec: FleetSpec): TenantPolicy[] {
       variables: [],
       validations: [
         {
-          expression: "request.namespace != '' && !(request.kind.group == '' && request.kind.kind == 'Namespace')",
+          // The API server omits request.namespace for cluster-scoped objects; reading it
+          // unguarded is a CEL error ("no such key"), which denies without this message.
+          expression: "has(request.namespace) && request.namespace != '' && !(request.kind.group == '' && request.kind.kind == 'Namespace')",
           message: "tenant reconcilers may not create or change cluster-scoped objects (adversary-3-kustomization-escalation)",
         },
         {

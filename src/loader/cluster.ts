@@ -6,6 +6,8 @@
  */
 import type { KubeConfig as KubeConfigT, KubernetesObject, KubernetesObjectApi as KubernetesObjectApiT } from "@kubernetes/client-node";
 import type { FleetConfig } from "../core/config.js";
+import { existsSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { asArray, asObject, asString, GROUP, isFluxKustomization, objectId, path as at, str } from "../core/flux.js";
 import type { FleetModel, ModelObject, RenderRecord } from "../core/model.js";
@@ -85,11 +87,31 @@ export interface LiveContext {
 export async function connect(opts: ClusterLoadOptions): Promise<LiveContext> {
   const k8s = await import("@kubernetes/client-node");
   const kc = new k8s.KubeConfig();
+  // kubectl's order: --kubeconfig, then every file in $KUBECONFIG (merged, first wins), then
+  // ~/.kube/config. Read from the caller's environment, not from process.env.
+  const env = opts.env ?? process.env;
+  const files = opts.kubeconfig
+    ? [opts.kubeconfig]
+    : (env["KUBECONFIG"] ?? "").split(delimiter).filter(Boolean).length
+      ? (env["KUBECONFIG"] ?? "").split(delimiter).filter(Boolean)
+      : env["HOME"] && existsSync(join(env["HOME"], ".kube", "config"))
+        ? [join(env["HOME"], ".kube", "config")]
+        : [];
+  if (files.length === 0) throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
   try {
-    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-    else kc.loadFromDefault();
+    for (const [i, file] of files.entries()) {
+      if (i === 0) {
+        kc.loadFromFile(file);
+        continue;
+      }
+      if (!existsSync(file)) continue; // kubectl skips missing files in $KUBECONFIG after the first
+      const more = new k8s.KubeConfig();
+      more.loadFromFile(file);
+      kc.mergeConfig(more, true);
+      if (!kc.getCurrentContext() && more.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext());
+    }
   } catch (e) {
-    throw new UsageError(`cannot read kubeconfig${opts.kubeconfig ? ` ${opts.kubeconfig}` : ""}: ${(e as Error).message}`);
+    throw new UsageError(`cannot read kubeconfig ${files.length === 1 ? files[0] : `(${files.join(delimiter)})`}: ${(e as Error).message}`);
   }
   if (opts.context) {
     if (!kc.getContexts().some((c) => c.name === opts.context)) {
@@ -98,9 +120,7 @@ export async function connect(opts: ClusterLoadOptions): Promise<LiveContext> {
     kc.setCurrentContext(opts.context);
   }
   const cluster = kc.getCurrentCluster();
-  // loadFromDefault() invents http://localhost:8080 when there is no kubeconfig at all.
-  const invented = !opts.kubeconfig && kc.getCurrentContext() === "loaded-context" && cluster?.server === "http://localhost:8080";
-  if (!kc.getCurrentContext() || !cluster || invented) {
+  if (!kc.getCurrentContext() || !cluster) {
     throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
   }
   return { context: kc.getCurrentContext(), server: cluster.server, client: kc, notices: [] };

@@ -35,6 +35,7 @@ export const auditCommand: Command = {
       if (positionals.length) throw new UsageError("audit --cluster takes no directory", `usage: ${USAGE}`);
       const report = await runClusterAudit({
         failOn,
+        env: io.env,
         ...(values.config ? { configPath: resolve(io.cwd, values.config) } : {}),
         ...(values.context ? { context: values.context } : {}),
         ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}),
