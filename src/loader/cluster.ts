@@ -65,6 +65,21 @@ const CORE_KINDS: KindSpec[] = [
   { apiVersion: "apps/v1", kind: "Deployment", labelSelector: "app.kubernetes.io/part-of=flux" },
 ];
 
+/**
+ * Workloads that Flux applied (kustomize-controller and helm-controller label everything they
+ * apply), so the workload rules see the live pod specs that files mode sees rendered. Listing
+ * by label keeps this to Flux's objects, not every Pod in the cluster.
+ */
+const FLUX_APPLIED_LABELS = ["kustomize.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/name"];
+const WORKLOAD_KINDS: KindSpec[] = [
+  { apiVersion: "apps/v1", kind: "Deployment" },
+  { apiVersion: "apps/v1", kind: "StatefulSet" },
+  { apiVersion: "apps/v1", kind: "DaemonSet" },
+  { apiVersion: "batch/v1", kind: "Job" },
+  { apiVersion: "batch/v1", kind: "CronJob" },
+  { apiVersion: "v1", kind: "Pod" },
+].flatMap((k) => FLUX_APPLIED_LABELS.map((labelSelector) => ({ ...k, labelSelector })));
+
 /** The resource name kubectl would use, for error messages. */
 function plural(kind: string): string {
   const k = kind.toLowerCase();
@@ -199,19 +214,25 @@ export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext):
   const api = k8s.KubernetesObjectApi.makeApiClient(ctx.client);
   const id = `context ${ctx.context}`;
   const objects: ModelObject[] = [];
+  const byKey = new Map<string, ModelObject>();
   const add = (o: K8sObject): ModelObject => {
-    const m: ModelObject = { key: `cluster:${objectId(o)}:${o.apiVersion}`, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId: id, locate: () => null };
+    const key = `cluster:${objectId(o)}:${o.apiVersion}`;
+    const seen = byKey.get(key);
+    if (seen) return seen; // listed twice (e.g. a controller Deployment that Flux itself applies)
+    const m: ModelObject = { key, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId: id, locate: () => null };
+    byKey.set(key, m);
     objects.push(m);
     return m;
   };
   // Lists run in parallel; the API server is the bottleneck, not us.
-  const specs = [...FLUX_KINDS, ...CORE_KINDS];
+  const specs = [...FLUX_KINDS, ...CORE_KINDS, ...WORKLOAD_KINDS];
   const lists = await Promise.all(specs.map((s) => listKind(api, ctx, s)));
   specs.forEach((s, i) => {
     for (const item of lists[i] ?? []) add(clean(item, s.apiVersion, s.kind));
   });
   // Flux installs without the part-of label (old installs): look in the config's namespaces.
-  if (!objects.some((m) => m.object.kind === "Deployment")) {
+  const platformNs = new Set(opts.config.platform.namespaces);
+  if (!objects.some((m) => m.object.kind === "Deployment" && platformNs.has(m.object.metadata.namespace ?? ""))) {
     for (const ns of opts.config.platform.namespaces) {
       for (const item of (await listKind(api, ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) add(clean(item, "apps/v1", "Deployment"));
     }
@@ -221,7 +242,16 @@ export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext):
   const renders = new Map<string, RenderRecord>();
   for (const m of objects) {
     if (!isFluxKustomization(m.object)) continue;
-    renders.set(m.key, inventoryRecord(m, objects));
+    const record = inventoryRecord(m, objects);
+    renders.set(m.key, record);
+    for (const o of record.objects) o.origin.renderedBy ??= objectId(m.object);
+  }
+  // What helm-controller applied carries its HelmRelease's labels (charts are not rendered
+  // in files mode; live, their workloads are checked like any applied content).
+  for (const m of objects) {
+    const labels = m.object.metadata.labels ?? {};
+    const hr = labels["helm.toolkit.fluxcd.io/name"];
+    if (hr && !m.origin.renderedBy) m.origin.renderedBy = `HelmRelease/${labels["helm.toolkit.fluxcd.io/namespace"] ?? ""}/${hr}`;
   }
   const entry = objects.find((m) => isFluxKustomization(m.object) && m.object.metadata.name === "flux-system") ?? null;
   const cluster = buildCluster({ id, objects, entrypoint: entry, config: opts.config, render: (m) => renders.get(m.key), synthesizeDefaultBinding: false });
@@ -299,5 +329,19 @@ function inventoryRecord(ks: ModelObject, objects: ModelObject[]): RenderRecord 
       rendered.push({ key: `inventory:${ks.key}:${id}`, object: o, ref: refOf(o), origin: { kind: "cluster", renderedBy: objectId(ks.object) }, clusterId: ks.clusterId, locate: () => null });
     }
   }
-  return { method: "cluster", dir: null, objects: rendered, problems: entries.length ? [] : ["no inventory in status (not reconciled yet, or prune disabled)"] };
+  if (entries.length) return { method: "cluster", dir: null, objects: rendered, problems: [] };
+  // No inventory (prune disabled, or not reconciled yet): kustomize-controller still labels
+  // what it applies with the Kustomization's name and namespace.
+  const name = ks.object.metadata.name;
+  const namespace = ks.object.metadata.namespace ?? "";
+  const labelled = objects.filter((m) => {
+    const labels = m.object.metadata.labels ?? {};
+    return labels["kustomize.toolkit.fluxcd.io/name"] === name && labels["kustomize.toolkit.fluxcd.io/namespace"] === namespace;
+  });
+  return {
+    method: "cluster",
+    dir: null,
+    objects: labelled,
+    problems: labelled.length ? [] : ["no inventory in status and no objects labelled as applied by it (not reconciled yet?)"],
+  };
 }

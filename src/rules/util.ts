@@ -131,6 +131,14 @@ export function renderingReconciler(model: FleetModel, m: ModelObject): Reconcil
   return map.get(m);
 }
 
+/**
+ * Content that Flux applies: objects a Kustomization renders (files mode), or live objects a
+ * Kustomization's inventory lists or that kustomize-/helm-controller labelled (cluster mode).
+ */
+export function isAppliedContent(m: ModelObject): boolean {
+  return m.origin.kind === "rendered" || (m.origin.kind === "cluster" && m.origin.renderedBy !== undefined);
+}
+
 /** The reconciler record of a Kustomization or HelmRelease object. */
 export function reconcilerOf(model: FleetModel, m: ModelObject): Reconciler | undefined {
   return model.reconcilers.find((r) => r.object === m);

@@ -1,7 +1,7 @@
 import { GROUP, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, containersOf, describe, isFluxKind, isTemplated, oncePerLine, parseImage, podSpecs } from "../util.js";
+import { auditedObjects, containersOf, describe, isFluxKind, isTemplated, oncePerLine, parseImage, podSpecs, isAppliedContent } from "../util.js";
 
 /** `ghcr.io/example` → `ghcr.io/example`; `library/nginx` → `docker.io/library/nginx`. */
 function normalizePrefix(prefix: string): string {
@@ -50,7 +50,7 @@ allowedRegistries:
         if (image) once(m, "/spec/image", image, "scans");
         continue;
       }
-      if (m.origin.kind !== "rendered") continue;
+      if (!isAppliedContent(m)) continue;
       for (const { pointer, spec } of podSpecs(m.object)) {
         for (const { pointer: cp, container } of containersOf(pointer, spec)) {
           if (typeof container["image"] === "string") once(m, `${cp}/image`, container["image"], "runs");

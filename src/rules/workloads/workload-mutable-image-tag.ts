@@ -2,7 +2,7 @@ import { asArray, path, str } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { defineRule, type Report } from "../../core/rule.js";
 import type { SourceLocation } from "../../core/types.js";
-import { containersOf, describe, isTemplated, oncePerLine, parseImage, podSpecs, renderingReconciler } from "../util.js";
+import { containersOf, describe, isTemplated, oncePerLine, parseImage, podSpecs, renderingReconciler, isAppliedContent } from "../util.js";
 
 /**
  * Where an image was set by a kustomize `images` entry (a kustomization file's, or the Flux
@@ -52,7 +52,7 @@ export default defineRule({
   check({ model, report }) {
     const once = oncePerLine(report);
     for (const m of model.objects) {
-      if (m.origin.kind !== "rendered") continue;
+      if (!isAppliedContent(m)) continue;
       for (const { pointer, spec } of podSpecs(m.object)) {
         for (const { pointer: cp, container } of containersOf(pointer, spec)) {
           const image = container["image"];

@@ -1,6 +1,6 @@
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
-import { describe, oncePerLine, podSpecs, renderingReconciler } from "../util.js";
+import { describe, oncePerLine, podSpecs, renderingReconciler, isAppliedContent } from "../util.js";
 import { podPrivileges } from "./privilege.js";
 
 export default defineRule({
@@ -40,7 +40,7 @@ metadata:
   check({ model, report }) {
     const once = oncePerLine(report);
     for (const m of model.objects) {
-      if (m.origin.kind !== "rendered") continue;
+      if (!isAppliedContent(m)) continue;
       const pods = podSpecs(m.object);
       if (pods.length === 0) continue;
       const r = renderingReconciler(model, m);

@@ -1,0 +1,268 @@
+/**
+ * The end-to-end harness: drives test/e2e/cluster.sh (a real etcd, kube-apiserver and Flux
+ * controllers as local processes on loopback), kubectl and git. Nothing here is faked; the
+ * suite fails when a component does not behave the way the test says it does.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { REPO_ROOT } from "../testing/paths.js";
+import { runCli, type CliResult } from "../testing/cli.js";
+
+const CLUSTER_SH = join(REPO_ROOT, "test", "e2e", "cluster.sh");
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], opts: { env: NodeJS.ProcessEnv; cwd?: string; input?: string; timeoutMs?: number }): RunResult {
+  const r = spawnSync(cmd, args, {
+    env: opts.env,
+    cwd: opts.cwd,
+    input: opts.input,
+    encoding: "utf8",
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
+  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ConditionState {
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/** A running control plane. Every method talks to the real processes. */
+export class E2ECluster {
+  readonly env: NodeJS.ProcessEnv;
+  readonly gitUrl: string;
+  readonly kubeconfig: string;
+  readonly work: string;
+
+  private constructor(
+    readonly state: string,
+    vars: Record<string, string>,
+  ) {
+    this.env = { ...process.env, ...vars, GIT_TERMINAL_PROMPT: "0" };
+    this.gitUrl = vars["FLUXGUARD_E2E_GIT_URL"] ?? "";
+    this.kubeconfig = vars["KUBECONFIG"] ?? "";
+    this.work = join(dirname(state), "work");
+    mkdirSync(this.work, { recursive: true });
+  }
+
+  /** Builds what is missing (a no-op when cached), then starts a fresh cluster in its own state directory. */
+  static start(opts: { lockdown?: boolean } = {}): E2ECluster {
+    const base = mkdtempSync(join(tmpdir(), "fluxguard-e2e-"));
+    const state = join(base, "state");
+    const env = { ...process.env, FLUXGUARD_E2E_STATE: state };
+    const build = run("bash", [CLUSTER_SH, "build"], { env, timeoutMs: 90 * 60_000 });
+    if (build.code !== 0) throw new Error(`cluster.sh build failed (exit ${build.code}):\n${build.stderr.slice(-4000)}`);
+    const up = run("bash", [CLUSTER_SH, "up", ...(opts.lockdown ? ["--lockdown"] : [])], { env, timeoutMs: 10 * 60_000 });
+    if (up.code !== 0) {
+      run("bash", [CLUSTER_SH, "down"], { env });
+      throw new Error(`cluster.sh up failed (exit ${up.code}):\n${up.stderr.slice(-4000)}`);
+    }
+    const vars: Record<string, string> = {};
+    for (const line of readFileSync(join(state, "env"), "utf8").split("\n")) {
+      const m = /^export ([A-Z0-9_]+)='(.*)'$/.exec(line);
+      if (m) vars[m[1]!] = m[2]!;
+    }
+    return new E2ECluster(state, vars);
+  }
+
+  /** Stops every process `up` started and removes the state; safe to call twice. */
+  stop(): void {
+    run("bash", [CLUSTER_SH, "down"], { env: this.env });
+    rmSync(dirname(this.state), { recursive: true, force: true });
+  }
+
+  restartControllers(lockdown: boolean): void {
+    const r = run("bash", [CLUSTER_SH, "restart-controllers", lockdown ? "--lockdown" : "--no-lockdown"], { env: this.env, timeoutMs: 5 * 60_000 });
+    if (r.code !== 0) throw new Error(`restart-controllers failed:\n${r.stderr.slice(-3000)}`);
+  }
+
+  /** The controller and API server logs, for a failure message. */
+  logsTail(lines = 20): string {
+    const dir = join(this.state, "logs");
+    let out = "";
+    try {
+      for (const f of readdirSync(dir)) {
+        const text = readFileSync(join(dir, f), "utf8").split("\n");
+        out += `--- ${f}\n${text.slice(-lines).join("\n")}\n`;
+      }
+    } catch {
+      /* no logs */
+    }
+    return out;
+  }
+
+  kubectl(args: string[], input?: string): RunResult {
+    return run("kubectl", args, { env: this.env, input });
+  }
+
+  /** kubectl that must succeed. */
+  kc(args: string[], input?: string): string {
+    const r = this.kubectl(args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  apply(yaml: string): void {
+    this.kc(["apply", "-f", "-"], yaml);
+  }
+
+  getJson(kind: string, namespace: string | null, name: string): Record<string, unknown> | null {
+    const r = this.kubectl([...(namespace ? ["-n", namespace] : []), "get", `${kind}/${name}`, "-o", "json"]);
+    if (r.code !== 0) return null;
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  condition(kind: string, namespace: string, name: string, type: string): ConditionState | null {
+    const o = this.getJson(kind, namespace, name);
+    const conds = ((o?.["status"] as Record<string, unknown> | undefined)?.["conditions"] ?? []) as Array<Record<string, string>>;
+    const c = conds.find((x) => x["type"] === type);
+    return c ? { status: c["status"] ?? "", reason: c["reason"] ?? "", message: c["message"] ?? "" } : null;
+  }
+
+  /** Asks the controller to reconcile now, as `flux reconcile` does. */
+  requestReconcile(kind: string, namespace: string, name: string): void {
+    this.kc(["-n", namespace, "annotate", "--overwrite", `${kind}/${name}`, `reconcile.fluxcd.io/requestedAt=${process.hrtime.bigint()}`]);
+  }
+
+  /** Polls until the condition has the wanted status (and, when given, passes `also`). */
+  async waitCondition(
+    kind: string,
+    namespace: string,
+    name: string,
+    type: string,
+    status: string,
+    also: (c: ConditionState) => boolean = () => true,
+    timeoutMs = 120_000,
+  ): Promise<ConditionState> {
+    const deadline = Date.now() + timeoutMs;
+    let last: ConditionState | null = null;
+    while (Date.now() < deadline) {
+      last = this.condition(kind, namespace, name, type);
+      if (last && last.status === status && also(last)) return last;
+      await sleep(1000);
+    }
+    throw new Error(`${kind} ${namespace}/${name}: ${type} never became ${status}; last: ${JSON.stringify(last)}\n${this.logsTail()}`);
+  }
+
+  /** Runs `fluxguard` in-process against this cluster. */
+  fluxguard(args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+    return runCli(args, { env: { KUBECONFIG: this.kubeconfig, HOME: process.env["HOME"], ...extraEnv } });
+  }
+
+  /** A token-authenticated kubeconfig for a service account (created if missing). */
+  kubeconfigFor(namespace: string, serviceAccount: string): string {
+    const have = this.kubectl(["-n", namespace, "get", "serviceaccount", serviceAccount]);
+    if (have.code !== 0) this.kc(["-n", namespace, "create", "serviceaccount", serviceAccount]);
+    const token = this.kc(["-n", namespace, "create", "token", serviceAccount, "--duration=1h"]).trim();
+    const server = this.env["FLUXGUARD_E2E_APISERVER"] ?? "";
+    const file = join(this.work, `kubeconfig-${namespace}-${serviceAccount}`);
+    writeFileSync(
+      file,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        `- name: e2e\n  cluster:\n    server: ${server}\n    certificate-authority: ${join(this.state, "pki", "ca.crt")}`,
+        "users:",
+        `- name: ${serviceAccount}\n  user:\n    token: ${token}`,
+        "contexts:",
+        `- name: e2e-${serviceAccount}\n  context:\n    cluster: e2e\n    user: ${serviceAccount}`,
+        `current-context: e2e-${serviceAccount}`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    return file;
+  }
+}
+
+/** A local Git working tree whose commits go to the cluster's loopback Git server. */
+export class WorkRepo {
+  constructor(
+    readonly dir: string,
+    readonly url: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.git(["init", "-q", "-b", "main"]);
+  }
+
+  git(args: string[]): string {
+    const r = run("git", ["-c", "user.name=E2E Author", "-c", "user.email=e2e@example.invalid", "-c", "commit.gpgsign=false", ...args], { env: this.env, cwd: this.dir });
+    if (r.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  write(files: Record<string, string>): void {
+    for (const [rel, text] of Object.entries(files)) {
+      const p = join(this.dir, rel);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, text);
+    }
+  }
+
+  /** Commits everything (signed with the given key when set) and pushes; returns the commit id. */
+  commitAndPush(message: string, signingKey?: { fingerprint: string; gnupgHome: string }): string {
+    this.git(["add", "-A"]);
+    if (signingKey) {
+      const r = run(
+        "git",
+        ["-c", "user.name=E2E Signer", "-c", "user.email=signer@example.invalid", "-c", "gpg.program=gpg", "-c", `user.signingkey=${signingKey.fingerprint}`, "commit", "-q", "-S", "-m", message],
+        { env: { ...this.env, GNUPGHOME: signingKey.gnupgHome }, cwd: this.dir },
+      );
+      if (r.code !== 0) throw new Error(`signed commit failed: ${r.stderr}`);
+    } else {
+      this.git(["commit", "-q", "-m", message]);
+    }
+    this.git(["push", "-q", "--force", this.url, "main"]);
+    return this.git(["rev-parse", "HEAD"]).trim();
+  }
+}
+
+/** A throwaway OpenPGP signing key in its own GNUPGHOME. */
+export function makeGpgKey(dir: string, uid: string): { fingerprint: string; gnupgHome: string; publicKey: string } {
+  const gnupgHome = join(dir, "gnupg");
+  mkdirSync(gnupgHome, { recursive: true, mode: 0o700 });
+  const env = { ...process.env, GNUPGHOME: gnupgHome };
+  const gen = run("gpg", ["--batch", "--quiet", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"], { env });
+  if (gen.code !== 0) throw new Error(`gpg key generation failed: ${gen.stderr}`);
+  const list = run("gpg", ["--batch", "--with-colons", "--list-secret-keys"], { env });
+  const fingerprint = /^fpr:+([0-9A-F]{40,64}):/m.exec(list.stdout)?.[1];
+  if (!fingerprint) throw new Error(`no fingerprint in: ${list.stdout}`);
+  const publicKey = run("gpg", ["--batch", "--armor", "--export", fingerprint], { env }).stdout;
+  return { fingerprint, gnupgHome, publicKey };
+}
+
+/** Copies a fixture tree, replacing ${NAME} placeholders. */
+export function materialize(fromDir: string, toDir: string, vars: Record<string, string>): void {
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else {
+        const out = join(toDir, relative(fromDir, p));
+        mkdirSync(dirname(out), { recursive: true });
+        let text = readFileSync(p, "utf8");
+        for (const [k, v] of Object.entries(vars)) text = text.split(`\${${k}}`).join(v);
+        writeFileSync(out, text);
+      }
+    }
+  };
+  walk(fromDir);
+}
+
+/** The Go toolchain builds the control plane; without it the suite cannot run. */
+export function haveGo(): boolean {
+  return spawnSync("go", ["version"], { encoding: "utf8" }).status === 0;
+}
