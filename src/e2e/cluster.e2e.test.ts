@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { E2ECluster, WorkRepo, makeGpgKey, materialize } from "./harness.js";
+import { E2ECluster, materialize, pushTo } from "./harness.js";
+import { Gpg, TestRepo, cleanup as cleanupKeys, type GpgKey, type Signing } from "../verify/testkit.js";
 import { fixturePath } from "../testing/paths.js";
 import { runCli } from "../testing/cli.js";
 import { ALL_RULES } from "../rules/index.js";
@@ -39,34 +40,39 @@ function parseReport(stdout: string): AuditReport {
 describe("fluxguard against a real Kubernetes control plane and real Flux controllers", () => {
   let cluster: E2ECluster;
   let scratch: string;
-  let signer: ReturnType<typeof makeGpgKey>;
+  let signer: GpgKey;
+  let signing: Signing;
 
   before(() => {
     scratch = mkdtempSync(join(tmpdir(), "fluxguard-e2e-work-"));
     cluster = E2ECluster.start();
-    signer = makeGpgKey(scratch, "E2E Signer <signer@example.invalid>");
+    const gpg = new Gpg();
+    signer = gpg.genKey("E2E Signer", "signer@example.invalid", "ed25519");
+    signing = { format: "openpgp", gpg, key: signer.fingerprint };
   });
 
   after(() => {
     cluster?.stop();
+    cleanupKeys();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   it("malicious commit: Flux rejects the unsigned commit, keeps the last good revision, and audit --cluster reports it", async () => {
     const keyFile = join(scratch, "signer.asc");
-    writeFileSync(keyFile, signer.publicKey);
+    writeFileSync(keyFile, signer.armored);
     cluster.kc(["-n", "flux-system", "create", "secret", "generic", "signers", `--from-file=signer.asc=${keyFile}`]);
     // A Git credential Secret holding a canary: fluxguard reads its key names, never its values.
     cluster.kc(["-n", "flux-system", "create", "secret", "generic", "signed-auth", "--from-literal=username=e2e", `--from-literal=password=${CANARY}`]);
 
-    const repo = new WorkRepo(join(scratch, "signed"), `${cluster.gitUrl}/signed.git`, cluster.env);
+    const repo = new TestRepo(join(scratch, "signed"));
+    const push = (): void => pushTo(repo, `${cluster.gitUrl}/signed.git`);
     const app = (value: string): Record<string, string> => ({
       "deploy/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [namespace.yaml, configmap.yaml]\n",
       "deploy/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: e2e-signed}\n",
       "deploy/configmap.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: e2e-signed}\ndata: {value: "${value}"}\n`,
     });
-    repo.write(app("good"));
-    const good = repo.commitAndPush("signed good commit", signer);
+    const good = repo.commit("signed good commit", app("good"), signing);
+    push();
     cluster.apply(`apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: signed, namespace: flux-system}
@@ -87,7 +93,7 @@ spec:
   sourceRef: {kind: GitRepository, name: signed}
 `);
     const verified = await cluster.waitCondition("gitrepository", "flux-system", "signed", "SourceVerified", "True");
-    assert.match(verified.message, new RegExp(signer.fingerprint.slice(-16), "i"), "the verified message names the signing key");
+    assert.match(verified.message, new RegExp(signer.keyId, "i"), "the verified message names the signing key");
     await cluster.waitCondition("kustomization", "flux-system", "signed", "Ready", "True");
     const ks = () => cluster.getJson("kustomization", "flux-system", "signed")?.["status"] as Record<string, string>;
     assert.match(ks()["lastAppliedRevision"] ?? "", new RegExp(good));
@@ -98,8 +104,8 @@ spec:
     assert.ok(!healthy.findings.some((f) => f.ruleId === "source-verification-failed"), "no verification failure while HEAD is signed");
 
     // The attack: an unsigned commit on top of the signed one.
-    repo.write(app("evil"));
-    const bad = repo.commitAndPush("unsigned commit");
+    const bad = repo.commit("unsigned commit", app("evil"), null);
+    push();
     cluster.requestReconcile("gitrepository", "flux-system", "signed");
     const failed = await cluster.waitCondition("gitrepository", "flux-system", "signed", "SourceVerified", "False");
     assert.equal(failed.reason, "InvalidCommitSignature", "Flux's own reason code");
@@ -156,7 +162,7 @@ tenants:
     const tenantDir = join(gen, "tenants", "e2e", "team-a");
     cluster.kc(["apply", "-f", join(tenantDir, "namespace.yaml"), "-f", join(tenantDir, "rbac.yaml"), "-f", join(gen, "platform", "policies", "admission-policies.yaml")]);
     const keyFile = join(scratch, "team-a-signer.asc");
-    writeFileSync(keyFile, signer.publicKey);
+    writeFileSync(keyFile, signer.armored);
     cluster.kc(["-n", "team-a", "create", "secret", "generic", "team-a-signing-keys", `--from-file=signer.asc=${keyFile}`]);
 
     // The generated sync, with the URL of the loopback Git server (HTTP, so no deploy key).
@@ -167,8 +173,8 @@ tenants:
     const kustomization = sync.find((d) => d.kind === "Kustomization")!;
     assert.equal(kustomization.spec["serviceAccountName"], "team-a-reconciler");
 
-    const tenantRepo = new WorkRepo(join(scratch, "team-a"), `${cluster.gitUrl}/team-a.git`, cluster.env);
-    tenantRepo.write({
+    const tenantRepo = new TestRepo(join(scratch, "team-a"));
+    tenantRepo.commit("tenant grants itself cluster-admin", {
       "escalate.yaml": `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: team-a-escalate}
@@ -176,8 +182,8 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-
 subjects:
   - {kind: ServiceAccount, name: team-a-reconciler, namespace: team-a}
 `,
-    });
-    tenantRepo.commitAndPush("tenant grants itself cluster-admin", signer);
+    }, signing);
+    pushTo(tenantRepo, `${cluster.gitUrl}/team-a.git`);
     cluster.apply(sync.map((d) => stringify(d)).join("---\n"));
     await cluster.waitCondition("gitrepository", "team-a", "team-a", "SourceVerified", "True");
 
@@ -263,8 +269,9 @@ spec:
     const dir = join(scratch, "parity");
     const vars = { E2E_GIT_URL: cluster.gitUrl, E2E_CANARY: CANARY };
     materialize(fixturePath(import.meta.url, "fixtures", "parity"), dir, vars);
-    const repo = new WorkRepo(dir, `${cluster.gitUrl}/parity.git`, cluster.env);
-    repo.commitAndPush("parity fixture");
+    const repo = new TestRepo(dir);
+    repo.commit("parity fixture", {}, null);
+    pushTo(repo, `${cluster.gitUrl}/parity.git`);
     cluster.kc(["apply", "-f", join(dir, "clusters", "e2e", "flux-system", "gotk-sync.yaml")]);
     await cluster.waitCondition("kustomization", "flux-system", "flux-system", "Ready", "True");
     await cluster.waitCondition("kustomization", "parity-tenant", "parity-tenant", "Ready", "True");

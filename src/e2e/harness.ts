@@ -10,6 +10,7 @@ import { dirname, join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT } from "../testing/paths.js";
 import { runCli, type CliResult } from "../testing/cli.js";
+import type { TestRepo } from "../verify/testkit.js";
 
 const CLUSTER_SH = join(REPO_ROOT, "test", "e2e", "cluster.sh");
 
@@ -187,61 +188,9 @@ export class E2ECluster {
   }
 }
 
-/** A local Git working tree whose commits go to the cluster's loopback Git server. */
-export class WorkRepo {
-  constructor(
-    readonly dir: string,
-    readonly url: string,
-    private readonly env: NodeJS.ProcessEnv,
-  ) {
-    mkdirSync(dir, { recursive: true });
-    this.git(["init", "-q", "-b", "main"]);
-  }
-
-  git(args: string[]): string {
-    const r = run("git", ["-c", "user.name=E2E Author", "-c", "user.email=e2e@example.invalid", "-c", "commit.gpgsign=false", ...args], { env: this.env, cwd: this.dir });
-    if (r.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  write(files: Record<string, string>): void {
-    for (const [rel, text] of Object.entries(files)) {
-      const p = join(this.dir, rel);
-      mkdirSync(dirname(p), { recursive: true });
-      writeFileSync(p, text);
-    }
-  }
-
-  /** Commits everything (signed with the given key when set) and pushes; returns the commit id. */
-  commitAndPush(message: string, signingKey?: { fingerprint: string; gnupgHome: string }): string {
-    this.git(["add", "-A"]);
-    if (signingKey) {
-      const r = run(
-        "git",
-        ["-c", "user.name=E2E Signer", "-c", "user.email=signer@example.invalid", "-c", "gpg.program=gpg", "-c", `user.signingkey=${signingKey.fingerprint}`, "commit", "-q", "-S", "-m", message],
-        { env: { ...this.env, GNUPGHOME: signingKey.gnupgHome }, cwd: this.dir },
-      );
-      if (r.code !== 0) throw new Error(`signed commit failed: ${r.stderr}`);
-    } else {
-      this.git(["commit", "-q", "-m", message]);
-    }
-    this.git(["push", "-q", "--force", this.url, "main"]);
-    return this.git(["rev-parse", "HEAD"]).trim();
-  }
-}
-
-/** A throwaway OpenPGP signing key in its own GNUPGHOME. */
-export function makeGpgKey(dir: string, uid: string): { fingerprint: string; gnupgHome: string; publicKey: string } {
-  const gnupgHome = join(dir, "gnupg");
-  mkdirSync(gnupgHome, { recursive: true, mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gnupgHome };
-  const gen = run("gpg", ["--batch", "--quiet", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never"], { env });
-  if (gen.code !== 0) throw new Error(`gpg key generation failed: ${gen.stderr}`);
-  const list = run("gpg", ["--batch", "--with-colons", "--list-secret-keys"], { env });
-  const fingerprint = /^fpr:+([0-9A-F]{40,64}):/m.exec(list.stdout)?.[1];
-  if (!fingerprint) throw new Error(`no fingerprint in: ${list.stdout}`);
-  const publicKey = run("gpg", ["--batch", "--armor", "--export", fingerprint], { env }).stdout;
-  return { fingerprint, gnupgHome, publicKey };
+/** Pushes a test repository's main branch to the cluster's loopback Git server. */
+export function pushTo(repo: TestRepo, url: string): void {
+  repo.git(["push", "-q", "--force", url, "main"]);
 }
 
 /** Copies a fixture tree, replacing ${NAME} placeholders. */
