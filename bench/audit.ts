@@ -22,6 +22,7 @@ import { delimiter, dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { cacheRoot, syntheticFleet } from "./synthetic-fleet.js";
+import { findKustomize } from "../src/loader/kustomize.js";
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
 const repoRoot = resolve(here, "..", "..");
@@ -358,10 +359,13 @@ export async function run(): Promise<void> {
   const cache = cacheRoot();
   mkdirSync(cache, { recursive: true });
   const counter = new SpawnCounter(cache);
+  const found = findKustomize({ PATH: process.env["PATH"] });
+  const server = found?.server ? found : null;
   try {
     const kv = spawnSync(which("kustomize") ? "kustomize" : "kubectl", which("kustomize") ? ["version"] : ["version", "--client"], { encoding: "utf8" });
     const [l1, l5, l15] = loadavg().map((x) => x.toFixed(1));
     console.log(`machine: ${availableParallelism()} cores, node ${process.version}, load average ${l1} ${l5} ${l15}; kustomize: ${(kv.stdout || "none").trim().replace(/\n/g, "; ")}`);
+    console.log(server ? `renderer: ${server.version} (${server.command})` : "renderer: kustomize CLI processes (fluxguard-kustomize is not built: npm run build:kustomize)");
     if (Number(l1) > availableParallelism()) console.log(`note: the load average is above the core count; other work on this machine inflates wall times (CPU times are steadier)`);
 
     // --- the synthetic fleet
@@ -374,6 +378,8 @@ export async function run(): Promise<void> {
     const fleetRuns: AuditRun[] = [];
     for (let i = 0; i < runs; i++) fleetRuns.push(await inProcessAudit(fleet.dir, counter, COLD));
     const builtin = await inProcessAudit(fleet.dir, counter, { ...COLD, FLUXGUARD_KUSTOMIZE: "none" });
+    // The same audit with kustomize CLI processes instead of fluxguard-kustomize (when built).
+    const viaCli = server ? await inProcessAudit(fleet.dir, counter, { ...COLD, FLUXGUARD_KUSTOMIZE_SERVER: "none" }) : null;
     const cli = await cliAudit(fleet.dir, counter, COLD);
     // Warm: a fresh render cache, filled by one run, then used by the measured one.
     const warmDir = mkdtempSync(join(tmpdir(), "fluxguard-bench-cache-"));
@@ -386,7 +392,7 @@ export async function run(): Promise<void> {
     const med = median(walls);
     console.log(
       `\n${table([
-        ["fleet audit", "wall", "objects/s", "peak RSS", "CPU (node)", "CPU (with kustomize)", "kustomize processes"],
+        ["fleet audit", "wall", "objects/s", "peak RSS", "CPU (node)", "CPU (with kustomize)", "kustomize builds"],
         [
           `runAudit, best of ${runs}`,
           ms(f.wallMs),
@@ -394,9 +400,22 @@ export async function run(): Promise<void> {
           mb(f.maxRssKB),
           ms(f.userMs + f.systemMs),
           best.treeCpuS === null ? "-" : ms(best.treeCpuS * 1000),
-          `${best.builds} builds + ${best.probes} probe`,
+          server ? `${f.batches} builds in ${availableParallelism()} servers` : `${best.builds} builds + ${best.probes} probe`,
         ],
         [`runAudit, median of ${runs}`, ms(med), rate(f.objects, med), "", "", "", ""],
+        ...(viaCli
+          ? [
+              [
+                "runAudit, kustomize CLI instead of the server",
+                ms(viaCli.figures.wallMs),
+                rate(viaCli.figures.objects, viaCli.figures.wallMs),
+                mb(viaCli.figures.maxRssKB),
+                ms(viaCli.figures.userMs + viaCli.figures.systemMs),
+                viaCli.treeCpuS === null ? "-" : ms(viaCli.treeCpuS * 1000),
+                `${viaCli.builds} builds + ${viaCli.probes} probe`,
+              ],
+            ]
+          : []),
         [
           "CLI (fluxguard audit --format json)",
           ms(cli.t.wallMs),
@@ -404,7 +423,7 @@ export async function run(): Promise<void> {
           mb(cli.t.maxRssKB),
           "",
           cli.t.userS === null ? "-" : ms((cli.t.userS + (cli.t.sysS ?? 0)) * 1000),
-          `${cli.builds} builds + ${cli.probes} probe`,
+          server ? `${f.batches} builds in ${availableParallelism()} servers` : `${cli.builds} builds + ${cli.probes} probe`,
         ],
         [
           "runAudit, warm render cache (unchanged inputs)",
@@ -413,7 +432,7 @@ export async function run(): Promise<void> {
           mb(warm.figures.maxRssKB),
           ms(warm.figures.userMs + warm.figures.systemMs),
           warm.treeCpuS === null ? "-" : ms(warm.treeCpuS * 1000),
-          `${warm.builds} builds + ${warm.probes} probe`,
+          server ? "0 builds" : `${warm.builds} builds + ${warm.probes} probe`,
         ],
         [
           "runAudit, built-in resolver (no kustomize)",

@@ -6,7 +6,9 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
-import { dirname, join, normalize, resolve } from "node:path";
+import { basename, dirname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { KustomizeServerPool } from "./kustomize-server.js";
 import { asArray, asObject, asString } from "../core/flux.js";
 import type { JsonObject, JsonValue } from "../core/types.js";
 import { isInside, KUSTOMIZATION_FILES } from "./files.js";
@@ -135,25 +137,49 @@ export interface KustomizeTool {
   label: string;
   /** What `version` printed: part of the render cache key. */
   version?: string;
+  /** fluxguard-kustomize (tools/kustomize-server): builds over a pipe, one process per core. */
+  server?: boolean;
 }
 
-/** Finds a kustomize: $FLUXGUARD_KUSTOMIZE, `kustomize`, then `kubectl kustomize`. */
+const SERVER_NAME = "fluxguard-kustomize";
+
+/** Where `npm run build:kustomize` puts the server: dist/kustomize-server/, beside the compiled code. */
+export function defaultServerPath(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "kustomize-server", SERVER_NAME);
+}
+
+function probe(c: KustomizeTool): KustomizeTool | null {
+  try {
+    const out = execFileSync(c.command, c.server ? ["version"] : c.command.endsWith("kubectl") ? ["version", "--client"] : ["version"], {
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 10_000,
+    });
+    return { ...c, version: out.toString().trim() };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finds a kustomize: $FLUXGUARD_KUSTOMIZE, else the fluxguard-kustomize server
+ * ($FLUXGUARD_KUSTOMIZE_SERVER, or the one `npm run build:kustomize` built), then `kustomize`,
+ * then `kubectl kustomize`.
+ */
 export function findKustomize(env: Record<string, string | undefined>): KustomizeTool | null {
   const explicit = env["FLUXGUARD_KUSTOMIZE"];
   if (explicit === "none" || explicit === "") return null;
+  const server = (command: string): KustomizeTool => ({ command, args: [], label: SERVER_NAME, server: true });
+  const serverPath = env["FLUXGUARD_KUSTOMIZE_SERVER"] ?? defaultServerPath();
   const candidates: KustomizeTool[] = explicit
-    ? [{ command: explicit, args: explicit.endsWith("kubectl") ? ["kustomize"] : ["build"], label: explicit }]
+    ? [basename(explicit) === SERVER_NAME ? server(explicit) : { command: explicit, args: explicit.endsWith("kubectl") ? ["kustomize"] : ["build"], label: explicit }]
     : [
+        ...(serverPath !== "none" && existsSync(serverPath) ? [server(serverPath)] : []),
         { command: "kustomize", args: ["build"], label: "kustomize" },
         { command: "kubectl", args: ["kustomize"], label: "kubectl kustomize" },
       ];
   for (const c of candidates) {
-    try {
-      const out = execFileSync(c.command, c.command.endsWith("kubectl") ? ["version", "--client"] : ["version"], { stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
-      return { ...c, version: out.toString().trim() };
-    } catch {
-      /* try the next */
-    }
+    const found = probe(c);
+    if (found) return found;
   }
   return null;
 }
@@ -175,4 +201,37 @@ export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs = 60_00
       },
     );
   });
+}
+
+/** What a build returned: kustomize's YAML (CLIs), or parsed objects (the server). */
+export type KustomizeOutput = { format: "yaml"; text: string } | { format: "json"; objects: unknown[] };
+
+/** Builds for one render: a pool of servers, or a process per build for the CLIs. */
+export interface KustomizeRunner {
+  /**
+   * True when the runner marks each object with its source file itself (the server), so the
+   * build needs no kustomize buildMetadata: `sources` maps real paths of resource files to
+   * the paths fluxguard knows them by, and `annotation` is the key to mark them with.
+   */
+  readonly marksSources: boolean;
+  build(dir: string, sources?: { files: Record<string, string>; annotation: string }): Promise<KustomizeOutput>;
+  /** Ends what the runner started; resolves when its processes have exited. */
+  close(): Promise<void>;
+}
+
+export function openKustomize(tool: KustomizeTool, concurrency: number): KustomizeRunner {
+  if (tool.server) {
+    const pool = new KustomizeServerPool(tool.command, Math.max(1, concurrency));
+    return {
+      marksSources: true,
+      build: async (dir, sources) => {
+        const body = await pool.build(JSON.stringify({ dir, sources: sources?.files ?? {}, annotation: sources?.annotation ?? "" }));
+        const objects = JSON.parse(body) as unknown;
+        if (!Array.isArray(objects)) throw new Error("kustomize server returned something other than a list of objects");
+        return { format: "json", objects };
+      },
+      close: () => pool.close(),
+    };
+  }
+  return { marksSources: false, build: async (dir) => ({ format: "yaml", text: await runKustomize(tool, dir) }), close: () => Promise.resolve() };
 }

@@ -57,7 +57,8 @@ describe("mapPool", () => {
   });
 });
 
-const realTool = findKustomize(process.env);
+// A CLI kustomize (the shim below counts its processes); the server has its own tests.
+const realTool = findKustomize({ ...process.env, FLUXGUARD_KUSTOMIZE_SERVER: "none" });
 
 /** A fleet of two clusters whose flux-system trees both declare Namespace flux-system, and overlays with patches. */
 function fleet(apps: number): string {

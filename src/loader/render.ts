@@ -6,7 +6,7 @@
  * per process, a few processes in parallel; a failing batch is split until the culprit is
  * alone, and a culprit falls back to the built-in resolver.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -15,7 +15,7 @@ import { asArray, asObject, asString, isClusterScopedKind } from "../core/flux.j
 import type { RenderMethod } from "../core/model.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { isInside, toRel } from "./files.js";
-import { inspectKustomizeTree, isRemoteRef, kustomizationFileIn, kustomizationRefs, runKustomize, type KustomizeTool } from "./kustomize.js";
+import { inspectKustomizeTree, isRemoteRef, kustomizationFileIn, kustomizationRefs, openKustomize, type KustomizeRunner, type KustomizeTool } from "./kustomize.js";
 import { MAX_ALIAS_COUNT } from "./yaml.js";
 import { RenderCache } from "./render-cache.js";
 
@@ -66,6 +66,8 @@ export interface RenderInputs {
 const RENDER_LABEL = "fluxguard.io/render";
 const ORIGIN = "config.kubernetes.io/origin";
 const TRANSFORMATIONS = "alpha.config.kubernetes.io/transformations";
+/** Set by fluxguard-kustomize on every object of a resource file: the file (see sourceGraph). */
+const SOURCE = "fluxguard.io/source";
 
 interface Plan {
   job: RenderJob;
@@ -91,7 +93,17 @@ interface Plan {
 
 export class Renderer {
   private readonly cache = new Map<string, RenderOutcome>();
+  /** Kept across renderAll calls (a model renders in several rounds); see close(). */
+  private runner: KustomizeRunner | null = null;
+
   constructor(private readonly inputs: RenderInputs) {}
+
+  /** Ends the kustomize server processes, if any, and waits for them to exit. */
+  async close(): Promise<void> {
+    const runner = this.runner;
+    this.runner = null;
+    await runner?.close();
+  }
 
   async renderAll(jobs: RenderJob[]): Promise<Map<string, RenderOutcome>> {
     const out = new Map<string, RenderOutcome>();
@@ -139,7 +151,9 @@ export class Renderer {
         weight: Math.max(1, Math.min(batchLimit("FLUXGUARD_RENDER_BATCH_OBJECTS", MAX_BATCH_OBJECTS), Math.ceil(total / conc))),
         weightOf: (p) => p.weight,
       });
-      const results = await mapPool(chunks, this.inputs.concurrency, (c) => this.kustomizeChunk(c));
+      this.runner ??= openKustomize(this.inputs.tool!, conc);
+      const runner = this.runner;
+      const results = await mapPool(chunks, this.inputs.concurrency, (c) => this.kustomizeChunk(c, runner));
       for (const r of results) for (const [plan, res] of r) {
         this.cache.set(signature(plan.job), res);
         out.set(plan.job.id, res);
@@ -264,10 +278,10 @@ export class Renderer {
     return out;
   }
 
-  private async kustomizeChunk(plans: Plan[]): Promise<Array<[Plan, RenderOutcome]>> {
+  private async kustomizeChunk(plans: Plan[], runner: KustomizeRunner): Promise<Array<[Plan, RenderOutcome]>> {
     if (plans.length === 0) return [];
     try {
-      const docs = await this.runBatch(plans);
+      const docs = await this.runBatch(plans, runner);
       return plans.map((p, i) => [p, { method: p.method, docs: docs[i] ?? [], problems: p.problems }]);
     } catch (e) {
       if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize batch of ${plans.length} failed: ${(e as Error).message.slice(-300)}\n`);
@@ -277,17 +291,20 @@ export class Renderer {
         return [[plan, this.builtin(plan)]];
       }
       const mid = Math.ceil(plans.length / 2);
-      const [a, b] = await Promise.all([this.kustomizeChunk(plans.slice(0, mid)), this.kustomizeChunk(plans.slice(mid))]);
+      const [a, b] = await Promise.all([this.kustomizeChunk(plans.slice(0, mid), runner), this.kustomizeChunk(plans.slice(mid), runner)]);
       return [...a, ...b];
     }
   }
 
-  private async runBatch(plans: Plan[]): Promise<RenderedDoc[][]> {
-    const tool = this.inputs.tool!;
+  private async runBatch(plans: Plan[], runner: KustomizeRunner): Promise<RenderedDoc[][]> {
     const tmp = mkdtempSync(join(tmpdir(), "fluxguard-render-"));
     try {
       const names: string[] = [];
       const shadows: Array<{ shadow: string; real: string }> = [];
+      // With the server, each object is marked with its source file as it is read, and the
+      // patches that apply to it follow from the tree (see sourceGraph); kustomize's own
+      // buildMetadata tracking, which costs more than the rest of the build, is not needed.
+      const graphs = runner.marksSources ? plans.map((p) => this.sourceGraph(p)) : [];
       plans.forEach((plan, i) => {
         const name = `w${i}`;
         names.push(name);
@@ -320,30 +337,54 @@ export class Renderer {
       });
       writeFileSync(
         join(tmp, "kustomization.yaml"),
-        stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: names, buildMetadata: ["originAnnotations", "transformerAnnotations"] }),
+        stringify({
+          apiVersion: "kustomize.config.k8s.io/v1beta1",
+          kind: "Kustomization",
+          resources: names,
+          ...(runner.marksSources ? {} : { buildMetadata: ["originAnnotations", "transformerAnnotations"] }),
+        }),
       );
       const t0 = Date.now();
-      const text = await runKustomize(tool, tmp);
+      const sources: Record<string, string> = {};
+      for (const g of graphs) for (const f of g.files) sources[realPath(f)] = f;
+      const built = await runner.build(tmp, { files: sources, annotation: SOURCE });
       if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize: ${plans.length} plans in ${Date.now() - t0} ms\n`);
+      const values: unknown[] =
+        built.format === "json"
+          ? built.objects
+          : (() => {
+              const parsed = parseAllDocuments(built.text);
+              return (Array.isArray(parsed) ? parsed : []).map((doc) => doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown);
+            })();
       const out: RenderedDoc[][] = plans.map(() => []);
-      const parsed = parseAllDocuments(text);
-      for (const doc of Array.isArray(parsed) ? parsed : []) {
-        const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as K8sObject | null;
+      const unshadow = (p: string): string => {
+        const sh = shadows.find((x) => p === x.shadow || p.startsWith(`${x.shadow}/`));
+        return sh ? join(sh.real, relative(sh.shadow, p)) : p;
+      };
+      for (const v of values) {
+        const value = v as K8sObject | null;
         if (!value || typeof value !== "object" || !value.metadata) continue;
         const labels = value.metadata.labels ?? {};
         const idx = names.indexOf(labels[RENDER_LABEL] ?? "");
         delete labels[RENDER_LABEL];
         if (Object.keys(labels).length === 0) delete value.metadata.labels;
         const ann = value.metadata.annotations ?? {};
-        const unshadow = (p: string): string => {
-          const sh = shadows.find((x) => p === x.shadow || p.startsWith(`${x.shadow}/`));
-          return sh ? join(sh.real, relative(sh.shadow, p)) : p;
-        };
-        const origin = parseOrigin(ann[ORIGIN], tmp);
-        const originFile = origin ? unshadow(origin) : null;
-        const patchedBy = parseTransformations(ann[TRANSFORMATIONS], tmp).map((p) => (p === "flux" ? p : unshadow(p)));
-        delete ann[ORIGIN];
-        delete ann[TRANSFORMATIONS];
+        let originFile: string | null;
+        let patchedBy: string[];
+        if (runner.marksSources) {
+          const source = ann[SOURCE] ?? null;
+          const graph = idx >= 0 ? graphs[idx] : undefined;
+          originFile = source;
+          const scopeKey = source ?? (graph ? generatorOf(graph, value) : null);
+          patchedBy = scopeKey && graph ? graph.patchers.filter((p) => p.scope.has(scopeKey)).map((p) => p.by) : [];
+          delete ann[SOURCE];
+        } else {
+          const origin = parseOrigin(ann[ORIGIN], tmp);
+          originFile = origin ? unshadow(origin) : null;
+          patchedBy = parseTransformations(ann[TRANSFORMATIONS], tmp).map((p) => (p === "flux" ? p : unshadow(p)));
+          delete ann[ORIGIN];
+          delete ann[TRANSFORMATIONS];
+        }
         if (Object.keys(ann).length === 0) delete value.metadata.annotations;
         if (idx < 0) continue;
         const clean = plans.length > 1 ? (stripToken(value as unknown as JsonValue, batchPrefix(idx)) as unknown as K8sObject) : value;
@@ -354,6 +395,86 @@ export class Renderer {
       // Off the event loop: a blocking delete here delays the other batches' spawns (~0.9 s over the synthetic fleet).
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * What kustomize's buildMetadata would say, from the tree itself: the files a plan uses as
+   * resources, and, in the order kustomize runs them (a kustomization's children, then its
+   * components, then its own transformers; the Flux wrapper last), each kustomization whose
+   * patches or images apply, with the resource files it accumulates. kustomize records a
+   * transformer on every object its kustomization accumulates, whether or not it changed it,
+   * so this is the list its transformations annotation holds.
+   */
+  private sourceGraph(plan: Plan): SourceGraph {
+    const files = new Set<string>();
+    const patchers: SourceGraph["patchers"] = [];
+    const generators: SourceGraph["generators"] = [];
+    // Generated objects have no file: a kustomization's generators stand in its scope as `gen:<file>`.
+    const generated = (kfile: string, cfg: JsonObject, acc: Set<string>): void => {
+      for (const [field, kind] of [
+        ["configMapGenerator", "ConfigMap"],
+        ["secretGenerator", "Secret"],
+      ] as const) {
+        for (const g of asArray(cfg[field])) {
+          const name = asString(asObject(g)?.["name"]);
+          if (!name) continue;
+          generators.push({ kind, name, by: kfile });
+          acc.add(`gen:${kfile}`);
+        }
+      }
+    };
+    const memo = new Map<string, Set<string>>();
+    const transforms = (cfg: JsonObject): boolean => ["patches", "patchesStrategicMerge", "patchesJson6902", "images"].some((f) => asArray(cfg[f]).length > 0);
+    const accumulate = (dir: string): Set<string> => {
+      const kfile = kustomizationFileIn(dir);
+      if (!kfile) return new Set();
+      const seen = memo.get(kfile);
+      if (seen) return seen;
+      const acc = new Set<string>();
+      memo.set(kfile, acc);
+      const cfg = this.inputs.readKustomization(kfile) ?? {};
+      const { trees, files: own } = kustomizationRefs(cfg);
+      const components = new Set(asArray(cfg["components"]).filter((c): c is string => typeof c === "string"));
+      for (const f of own) {
+        if (isRemoteRef(f)) continue;
+        const abs = resolve(dir, f);
+        files.add(abs);
+        acc.add(abs);
+      }
+      for (const t of trees) if (!isRemoteRef(t) && !components.has(t)) for (const f of accumulate(resolve(dir, t))) acc.add(f);
+      generated(kfile, cfg, acc);
+      for (const c of components) if (!isRemoteRef(c)) component(resolve(dir, c), acc);
+      if (transforms(cfg)) patchers.push({ by: kfile, scope: acc });
+      return acc;
+    };
+    // A component adds its resources to, and runs its transformers over, the kustomization that includes it.
+    const component = (dir: string, acc: Set<string>): void => {
+      const kfile = kustomizationFileIn(dir);
+      if (!kfile) return;
+      const cfg = this.inputs.readKustomization(kfile) ?? {};
+      const { trees, files: own } = kustomizationRefs(cfg);
+      for (const f of own) {
+        if (isRemoteRef(f)) continue;
+        const abs = resolve(dir, f);
+        files.add(abs);
+        acc.add(abs);
+      }
+      for (const t of trees) if (!isRemoteRef(t)) for (const f of accumulate(resolve(dir, t))) acc.add(f);
+      generated(kfile, cfg, acc);
+      if (transforms(cfg)) patchers.push({ by: kfile, scope: acc });
+    };
+    const top = new Set<string>();
+    for (const r of plan.resources) {
+      if (isDirectory(r)) for (const f of accumulate(r)) top.add(f);
+      else {
+        files.add(r);
+        top.add(r);
+      }
+    }
+    const s = plan.job.settings;
+    for (const c of s.components) component(resolve(plan.job.dirAbs, c), top);
+    if (s.patches.length || s.images.length) patchers.push({ by: "flux", scope: top });
+    return { files, patchers, generators };
   }
 
   /**
@@ -503,6 +624,35 @@ function stripToken(v: JsonValue, token: string): JsonValue {
     return o;
   }
   return v;
+}
+
+interface SourceGraph {
+  /** Files the plan's kustomizations use as resources. */
+  files: Set<string>;
+  /** Kustomizations with patches or images, in the order kustomize applies them, and what they apply to. */
+  patchers: Array<{ by: string; scope: Set<string> }>;
+  /** configMapGenerator and secretGenerator entries, by the kustomization that declares them. */
+  generators: Array<{ kind: "ConfigMap" | "Secret"; name: string; by: string }>;
+}
+
+/**
+ * The `gen:<kustomization>` scope key of a generated object (no source file): the generator of
+ * its kind whose name its own name contains (prefixes, suffixes and the hash surround it); the
+ * longest such name when several match.
+ */
+function generatorOf(graph: SourceGraph, o: K8sObject): string | null {
+  const name = o.metadata.name ?? "";
+  const match = graph.generators.filter((g) => g.kind === o.kind && name.includes(g.name)).sort((a, b) => b.name.length - a.name.length)[0];
+  return match ? `gen:${match.by}` : null;
+}
+
+/** The real path of a file (symlinks resolved), as kustomize reads it; itself when it cannot be resolved. */
+function realPath(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 function isDirectory(p: string): boolean {

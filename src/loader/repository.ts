@@ -169,7 +169,11 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
   });
 
   const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer);
-  await builder.build();
+  try {
+    await builder.build();
+  } finally {
+    await renderer.close();
+  }
   const model = builder.finish(kustomizeFiles);
   return {
     model,

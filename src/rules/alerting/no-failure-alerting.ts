@@ -68,7 +68,8 @@ spec:
       const plural = (k: string, n: number): string => (n === 1 ? k : k.endsWith("y") ? `${k.slice(0, -1)}ies` : `${k}s`);
       const entries = [...uncovered.entries()].sort(([a], [b]) => WATCHED.indexOf(a) - WATCHED.indexOf(b));
       const list = entries.map(([k, ms]) => `${ms.length} ${plural(k, ms.length)}`).join(", ");
-      const example = entries[0]![1][0]!;
+      // The first by name, so the message does not depend on the order a renderer emitted objects in.
+      const example = entries[0]![1].reduce((a, b) => (describe(b).localeCompare(describe(a)) < 0 ? b : a));
       const anchor = cluster.entrypoint ?? example;
       report({
         object: anchor,

@@ -1,0 +1,243 @@
+// fluxguard-kustomize: kustomize builds for fluxguard, in one long-lived process.
+//
+// It links the kustomize API at the version Flux's kustomize-controller uses (v1.9.5 of the
+// controller, Flux 2.9.5: sigs.k8s.io/kustomize/api v0.21.1), so a render is what Flux would
+// build, and it saves the ~60 ms of process start-up and OpenAPI parsing that every
+// `kustomize build` / `kubectl kustomize` invocation pays.
+//
+// Protocol, one request at a time: fluxguard writes one line of JSON to stdin,
+//
+//	{"dir": "/abs/dir", "sources": {"/real/path/of/a/resource.yaml": "/path/fluxguard/knows/it/by"}, "annotation": "key"}
+//
+// and the server answers "ok <n>\n" followed by an n-byte JSON array of the built objects, or
+// "err <n>\n" followed by an n-byte error message. EOF on stdin ends the process.
+//
+// Where each object came from: kustomize's own buildMetadata origin tracking re-serialises a
+// growing annotation on every object after every transformer, which is most of the cost of a
+// build. Instead, the server marks every document of the files fluxguard lists in "sources"
+// (the files kustomizations use as resources, never patches) with the annotation as they are
+// read, so each built object carries its source file, at no cost to the transformers.
+//
+// Safety: plugins of every kind are disabled (no exec or KRM function plugins, no Helm
+// inflation), as with `kustomize build` without --enable-alpha-plugins/--enable-exec/
+// --enable-helm. Load restrictions are off, as fluxguard passes to the CLI; fluxguard itself
+// refuses trees that leave the scanned source root before it asks for a build.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// marked caches marked file contents for the life of the process (see markingFS).
+var marked = map[string][]byte{}
+
+type request struct {
+	Dir        string            `json:"dir"`
+	Sources    map[string]string `json:"sources"`
+	Annotation string            `json:"annotation"`
+}
+
+// markingFS reads from disk and marks the documents of source files with their path.
+type markingFS struct {
+	filesys.FileSystem
+	sources    map[string]string
+	annotation string
+	real       map[string]string
+	// marked is shared by every request of the process: a base that many overlays include is
+	// parsed and marked once. fluxguard runs a server for one audit, so files do not change
+	// under it; the key includes the content's length and the mark, to be safe.
+	marked map[string][]byte
+}
+
+func (m *markingFS) realPath(p string) string {
+	if r, ok := m.real[p]; ok {
+		return r
+	}
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		r = p
+	}
+	m.real[p] = r
+	return r
+}
+
+func (m *markingFS) ReadFile(p string) ([]byte, error) {
+	data, err := m.FileSystem.ReadFile(p)
+	if err != nil || m.annotation == "" {
+		return data, err
+	}
+	known, ok := m.sources[m.realPath(p)]
+	if !ok {
+		return data, nil
+	}
+	key := fmt.Sprintf("%s\x00%s\x00%s\x00%d", m.realPath(p), m.annotation, known, len(data))
+	if out, hit := m.marked[key]; hit {
+		return out, nil
+	}
+	out := markDocuments(data, m.annotation, known)
+	m.marked[key] = out
+	return out, nil
+}
+
+// markDocuments sets the annotation on every document (and List item); on any parse or write
+// problem it returns the bytes unchanged, and kustomize reports what it finds.
+func markDocuments(data []byte, annotation, known string) []byte {
+	nodes, perr := kio.FromBytes(data)
+	if perr != nil {
+		return data
+	}
+	for _, n := range nodes {
+		mark(n, annotation, known)
+		quoteBlockScalars(n.YNode())
+	}
+	out, werr := kio.StringAll(nodes)
+	if werr != nil {
+		return data
+	}
+	return []byte(out)
+}
+
+// quoteBlockScalars re-styles folded and literal block scalars as double-quoted ones, so
+// writing the marked file and kustomize reading it back gives the exact strings the file
+// held: go-yaml does not round-trip every block scalar (a folded scalar with more-indented
+// lines gains a newline).
+func quoteBlockScalars(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.Style&(yaml.FoldedStyle|yaml.LiteralStyle) != 0 {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	for _, c := range n.Content {
+		quoteBlockScalars(c)
+	}
+}
+
+func mark(n *yaml.RNode, key, value string) {
+	if n.YNode().Kind != yaml.MappingNode {
+		return
+	}
+	_ = n.PipeE(yaml.SetAnnotation(key, value))
+	if items, err := n.Pipe(yaml.Lookup("items")); err == nil && items != nil && items.YNode().Kind == yaml.SequenceNode {
+		for _, it := range items.Content() {
+			mark(yaml.NewRNode(it), key, value)
+		}
+	}
+}
+
+// protocolVersion changes when the request/response format does.
+const protocolVersion = "2"
+
+func apiVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == "sigs.k8s.io/kustomize/api" {
+				if d.Replace != nil {
+					return d.Replace.Version
+				}
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+func build(disk filesys.FileSystem, req request) ([]byte, error) {
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsNone
+	opts.PluginConfig = types.DisabledPluginConfig()
+	fs := &markingFS{FileSystem: disk, sources: req.Sources, annotation: req.Annotation, real: map[string]string{}, marked: marked}
+	m, err := krusty.MakeKustomizer(opts).Run(fs, req.Dir)
+	if err != nil {
+		return nil, err
+	}
+	objects := make([]json.RawMessage, 0, m.Size())
+	for _, r := range m.Resources() {
+		b, err := r.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		objects = append(objects, b)
+	}
+	return json.Marshal(objects)
+}
+
+func reply(w *bufio.Writer, status string, body []byte) error {
+	if _, err := fmt.Fprintf(w, "%s %d\n", status, len(body)); err != nil {
+		return err
+	}
+	if _, err := w.Write(body); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "--version") {
+		fmt.Printf("fluxguard-kustomize protocol %s, sigs.k8s.io/kustomize/api %s\n", protocolVersion, apiVersion())
+		return
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// kustomize allocates heavily; a 400 % GC target trades ~100 MB for a quarter of the CPU.
+		debug.SetGCPercent(400)
+	}
+	if p := os.Getenv("FLUXGUARD_KUSTOMIZE_CPUPROFILE"); p != "" {
+		// For profiling fluxguard's renders: `go tool pprof <binary> <file>`.
+		if f, err := os.Create(fmt.Sprintf("%s.%d", p, os.Getpid())); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	fs := filesys.MakeFsOnDisk()
+	in := bufio.NewReaderSize(os.Stdin, 64*1024)
+	out := bufio.NewWriterSize(os.Stdout, 1<<20)
+	for {
+		line, err := in.ReadString('\n')
+		if err == io.EOF && line == "" {
+			break
+		}
+		if err != nil && err != io.EOF {
+			fmt.Fprintf(os.Stderr, "fluxguard-kustomize: reading request: %v\n", err)
+			os.Exit(2)
+		}
+		var req request
+		var body []byte
+		berr := json.Unmarshal([]byte(strings.TrimRight(line, "\r\n")), &req)
+		if berr == nil && req.Dir == "" {
+			berr = fmt.Errorf("request without a directory")
+		}
+		if berr == nil {
+			func() {
+				// A panic inside kustomize fails this build, not the server.
+				defer func() {
+					if r := recover(); r != nil {
+						berr = fmt.Errorf("kustomize panicked: %v", r)
+					}
+				}()
+				body, berr = build(fs, req)
+			}()
+		}
+		if berr != nil {
+			err = reply(out, "err", []byte(berr.Error()))
+		} else {
+			err = reply(out, "ok", body)
+		}
+		if err != nil {
+			break
+		}
+	}
+}
