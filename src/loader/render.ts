@@ -423,18 +423,13 @@ export class Renderer {
         }
       }
     };
-    const memo = new Map<string, Set<string>>();
     const transforms = (cfg: JsonObject): boolean => ["patches", "patchesStrategicMerge", "patchesJson6902", "images"].some((f) => asArray(cfg[f]).length > 0);
-    const accumulate = (dir: string): Set<string> => {
-      const kfile = kustomizationFileIn(dir);
-      if (!kfile) return new Set();
-      const seen = memo.get(kfile);
-      if (seen) return seen;
-      const acc = new Set<string>();
-      memo.set(kfile, acc);
+    // Adds a kustomization's resources (its children's, accumulated apart, and its components',
+    // which join `acc` directly) to `acc`; its own transformers, and its components', apply to all of `acc`.
+    const visit = (kfile: string, dir: string, acc: Set<string>): void => {
       const cfg = this.inputs.readKustomization(kfile) ?? {};
       const { trees, files: own } = kustomizationRefs(cfg);
-      const components = new Set(asArray(cfg["components"]).filter((c): c is string => typeof c === "string"));
+      const components = new Set(asArray(cfg["components"]).filter((c): c is string => typeof c === "string" && !isRemoteRef(c)));
       for (const f of own) {
         if (isRemoteRef(f)) continue;
         const abs = resolve(dir, f);
@@ -443,25 +438,22 @@ export class Renderer {
       }
       for (const t of trees) if (!isRemoteRef(t) && !components.has(t)) for (const f of accumulate(resolve(dir, t))) acc.add(f);
       generated(kfile, cfg, acc);
-      for (const c of components) if (!isRemoteRef(c)) component(resolve(dir, c), acc);
-      if (transforms(cfg)) patchers.push({ by: kfile, scope: acc });
-      return acc;
-    };
-    // A component adds its resources to, and runs its transformers over, the kustomization that includes it.
-    const component = (dir: string, acc: Set<string>): void => {
-      const kfile = kustomizationFileIn(dir);
-      if (!kfile) return;
-      const cfg = this.inputs.readKustomization(kfile) ?? {};
-      const { trees, files: own } = kustomizationRefs(cfg);
-      for (const f of own) {
-        if (isRemoteRef(f)) continue;
-        const abs = resolve(dir, f);
-        files.add(abs);
-        acc.add(abs);
+      for (const c of components) {
+        const ck = kustomizationFileIn(resolve(dir, c));
+        if (ck) visit(ck, resolve(dir, c), acc);
       }
-      for (const t of trees) if (!isRemoteRef(t)) for (const f of accumulate(resolve(dir, t))) acc.add(f);
-      generated(kfile, cfg, acc);
       if (transforms(cfg)) patchers.push({ by: kfile, scope: acc });
+    };
+    const memo = new Map<string, Set<string>>();
+    const accumulate = (dir: string): Set<string> => {
+      const kfile = kustomizationFileIn(dir);
+      if (!kfile) return new Set();
+      const seen = memo.get(kfile);
+      if (seen) return seen;
+      const acc = new Set<string>();
+      memo.set(kfile, acc);
+      visit(kfile, dir, acc);
+      return acc;
     };
     const top = new Set<string>();
     for (const r of plan.resources) {
@@ -472,7 +464,10 @@ export class Renderer {
       }
     }
     const s = plan.job.settings;
-    for (const c of s.components) component(resolve(plan.job.dirAbs, c), top);
+    for (const c of s.components) {
+      const ck = kustomizationFileIn(resolve(plan.job.dirAbs, c));
+      if (ck) visit(ck, resolve(plan.job.dirAbs, c), top);
+    }
     if (s.patches.length || s.images.length) patchers.push({ by: "flux", scope: top });
     return { files, patchers, generators };
   }
