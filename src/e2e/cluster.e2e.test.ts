@@ -381,6 +381,44 @@ ${extra}`;
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /forbidden: cannot list \S+ \(API group [^)]+\)/);
 
+    // An auditor that may read Flux, RBAC and the controllers but not the workloads: the audit
+    // runs, and says what it could not see.
+    cluster.apply(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-auditor}
+rules:
+  - apiGroups: [source.toolkit.fluxcd.io, kustomize.toolkit.fluxcd.io, helm.toolkit.fluxcd.io, notification.toolkit.fluxcd.io, image.toolkit.fluxcd.io, fluxcd.controlplane.io, source.extensions.fluxcd.io, monitoring.coreos.com]
+    resources: ["*"]
+    verbs: [get, list]
+  - apiGroups: [rbac.authorization.k8s.io, networking.k8s.io]
+    resources: ["*"]
+    verbs: [get, list]
+  - apiGroups: [""]
+    resources: [serviceaccounts, namespaces, secrets]
+    verbs: [get, list]
+  - apiGroups: [apps]
+    resources: [deployments]
+    verbs: [get, list]
+  - apiGroups: [authorization.k8s.io]
+    resources: [subjectaccessreviews]
+    verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-auditor}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-auditor}
+subjects:
+  - {kind: ServiceAccount, name: e2e-auditor, namespace: default}
+`);
+    const auditor = cluster.kubeconfigFor("default", "e2e-auditor");
+    r = await runCli(["audit", "--cluster", "--kubeconfig", auditor, "--format", "json"]);
+    assert.ok(r.code === 0 || r.code === 1, `the audit runs: ${r.stderr}`);
+    const notices = parseReport(r.stdout).notices.map((n) => `${n.file}: ${n.reason}`);
+    assert.ok(
+      notices.some((n) => /^Pod \(v1\): forbidden: cannot list pods \(API group core\)/.test(n)),
+      `a notice names what was not visible: ${notices.join(" | ")}`,
+    );
+
     // A token the API server does not know.
     const forged = join(bad, "forged");
     writeFileSync(forged, readFileSync(nobody, "utf8").replace(/token: .*/, "token: not-a-real-token"));

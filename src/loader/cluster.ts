@@ -29,6 +29,8 @@ interface KindSpec {
   required?: boolean;
   /** A Flux or add-on CRD that may be missing. */
   optional?: boolean;
+  /** Extra input (Flux-applied workloads): a 403 is a notice, not a failed audit. */
+  bestEffort?: boolean;
   namespace?: string;
   labelSelector?: string;
 }
@@ -78,7 +80,7 @@ const WORKLOAD_KINDS: KindSpec[] = [
   { apiVersion: "batch/v1", kind: "Job" },
   { apiVersion: "batch/v1", kind: "CronJob" },
   { apiVersion: "v1", kind: "Pod" },
-].flatMap((k) => FLUX_APPLIED_LABELS.map((labelSelector) => ({ ...k, labelSelector })));
+].flatMap((k) => FLUX_APPLIED_LABELS.map((labelSelector) => ({ ...k, labelSelector, bestEffort: true })));
 
 /** The resource name kubectl would use, for error messages. */
 function plural(kind: string): string {
@@ -105,13 +107,9 @@ export async function connect(opts: ClusterLoadOptions): Promise<LiveContext> {
   // kubectl's order: --kubeconfig, then every file in $KUBECONFIG (merged, first wins), then
   // ~/.kube/config. Read from the caller's environment, not from process.env.
   const env = opts.env ?? process.env;
-  const files = opts.kubeconfig
-    ? [opts.kubeconfig]
-    : (env["KUBECONFIG"] ?? "").split(delimiter).filter(Boolean).length
-      ? (env["KUBECONFIG"] ?? "").split(delimiter).filter(Boolean)
-      : env["HOME"] && existsSync(join(env["HOME"], ".kube", "config"))
-        ? [join(env["HOME"], ".kube", "config")]
-        : [];
+  const fromEnv = (env["KUBECONFIG"] ?? "").split(delimiter).filter(Boolean);
+  const home = env["HOME"] ? join(env["HOME"], ".kube", "config") : null;
+  const files = opts.kubeconfig ? [opts.kubeconfig] : fromEnv.length ? fromEnv : home && existsSync(home) ? [home] : [];
   if (files.length === 0) throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
   try {
     for (const [i, file] of files.entries()) {
@@ -184,6 +182,11 @@ async function listKind(api: KubernetesObjectApiT, live: LiveContext, spec: Kind
       return null;
     }
     const group = spec.apiVersion.includes("/") ? spec.apiVersion.split("/")[0] : "core";
+    if (spec.bestEffort && (e as ApiError).code === 403) {
+      const note = { file: `${spec.kind} (${spec.apiVersion})`, reason: `forbidden: cannot list ${plural(spec.kind)} (API group ${group}) in all namespaces; the workload rules did not see them` };
+      if (!live.notices.some((n) => n.file === note.file)) live.notices.push(note);
+      return null;
+    }
     const usage = apiErrorText(e, `list ${plural(spec.kind)} (API group ${group}) ${spec.namespace ? `in namespace ${spec.namespace}` : "in all namespaces"}`, live.server);
     if (usage) throw usage;
     if ((e as ApiError).code === 404) {
