@@ -302,6 +302,8 @@ cmd_up() {
   command -v kubectl >/dev/null || die "kubectl is not on PATH"
   command -v openssl >/dev/null || die "openssl is not installed"
   command -v git >/dev/null || die "git is not installed"
+  command -v curl >/dev/null || die "curl is not installed (health checks)"
+  command -v python3 >/dev/null || die "python3 is not installed (the loopback git server)"
   if [ -f "$STATE/ports" ] && proc_alive kube-apiserver; then die "already up (state $STATE); run: $0 down"; fi
   local c
   for c in $COMPONENTS; do comp_is_built "$c" || die "$c is not built; run: $0 build"; done
