@@ -32,6 +32,7 @@ import { getAt, pointer } from "../core/pointer.js";
 import type { JsonObject, JsonValue, K8sObject, SourceLocation } from "../core/types.js";
 import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./files.js";
 import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
+import { CONFIG_FILE } from "./config.js";
 import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
 import { RenderCache } from "./render-cache.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
@@ -110,6 +111,10 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
         kustomizeByAbs.set(f.abs, kf);
         continue;
       }
+    }
+    if (f.rel === CONFIG_FILE) {
+      nonObjects.push({ file: f.rel, reason: "fluxguard's own configuration" });
+      continue;
     }
     for (const doc of parsed.documents) {
       if (isK8sObject(doc.value)) {
