@@ -265,6 +265,81 @@ spec:
     assert.equal(cluster.kubectl(["get", "clusterrolebinding", "team-a-escalate"]).code, 0, "the platform created the ClusterRoleBinding");
   });
 
+  it("Helm values injection: a privileged value reaches the cluster through helm-controller; the tenant policy stops it", async () => {
+    // A chart in Git (source-controller builds it), whose values flow into the pod spec.
+    const charts = new TestRepo(join(scratch, "charts"));
+    charts.commit(
+      "web chart",
+      {
+        "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+        "charts/web/values.yaml": "image: ghcr.io/example/web:1.0.0\nsecurityContext: {}\n",
+        "charts/web/templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: web
+          image: {{ .Values.image }}
+          securityContext: {{ toJson .Values.securityContext }}
+`,
+      },
+      signing,
+    );
+    pushTo(charts, `${cluster.gitUrl}/charts.git`);
+    const release = (namespace: string, extra: string): string => `apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: ${namespace}}
+spec:
+  interval: 10m
+  install: {disableWait: true}
+  chart:
+    spec:
+      chart: ./charts/web
+      sourceRef: {kind: GitRepository, name: charts, namespace: flux-system}
+  values:
+    securityContext: {privileged: true}
+${extra}`;
+    cluster.apply(`apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: charts, namespace: flux-system}
+spec:
+  interval: 10m
+  url: ${cluster.gitUrl}/charts.git
+  ref: {branch: main}
+  verify: {mode: HEAD, secretRef: {name: signers}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: apps}
+---
+${release("apps", "")}`);
+    // 1. No service account: helm-controller installs it as itself, and the value lands.
+    await cluster.waitCondition("helmrelease", "apps", "web", "Ready", "True");
+    const deploy = cluster.getJson("deployment", "apps", "web") as { metadata: { labels: Record<string, string> }; spec: { template: { spec: { containers: Array<{ securityContext?: { privileged?: boolean } }> } } } };
+    assert.equal(deploy.spec.template.spec.containers[0]?.securityContext?.privileged, true, "the injected value is in the cluster");
+    assert.equal(deploy.metadata.labels["helm.toolkit.fluxcd.io/name"], "web");
+    const r = await cluster.fluxguard(["audit", "--cluster", "--format", "json"]);
+    const findings = parseReport(r.stdout).findings;
+    const on = (kind: string, rule: string) => findings.find((f) => f.ruleId === rule && f.resource?.kind === kind && f.resource.namespace === "apps" && f.resource.name === "web");
+    assert.ok(on("HelmRelease", "helmrelease-privileged-values"), "the values are flagged");
+    assert.ok(on("HelmRelease", "helmrelease-missing-service-account"), "and the missing service account");
+    const live = on("Deployment", "workload-privileged");
+    assert.ok(live, "the live workload is flagged");
+    assert.match(live.message, /applied by HelmRelease apps\/web/);
+
+    // 2. The same release as the generated tenant's reconciler: the tenant's workload policy denies it.
+    cluster.apply(release("team-a", "  serviceAccountName: team-a-reconciler\n"));
+    const denied = await cluster.waitCondition("helmrelease", "team-a", "web", "Ready", "False", (c) => /may not be privileged|denied/.test(c.message), 180_000);
+    assert.match(denied.message, /tenant containers may not be privileged/);
+    assert.equal(cluster.kubectl(["-n", "team-a", "get", "deployment", "web"]).code, 1, "nothing was installed");
+  });
+
   it("parity: audit --cluster on a cluster Flux loaded from a fixture repository matches audit of the files", async () => {
     const dir = join(scratch, "parity");
     const vars = { E2E_GIT_URL: cluster.gitUrl, E2E_CANARY: CANARY };

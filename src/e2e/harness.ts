@@ -14,6 +14,9 @@ import type { TestRepo } from "../verify/testkit.js";
 
 const CLUSTER_SH = join(REPO_ROOT, "test", "e2e", "cluster.sh");
 
+/** What the suite runs; package.json's test:e2e builds the same list before the tests start. */
+export const SUITE_COMPONENTS = "etcd kube-apiserver source-controller kustomize-controller helm-controller";
+
 export interface RunResult {
   code: number;
   stdout: string;
@@ -61,7 +64,7 @@ export class E2ECluster {
   static start(opts: { lockdown?: boolean } = {}): E2ECluster {
     const base = mkdtempSync(join(tmpdir(), "fluxguard-e2e-"));
     const state = join(base, "state");
-    const env = { ...process.env, FLUXGUARD_E2E_STATE: state };
+    const env = { ...process.env, FLUXGUARD_E2E_STATE: state, FLUXGUARD_E2E_COMPONENTS: process.env["FLUXGUARD_E2E_COMPONENTS"] ?? SUITE_COMPONENTS };
     const build = run("bash", [CLUSTER_SH, "build"], { env, timeoutMs: 90 * 60_000 });
     if (build.code !== 0) throw new Error(`cluster.sh build failed (exit ${build.code}):\n${build.stderr.slice(-4000)}`);
     const up = run("bash", [CLUSTER_SH, "up", ...(opts.lockdown ? ["--lockdown"] : [])], { env, timeoutMs: 10 * 60_000 });

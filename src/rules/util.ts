@@ -1,6 +1,6 @@
 /** Helpers shared by rules. Pure functions over the model. */
 import { parse as parseYaml } from "yaml";
-import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, path, str } from "../core/flux.js";
+import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, objectId, path, str } from "../core/flux.js";
 import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
 import type { BindingNode, Subject } from "../core/rbac.js";
@@ -128,7 +128,10 @@ export function renderingReconciler(model: FleetModel, m: ModelObject): Reconcil
     for (const r of model.reconcilers) for (const o of r.render?.objects ?? []) if (!map.has(o)) map.set(o, r);
     renderedByCache.set(model, map);
   }
-  return map.get(m);
+  const found = map.get(m);
+  if (found || !m.origin.renderedBy?.startsWith("HelmRelease/")) return found;
+  // Live objects helm-controller applied name their HelmRelease in their labels (cluster loader).
+  return model.reconcilers.find((r) => r.kind === "HelmRelease" && objectId(r.object.object) === m.origin.renderedBy);
 }
 
 /**
