@@ -125,3 +125,17 @@ test("--output to a device writes through it and never replaces it", async () =>
   assert.equal(d.code, 2);
   assert.match(d.stderr, /is a directory/);
 });
+
+test("the bin: a reader that closes the pipe early (| head) is not a crash", async () => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [join(REPO_ROOT, "dist", "src", "bin", "fluxguard.js"), "audit", join(REPO_ROOT, "examples", "fleet"), "--format", "sarif"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FLUXGUARD_KUSTOMIZE: "kubectl", FLUXGUARD_CACHE: "off" },
+  });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  child.stdout.once("data", () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /, stderr);
+  assert.equal(code, 1, "the audit's own exit code (findings), not a crash");
+});
