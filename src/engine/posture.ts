@@ -87,11 +87,13 @@ export function evaluatePosture(model: FleetModel, findings: readonly Finding[],
       const ids = [...new Set(hits.map((h) => h.ruleId))].sort();
       return { ...base, verdict: "exposed" as const, because: `${hits.length} finding(s): ${ids.join(", ")}`, findings: hits.map((h) => h.fingerprint) };
     }
-    const na = def.notApplicable?.(model);
+    // The definitions say "in the repository"; a live model is a cluster.
+    const here = (t: string | null | undefined): string | null => (t ? (model.mode === "cluster" ? t.replace(/ in the repository$/, " in the cluster") : t) : null);
+    const na = here(def.notApplicable?.(model));
     if (na) return { ...base, verdict: "defended" as const, because: `not applicable: ${na}`, findings: [] };
     const missing = def.rules.filter((r) => !enabled.has(r));
     if (missing.length) return { ...base, verdict: "unknown" as const, because: `not checked: ${missing.join(", ")}`, findings: [] };
-    const gap = def.evidence(model);
+    const gap = here(def.evidence(model));
     if (gap) return { ...base, verdict: "unknown" as const, because: gap, findings: [] };
     return { ...base, verdict: "defended" as const, because: `checked by ${def.rules.length} rule(s), none fired`, findings: [] };
   });

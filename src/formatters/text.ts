@@ -42,7 +42,7 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
   const s = report.summary;
   const counts = (["critical", "high", "medium", "low", "info"] as const).filter((k) => s.bySeverity[k] > 0).map((k) => `${s.bySeverity[k]} ${k}`);
   lines.push(
-    `${s.findings} finding${s.findings === 1 ? "" : "s"}${counts.length ? ` (${counts.join(", ")})` : ""}${s.suppressed ? `, ${s.suppressed} suppressed` : ""} in ${s.objects} objects from ${s.files} files; failing at ${s.failOn} or above: ${s.failed ? "yes" : "no"}`,
+    `${s.findings} finding${s.findings === 1 ? "" : "s"}${counts.length ? ` (${counts.join(", ")})` : ""}${s.suppressed ? `, ${s.suppressed} suppressed` : ""} in ${s.objects} objects from ${report.target.kind === "cluster" ? `cluster context ${report.target.path}` : `${s.files} files`}; failing at ${s.failOn} or above: ${s.failed ? "yes" : "no"}`,
   );
   if (!opts.quiet) {
     const notes = report.rendering.reconcilers;
