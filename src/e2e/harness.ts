@@ -213,8 +213,3 @@ export function materialize(fromDir: string, toDir: string, vars: Record<string,
   };
   walk(fromDir);
 }
-
-/** The Go toolchain builds the control plane; without it the suite cannot run. */
-export function haveGo(): boolean {
-  return spawnSync("go", ["version"], { encoding: "utf8" }).status === 0;
-}
