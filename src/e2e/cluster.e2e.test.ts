@@ -33,6 +33,19 @@ function rulesPerObject(report: AuditReport, keep: Set<string>, excluded: Set<st
   return new Map([...out].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort()]));
 }
 
+/** A GitRepository in flux-system whose commits must be signed by a key in the `signers` Secret. */
+function verifiedSource(name: string, url: string, extra = ""): string {
+  return `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: ${name}, namespace: flux-system}
+spec:
+  interval: 10m
+  url: ${url}
+  ref: {branch: main}
+  verify: {mode: HEAD, secretRef: {name: signers}}
+${extra}`;
+}
+
 function parseReport(stdout: string): AuditReport {
   return JSON.parse(stdout) as AuditReport;
 }
@@ -73,15 +86,7 @@ describe("fluxguard against a real Kubernetes control plane and real Flux contro
     });
     const good = repo.commit("signed good commit", app("good"), signing);
     push();
-    cluster.apply(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: signed, namespace: flux-system}
-spec:
-  interval: 10m
-  url: ${cluster.gitUrl}/signed.git
-  ref: {branch: main}
-  secretRef: {name: signed-auth}
-  verify: {mode: HEAD, secretRef: {name: signers}}
+    cluster.apply(`${verifiedSource("signed", `${cluster.gitUrl}/signed.git`, "  secretRef: {name: signed-auth}\n")}
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -244,14 +249,7 @@ spec:
     assert.equal(fine.code, 0, `a compliant Deployment is admitted: ${fine.stderr}`);
 
     // 3. The platform's Kustomization applies the same object.
-    cluster.apply(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: platform-team-a, namespace: flux-system}
-spec:
-  interval: 10m
-  url: ${cluster.gitUrl}/team-a.git
-  ref: {branch: main}
-  verify: {mode: HEAD, secretRef: {name: signers}}
+    cluster.apply(`${verifiedSource("platform-team-a", `${cluster.gitUrl}/team-a.git`)}
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -306,14 +304,7 @@ spec:
   values:
     securityContext: {privileged: true}
 ${extra}`;
-    cluster.apply(`apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: {name: charts, namespace: flux-system}
-spec:
-  interval: 10m
-  url: ${cluster.gitUrl}/charts.git
-  ref: {branch: main}
-  verify: {mode: HEAD, secretRef: {name: signers}}
+    cluster.apply(`${verifiedSource("charts", `${cluster.gitUrl}/charts.git`)}
 ---
 apiVersion: v1
 kind: Namespace
