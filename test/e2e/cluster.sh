@@ -2,7 +2,8 @@
 # A real Kubernetes control plane (etcd + kube-apiserver) and real Flux
 # controllers as local processes on loopback, for fluxguard's end-to-end tests.
 #
-#   bash test/e2e/cluster.sh build                 build missing binaries into the cache (idempotent)
+#   bash test/e2e/cluster.sh build [--check]       build missing binaries into the cache (idempotent;
+#                                                  --check: only say whether anything is missing)
 #   bash test/e2e/cluster.sh up [--lockdown]       start everything, wait until healthy
 #   bash test/e2e/cluster.sh restart-controllers [--lockdown|--no-lockdown]
 #   bash test/e2e/cluster.sh env                   print `export ...` lines (eval "$(cluster.sh env)")
@@ -116,6 +117,8 @@ build_one() {
 }
 
 cmd_build() {
+  local check=0
+  [ "${1:-}" = --check ] && check=1
   command -v go >/dev/null || die "go is not installed"
   mkdir -p "$CACHE/logs"
   local todo=() c
@@ -125,6 +128,7 @@ cmd_build() {
     if comp_is_built "$c"; then log "cached: $c $(comp_version "$c") ($(comp_dir "$c"))"; else todo+=("$c"); fi
   done
   [ ${#todo[@]} -eq 0 ] && return 0
+  [ $check -eq 1 ] && die "not built: ${todo[*]}"
   # Fetch the modules each binary needs first (network-bound, sequential, clear
   # errors), then compile in parallel lanes. `go list -deps` downloads only the
   # modules of the packages built, not the whole module graph.
