@@ -54,11 +54,13 @@ export async function analyzeLive(model: FleetModel, live: LiveContext): Promise
   const k8s = await import("@kubernetes/client-node");
   const authz = live.client.makeApiClient(k8s.AuthorizationV1Api);
   const cache = new Map<string, Promise<boolean>>();
+  const limit = limiter(16); // requests in flight: enough to pipeline, few enough for memory
   const sar: Sar = (user, groups, verb, group, resource, namespace) => {
     const key = JSON.stringify([user, groups, verb, group, resource, namespace]);
     let p = cache.get(key);
     if (!p) {
-      p = authz
+      p = limit(() =>
+        authz
         .createSubjectAccessReview({
           body: {
             apiVersion: "authorization.k8s.io/v1",
@@ -66,12 +68,32 @@ export async function analyzeLive(model: FleetModel, live: LiveContext): Promise
             spec: { user, groups, resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}) } },
           },
         })
-        .then((r) => r.status?.allowed === true);
+        .then((r) => r.status?.allowed === true),
+      );
       cache.set(key, p);
     }
     return p;
   };
   return analyzeWith(model, live, sar);
+}
+
+/** Runs at most `n` of the given tasks at a time. */
+function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  const next = (): void => {
+    active--;
+    queue.shift()?.();
+  };
+  return <T>(task: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const start = (): void => {
+        active++;
+        task().then(resolve, reject).finally(next);
+      };
+      if (active < n) start();
+      else queue.push(start);
+    });
 }
 
 function saGroups(namespace: string): string[] {
@@ -117,7 +139,21 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
     Kustomization: !lockdown["kustomize-controller"].defaultServiceAccount,
     HelmRelease: !lockdown["helm-controller"].defaultServiceAccount,
   };
-  const namespaces = model.objects.filter((m) => m.object.kind === "Namespace").map((m) => m.object.metadata.name).sort();
+  const namespaces = new Set(model.objects.filter((m) => m.object.kind === "Namespace").map((m) => m.object.metadata.name));
+  // RBAC grants a namespaced right through a RoleBinding in that namespace, or cluster-wide
+  // through a ClusterRoleBinding. So: one question for all namespaces, then one per namespace
+  // where a RoleBinding names the subject or one of its groups. The API server answers each;
+  // the RBAC objects only choose which questions are worth asking (thousands fewer in a
+  // cluster of many tenants).
+  const roleBindingNamespaces = (u: { user: string; groups: string[] }, s: Subject): string[] => {
+    const out = new Set<string>();
+    for (const b of cluster.rbac.bindings) {
+      if (b.kind !== "RoleBinding" || !b.namespace || !namespaces.has(b.namespace)) continue;
+      const names = b.subjects.some((x) => (x.kind === "Group" ? u.groups.includes(x.name) : subjectKey(x) === subjectKey(s)));
+      if (names) out.add(b.namespace);
+    }
+    return [...out].sort();
+  };
   await Promise.all(
     subjects.map(async (s) => {
       const u = userOf(s);
@@ -132,7 +168,8 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
         if (!unconfined[kind]) continue;
         if (live.notices.some((n) => n.file.startsWith(`${kind} (`))) continue; // CRD not installed
         const nsAllowed: string[] = [];
-        for (const ns of namespaces) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
+        if (await sar(u.user, u.groups, "create", group, resource, null)) nsAllowed.push("*");
+        else for (const ns of roleBindingNamespaces(u, s)) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
         if (nsAllowed.length) {
           kinds.push(kind);
           nsAllowed.forEach((n) => where.add(n));
@@ -167,7 +204,7 @@ export function formatLiveText(a: LiveAnalysis): string {
   lines.push(`  Can read Secrets in ${a.fluxNamespace}: ${a.secretReaders.length ? a.secretReaders.join(", ") : "only the Flux controllers"}`);
   if (a.clusterAdminCreators.length) {
     lines.push("  Can create reconcilers that run as cluster-admin (no --default-service-account):");
-    for (const c of a.clusterAdminCreators) lines.push(`    ${c.subject}: ${c.kinds.join(", ")} in ${c.namespaces.join(", ")}`);
+    for (const c of a.clusterAdminCreators) lines.push(`    ${c.subject}: ${c.kinds.join(", ")} in ${c.namespaces.includes("*") ? "every namespace" : c.namespaces.join(", ")}`);
   } else lines.push("  Can create reconcilers that run as cluster-admin: nobody");
   return `${lines.join("\n")}\n`;
 }
