@@ -61,7 +61,12 @@ export async function runClusterAudit(opts: ClusterAuditOptions): Promise<AuditR
   const { loadCluster } = await import("../loader/cluster.js");
   const { analyzeLive } = await import("./live.js");
   const { model, live } = await loadCluster({ config, env: opts.env ?? process.env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
-  const analysis = await analyzeLive(model, live);
+  let analysis;
+  try {
+    analysis = await analyzeLive(model, live);
+  } finally {
+    await live.close();
+  }
   const report = buildReport(
     { model, parseErrors: [], skipped: live.notices, kustomize: null, filesScanned: 0, nonObjects: [] },
     config,
