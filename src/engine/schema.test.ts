@@ -7,32 +7,16 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import formatsModule from "ajv-formats";
 import { parse as parseYaml } from "yaml";
 import { THREATS, SEVERITIES } from "../core/types.js";
 import { parseConfig } from "../loader/config.js";
 import { ALL_RULES } from "../rules/index.js";
 import { CORPUS_DIR, fixturePath, REPO_ROOT } from "../testing/paths.js";
+import { compileSchema as compile, errorsOf, loadSchema } from "../testing/schemas.js";
 import { runAudit } from "./audit.js";
 import type { AuditReport } from "./report.js";
 
-const addFormats = formatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const FIXTURE = fixturePath(import.meta.url, "fixtures", "schema");
-
-function loadSchema(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(REPO_ROOT, "schemas", name), "utf8")) as Record<string, unknown>;
-}
-
-function compile(name: string): ValidateFunction {
-  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
-  addFormats(ajv);
-  return ajv.compile(loadSchema(name));
-}
-
-function errorsOf(validate: ValidateFunction): string {
-  return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`).join("\n");
-}
 
 /** The report as a consumer sees it: through JSON. */
 function asJson(r: AuditReport): unknown {

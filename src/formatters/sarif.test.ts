@@ -8,14 +8,12 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import formatsModule from "ajv-formats";
 import { runAudit } from "../engine/audit.js";
 import { ALL_RULES } from "../rules/index.js";
 import { REPO_ROOT } from "../testing/paths.js";
+import { errorsOf, sarifValidator } from "../testing/schemas.js";
 import { formatSarif } from "./sarif.js";
 
-const addFormats = formatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const FIXTURE = join(REPO_ROOT, "src", "engine", "fixtures", "schema");
 
 interface SarifResult {
@@ -33,18 +31,6 @@ interface SarifLog {
     tool: { driver: { rules: Array<{ id: string; help: { text: string; markdown: string }; properties: Record<string, unknown> }> } };
     results: SarifResult[];
   }>;
-}
-
-function sarifValidator(): ValidateFunction {
-  const schema = JSON.parse(readFileSync(join(REPO_ROOT, "schemas", "vendor", "sarif-2.1.0.json"), "utf8")) as Record<string, unknown>;
-  // The vendored schema predates strict-mode conventions (e.g. `definitions` under 2020-12); validate, don't lint it.
-  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-  addFormats(ajv);
-  return ajv.compile(schema);
-}
-
-function errorsOf(validate: ValidateFunction): string {
-  return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`).join("\n");
 }
 
 async function sarifOf(root: string, kustomize?: null): Promise<SarifLog> {
