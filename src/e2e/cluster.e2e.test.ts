@@ -14,6 +14,7 @@ import { E2ECluster, materialize, pushTo } from "./harness.js";
 import { Gpg, TestRepo, cleanup as cleanupKeys, type GpgKey, type Signing } from "../verify/testkit.js";
 import { fixturePath } from "../testing/paths.js";
 import { runCli } from "../testing/cli.js";
+import { compileSchema, errorsOf, sarifValidator } from "../testing/schemas.js";
 import { ALL_RULES } from "../rules/index.js";
 import type { AuditReport } from "../engine/report.js";
 
@@ -141,6 +142,11 @@ spec:
     assert.match(text.stdout, /in \d+ objects from cluster context \S+; failing at high or above: yes/);
     const sarif = await cluster.fluxguard(["audit", "--cluster", "--format", "sarif"]);
     assert.match(sarif.stdout, /source-verification-failed/);
+    // Both machine formats of a live audit are what their schemas promise.
+    const reportSchema = compileSchema("audit-report.schema.json");
+    assert.ok(reportSchema(JSON.parse(json.stdout)), errorsOf(reportSchema));
+    const sarifSchema = sarifValidator();
+    assert.ok(sarifSchema(JSON.parse(sarif.stdout)), errorsOf(sarifSchema));
     for (const r of [json, text, sarif]) {
       assert.ok(!(r.stdout + r.stderr).includes(CANARY), "a Secret value never reaches the output");
     }
