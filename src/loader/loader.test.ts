@@ -262,3 +262,17 @@ test("render cache: a repeat run reuses builds, an edit invalidates them, Secret
   const edited = await names(broken);
   assert.match(edited.problems.join(" "), /kustomize failed/);
 });
+
+test("kustomize errors: the innermost reason, relative to the scan root, without fluxguard's temporary paths", async () => {
+  const { kustomizeError } = await import("./render.js");
+  const tmp = join(tmpdir(), "fluxguard-render-Ab12Cd");
+  const chain = `accumulating resources: accumulation err='accumulating resources from 'w0': read ${tmp}/w0: is a directory': recursed accumulation of path '${tmp}/w0': accumulating resources: accumulation err='accumulating resources from '../../badk/app': read /repo/app: is a directory': recursed accumulation of path '/repo/app': accumulating resources: accumulating resources from 'a.yaml': MalformedYAMLError: yaml: line 2: did not find expected ',' or '}' in File: a.yaml`;
+  const want = "app: accumulating resources: accumulating resources from 'a.yaml': MalformedYAMLError: yaml: line 2: did not find expected ',' or '}' in File: a.yaml";
+  // kubectl kustomize (klog's wrapper) and fluxguard-kustomize (the bare error) say the same.
+  assert.equal(kustomizeError(`"command failed" err="${chain}"`, "/repo"), want);
+  assert.equal(kustomizeError(chain, "/repo"), want);
+  assert.equal(kustomizeError(`Error: ${chain}`, "/repo"), want);
+  // Outside the scan root the directory is left out; a message without a chain is kept whole.
+  assert.equal(kustomizeError(chain, "/elsewhere"), want.slice("app: ".length));
+  assert.equal(kustomizeError(`must specify --enable-helm in ${tmp}/w3`, "/repo"), "must specify --enable-helm in w3");
+});

@@ -287,7 +287,7 @@ export class Renderer {
       if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize batch of ${plans.length} failed: ${(e as Error).message.slice(-300)}\n`);
       if (plans.length === 1) {
         const plan = plans[0]!;
-        plan.problems.push(`kustomize failed: ${(e as Error).message}`);
+        plan.problems.push(`kustomize failed: ${kustomizeError((e as Error).message, this.inputs.scanRoot)}`);
         return [[plan, this.builtin(plan)]];
       }
       const mid = Math.ceil(plans.length / 2);
@@ -639,6 +639,28 @@ function generatorOf(graph: SourceGraph, o: K8sObject): string | null {
   const name = o.metadata.name ?? "";
   const match = graph.generators.filter((g) => g.kind === o.kind && name.includes(g.name)).sort((a, b) => b.name.length - a.name.length)[0];
   return match ? `gen:${match.by}` : null;
+}
+
+/**
+ * kustomize's error, readable and stable: kubectl's klog wrapper and the nested "accumulating
+ * resources ... recursed accumulation of path" chain through fluxguard's temporary wrapper
+ * directories are dropped; what is left is the innermost directory (relative to the scan
+ * root) and kustomize's own reason.
+ */
+export function kustomizeError(message: string, scanRoot: string): string {
+  let m = message.trim();
+  const klog = /^"command failed" err="([\s\S]*)"$/.exec(m);
+  if (klog) m = klog[1]!;
+  m = m.replace(/^Error: /, "");
+  const parts = m.split(/: recursed accumulation of path '([^']*)': /);
+  // parts: [outer, path1, rest1, path2, rest2, ...]; the last path and rest are the innermost.
+  if (parts.length >= 3) {
+    const dir = parts[parts.length - 2]!;
+    const rest = parts[parts.length - 1]!;
+    const rel = isInside(scanRoot, dir) ? toRel(scanRoot, dir) || "." : null;
+    m = rel !== null ? `${rel}: ${rest}` : rest;
+  }
+  return m.replace(new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/fluxguard-render-[A-Za-z0-9]+/?`, "g"), "");
 }
 
 /** The real path of a file (symlinks resolved), as kustomize reads it; itself when it cannot be resolved. */
