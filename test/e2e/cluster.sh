@@ -89,6 +89,24 @@ comp_is_built() {
     { case $1 in *-controller) [ -d "$d/crds" ] ;; *) true ;; esac; }
 }
 
+# CRDs of Flux controllers the tests do not run, so the API server validates their objects
+# (e.g. what `fluxguard generate` writes): module@version pinned like the built ones (Flux 2.9;
+# FLUX-FACTS.md), downloaded with `go mod download` (source only, nothing compiled).
+CRD_MODULES=${FLUXGUARD_E2E_CRD_MODULES:-github.com/fluxcd/notification-controller@v1.9.3 github.com/fluxcd/image-reflector-controller@v1.2.4 github.com/fluxcd/image-automation-controller@v1.2.4}
+crd_dir() { local m=${1%@*}; echo "$CACHE/crds-${m##*/}-${1#*@}"; }
+fetch_crds() {
+  local m d src
+  for m in $CRD_MODULES; do
+    d=$(crd_dir "$m")
+    [ -d "$d" ] && continue
+    [ "${1:-}" = --check ] && die "not fetched: CRDs of $m"
+    src=$(go mod download -json "$m" 2>"$CACHE/logs/crds.log" | awk -F'"' '/"Dir":/ {print $4; exit}')
+    [ -n "$src" ] && [ -d "$src/config/crd/bases" ] || { cat "$CACHE/logs/crds.log" >&2; die "no CRDs from $m"; }
+    mkdir -p "$d.tmp.$$"; cp "$src"/config/crd/bases/*.yaml "$d.tmp.$$/"; chmod -R u+w "$d.tmp.$$"; mv "$d.tmp.$$" "$d"
+    log "fetched the CRDs of $m"
+  done
+}
+
 build_one() {
   local c=$1 d tmp ldf mod ver logf timef t0
   d=$(comp_dir "$c"); tmp="$d.tmp.$$"; ldf=$(comp_ldflags "$c"); mod=$(comp_module "$c"); ver=$(comp_version "$c")
@@ -127,6 +145,7 @@ cmd_build() {
     case " $COMPONENTS " in *" $c "*) ;; *) continue ;; esac
     if comp_is_built "$c"; then log "cached: $c $(comp_version "$c") ($(comp_dir "$c"))"; else todo+=("$c"); fi
   done
+  if [ $check -eq 1 ]; then fetch_crds --check; else fetch_crds; fi
   [ ${#todo[@]} -eq 0 ] && return 0
   [ $check -eq 1 ] && die "not built: ${todo[*]}"
   # Fetch the modules each binary needs first (network-bound, sequential, clear
@@ -376,6 +395,10 @@ EOF
   for c in $FLUX_CONTROLLERS; do
     want "$c" || continue
     kc apply --server-side --force-conflicts -f "$(comp_dir "$c")/crds/" >/dev/null
+  done
+  local m
+  for m in $CRD_MODULES; do
+    [ -d "$(crd_dir "$m")" ] && kc apply --server-side --force-conflicts -f "$(crd_dir "$m")/" >/dev/null
   done
   kc apply --server-side -f "$E2E_DIR/manifests/flux-system.yaml" >/dev/null
   kc wait --for=condition=Established crd --all --timeout="${TIMEOUT}s" >/dev/null
