@@ -425,44 +425,52 @@ ${extra}`;
     cluster.restartControllers(false);
   });
 
-  it("generate: every object of a generated multi-tenant fleet is accepted by the real API server and Flux's CRD schemas", async () => {
-    const out = join(scratch, "generated-fleet");
-    const g = await runCli(["generate", join(REPO_ROOT, "examples", "specs", "multi-tenant.yaml"), "--out", out]);
-    assert.equal(g.code, 0, g.stderr);
-    const objects: Array<{ kind: string; apiVersion: string; metadata: { name: string } }> = [];
-    const walk = (d: string): void => {
-      for (const name of readdirSync(d).sort()) {
-        const p = join(d, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (/\.ya?ml$/.test(name) && name !== "kustomization.yaml") {
-          for (const doc of parseAllDocuments(readFileSync(p, "utf8"))) {
-            const o = doc.toJS() as (typeof objects)[number] | null;
-            if (o?.kind) objects.push(o);
+  it("generate: every object of the generated fleets is accepted by the real API server and the CRD schemas", async () => {
+    type Obj = { kind: string; apiVersion: string; metadata: { name: string } };
+    const generated = async (spec: string): Promise<Obj[]> => {
+      const out = join(scratch, `generated-${spec}`);
+      const g = await runCli(["generate", join(REPO_ROOT, "examples", "specs", `${spec}.yaml`), "--out", out]);
+      assert.equal(g.code, 0, g.stderr);
+      const objects: Obj[] = [];
+      const walk = (d: string): void => {
+        for (const name of readdirSync(d).sort()) {
+          const p = join(d, name);
+          if (statSync(p).isDirectory()) walk(p);
+          else if (/\.ya?ml$/.test(name) && name !== "kustomization.yaml") {
+            for (const doc of parseAllDocuments(readFileSync(p, "utf8"))) {
+              const o = doc.toJS() as Obj | null;
+              if (o?.kind) objects.push(o);
+            }
           }
         }
-      }
+      };
+      walk(out);
+      return objects;
     };
-    walk(out);
-    // Prometheus Operator's CRDs are not part of Flux; that one kind is checked by promtool in the unit tests.
-    const checked = objects.filter((o) => o.kind !== "PrometheusRule");
-    assert.deepEqual([...new Set(objects.filter((o) => !checked.includes(o)).map((o) => o.kind))], ["PrometheusRule"]);
-    const kinds = new Set(checked.map((o) => o.kind));
-    for (const k of ["GitRepository", "OCIRepository", "HelmRepository", "Kustomization", "HelmRelease", "ImageRepository", "ImagePolicy", "Alert", "Provider", "ValidatingAdmissionPolicy", "NetworkPolicy"]) {
-      assert.ok(kinds.has(k), `the fleet exercises ${k}`);
+    const toYaml = (list: Obj[]): string => list.map((o) => stringify(o)).join("---\n");
+    const kinds = new Set<string>();
+    for (const spec of ["multi-tenant", "flux-operator"]) {
+      const objects = await generated(spec);
+      // Prometheus Operator's CRDs are not part of Flux; that one kind is checked by promtool in the unit tests.
+      const checked = objects.filter((o) => o.kind !== "PrometheusRule");
+      assert.deepEqual([...new Set(objects.filter((o) => !checked.includes(o)).map((o) => o.kind))], ["PrometheusRule"], spec);
+      for (const o of checked) kinds.add(o.kind);
+      // The generated README's prerequisite: kube-prometheus-stack, which owns the namespace the
+      // PrometheusRule goes to (the spec's monitoring namespace). Every other namespace is generated.
+      const monitoring = (objects.find((o) => o.kind === "PrometheusRule")?.metadata as { namespace?: string } | undefined)?.namespace;
+      if (monitoring && cluster.kubectl(["get", "namespace", monitoring]).code !== 0) cluster.kc(["create", "namespace", monitoring]);
+      cluster.kc(["apply", "-f", "-"], toYaml(checked.filter((o) => o.kind === "Namespace")));
+      // Strict field validation: an unknown or misspelled field is an error, not a warning. Server-side
+      // apply, as Flux applies (some of these objects exist from earlier tests).
+      const rest = checked.filter((o) => o.kind !== "Namespace");
+      const dry = cluster.kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=fluxguard-e2e", "--dry-run=server", "--validate=strict", "-f", "-"], toYaml(rest));
+      assert.equal(dry.code, 0, `${spec}: ${dry.stderr}`);
+      assert.equal(dry.stderr.trim(), "", `${spec}: no warnings either`);
+      assert.equal(dry.stdout.trim().split("\n").length, rest.length, dry.stdout);
     }
-    const toYaml = (list: typeof objects): string => list.map((o) => stringify(o)).join("---\n");
-    cluster.kc(["apply", "-f", "-"], toYaml(checked.filter((o) => o.kind === "Namespace")));
-    // The generated README's prerequisite: kube-prometheus-stack, which owns the monitoring namespace.
-    if (cluster.kubectl(["get", "namespace", "monitoring"]).code !== 0) cluster.kc(["create", "namespace", "monitoring"]);
-    // Strict field validation: an unknown or misspelled field is an error, not a warning. Server-side
-    // apply, as kustomize-controller applies (some of these objects exist from earlier tests).
-    const dry = cluster.kubectl(
-      ["apply", "--server-side", "--force-conflicts", "--field-manager=fluxguard-e2e", "--dry-run=server", "--validate=strict", "-f", "-"],
-      toYaml(checked.filter((o) => o.kind !== "Namespace")),
-    );
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.equal(dry.stderr.trim(), "", "no warnings either");
-    assert.equal(dry.stdout.trim().split("\n").length, checked.length - checked.filter((o) => o.kind === "Namespace").length, dry.stdout);
+    for (const k of ["GitRepository", "OCIRepository", "HelmRepository", "Kustomization", "HelmRelease", "ImageRepository", "ImagePolicy", "Alert", "Provider", "FluxInstance", "ValidatingAdmissionPolicy", "NetworkPolicy"]) {
+      assert.ok(kinds.has(k), `the fleets exercise ${k}`);
+    }
   });
 
   it("audit --cluster errors are clear and distinct", async () => {

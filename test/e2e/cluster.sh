@@ -92,7 +92,7 @@ comp_is_built() {
 # CRDs of Flux controllers the tests do not run, so the API server validates their objects
 # (e.g. what `fluxguard generate` writes): module@version pinned like the built ones (Flux 2.9;
 # FLUX-FACTS.md), downloaded with `go mod download` (source only, nothing compiled).
-CRD_MODULES=${FLUXGUARD_E2E_CRD_MODULES:-github.com/fluxcd/notification-controller@v1.9.3 github.com/fluxcd/image-reflector-controller@v1.2.4 github.com/fluxcd/image-automation-controller@v1.2.4}
+CRD_MODULES=${FLUXGUARD_E2E_CRD_MODULES:-github.com/fluxcd/notification-controller@v1.9.3 github.com/fluxcd/image-reflector-controller@v1.2.4 github.com/fluxcd/image-automation-controller@v1.2.4 github.com/controlplaneio-fluxcd/flux-operator@v0.59.0}
 crd_dir() { local m=${1%@*}; echo "$CACHE/crds-${m##*/}-${1#*@}"; }
 fetch_crds() {
   local m d src
@@ -100,9 +100,27 @@ fetch_crds() {
     d=$(crd_dir "$m")
     [ -d "$d" ] && continue
     [ "${1:-}" = --check ] && die "not fetched: CRDs of $m"
-    src=$(go mod download -json "$m" 2>"$CACHE/logs/crds.log" | awk -F'"' '/"Dir":/ {print $4; exit}')
-    [ -n "$src" ] && [ -d "$src/config/crd/bases" ] || { cat "$CACHE/logs/crds.log" >&2; die "no CRDs from $m"; }
-    mkdir -p "$d.tmp.$$"; cp "$src"/config/crd/bases/*.yaml "$d.tmp.$$/"; chmod -R u+w "$d.tmp.$$"; mv "$d.tmp.$$" "$d"
+    mkdir -p "$d.tmp.$$"
+    src=$(go mod download -json "$m" 2>"$CACHE/logs/crds.log" | awk -F'"' '/"Dir":/ {print $4; exit}') || src=""
+    if [ -n "$src" ] && [ -d "$src/config/crd/bases" ]; then
+      cp "$src"/config/crd/bases/*.yaml "$d.tmp.$$/"
+    else
+      # `go mod download` refuses a module whose go.mod wants a newer Go (the Flux Operator):
+      # take the CRDs from the proxy's zip of the module source.
+      local proxy; proxy=$(go env GOPROXY | tr ',|' '\n\n' | grep -m1 '^http') || proxy=https://proxy.golang.org
+      curl -fsSL -o "$d.tmp.$$/module.zip" "$proxy/${m%@*}/@v/${m#*@}.zip" 2>>"$CACHE/logs/crds.log" ||
+        { cat "$CACHE/logs/crds.log" >&2; rm -rf "$d.tmp.$$"; die "no CRDs from $m"; }
+      python3 - "$d.tmp.$$/module.zip" "$d.tmp.$$" <<'PY' || { rm -rf "$d.tmp.$$"; die "no config/crd/bases in the zip of $m"; }
+import os, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1]); n = 0
+for name in z.namelist():
+    if "/config/crd/bases/" in name and name.endswith(".yaml"):
+        open(os.path.join(sys.argv[2], os.path.basename(name)), "wb").write(z.read(name)); n += 1
+sys.exit(0 if n else 1)
+PY
+      rm -f "$d.tmp.$$/module.zip"
+    fi
+    chmod -R u+w "$d.tmp.$$"; mv "$d.tmp.$$" "$d"
     log "fetched the CRDs of $m"
   done
 }
