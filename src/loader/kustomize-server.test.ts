@@ -203,7 +203,7 @@ spec:
       }
     });
 
-    it("a server that dies fails its build, and the pool starts another", async () => {
+    it("a server that dies fails its build, and the pool starts another", { timeout: 30_000 }, async () => {
       const root = temp();
       write(root, { "k/kustomization.yaml": "resources: [cm.yaml]\n", "k/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" });
       const crash = join(root, "crash.sh");
@@ -215,6 +215,10 @@ spec:
       } finally {
         await p.close();
       }
+      // A server that cannot start at all: the build fails, and closing does not wait forever.
+      const missing = new KustomizeServerPool(join(root, "no-such-server"), 1);
+      await assert.rejects(missing.build(JSON.stringify({ dir: root })), /cannot run .*no-such-server: spawn .* ENOENT/);
+      await missing.close();
       const hang = join(root, "hang.sh");
       writeFileSync(hang, "#!/bin/sh\nexec sleep 30\n", { mode: 0o755 });
       const h = new KustomizeServerPool(hang, 1);

@@ -46,7 +46,11 @@ class ServerProcess {
       this.stderr = (this.stderr + c.toString("utf8")).slice(-2000);
     });
     this.child.on("error", (e) => this.fail(new Error(`cannot run ${command}: ${e.message}`)));
-    this.exited = new Promise((resolve) => this.child.once("exit", () => resolve()));
+    // A process that could not start emits 'error' and never 'exit'.
+    this.exited = new Promise((resolve) => {
+      this.child.once("exit", () => resolve());
+      this.child.once("error", () => resolve());
+    });
     this.child.on("exit", (code, signal) => this.fail(new Error(`${command} exited (${signal ?? `code ${code}`})${this.stderr ? `: ${this.stderr.trim().split("\n").pop()}` : ""}`)));
     this.child.stdin.on("error", () => {
       /* reported by 'exit' */
