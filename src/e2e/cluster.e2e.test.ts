@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
@@ -476,7 +476,6 @@ ${extra}`;
   it("audit --cluster errors are clear and distinct", async () => {
     const bad = join(scratch, "kubeconfigs");
     rmSync(bad, { recursive: true, force: true });
-    const { mkdirSync } = await import("node:fs");
     mkdirSync(bad, { recursive: true });
 
     const unreachable = join(bad, "unreachable");
