@@ -79,6 +79,10 @@ describe("fluxguard-kustomize", { skip: !server && !haveGo && "Go is not install
     assert.equal(server.label, "fluxguard-kustomize");
     const chosen = findKustomize({ PATH: process.env["PATH"] });
     assert.equal(chosen?.server, true, "preferred when present");
+    // A server from older sources (another protocol) is passed over for the CLI.
+    const stale = join(temp(), "fluxguard-kustomize");
+    writeFileSync(stale, "#!/bin/sh\necho 'fluxguard-kustomize protocol 1, sigs.k8s.io/kustomize/api v0.21.1'\n", { mode: 0o755 });
+    assert.notEqual(findKustomize({ PATH: process.env["PATH"], FLUXGUARD_KUSTOMIZE_SERVER: stale })?.server, true);
   });
 
   it("renders what the kustomize CLI renders, with the same source files and patch attributions", { skip: !cli && "no kustomize CLI to compare with" }, async () => {

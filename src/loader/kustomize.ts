@@ -142,6 +142,8 @@ export interface KustomizeTool {
 }
 
 const SERVER_NAME = "fluxguard-kustomize";
+/** The request/response format this client speaks (tools/kustomize-server/main.go protocolVersion). */
+const SERVER_PROTOCOL = "2";
 
 /** Where `npm run build:kustomize` puts the server: dist/kustomize-server/, beside the compiled code. */
 export function defaultServerPath(): string {
@@ -154,7 +156,11 @@ function probe(c: KustomizeTool): KustomizeTool | null {
       stdio: ["ignore", "pipe", "ignore"],
       timeout: 10_000,
     });
-    return { ...c, version: out.toString().trim() };
+    const version = out.toString().trim();
+    // A server built from older sources speaks another protocol: use a kustomize CLI instead
+    // (`npm run build:kustomize` rebuilds it).
+    if (c.server && !version.startsWith(`${SERVER_NAME} protocol ${SERVER_PROTOCOL},`)) return null;
+    return { ...c, version };
   } catch {
     return null;
   }
