@@ -61,14 +61,14 @@ export async function analyzeLive(model: FleetModel, live: LiveContext): Promise
     if (!p) {
       p = limit(() =>
         authz
-        .createSubjectAccessReview({
-          body: {
-            apiVersion: "authorization.k8s.io/v1",
-            kind: "SubjectAccessReview",
-            spec: { user, groups, resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}) } },
-          },
-        })
-        .then((r) => r.status?.allowed === true),
+          .createSubjectAccessReview({
+            body: {
+              apiVersion: "authorization.k8s.io/v1",
+              kind: "SubjectAccessReview",
+              spec: { user, groups, resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}) } },
+            },
+          })
+          .then((r) => r.status?.allowed === true),
       );
       cache.set(key, p);
     }
@@ -161,6 +161,7 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
       if (await sar(u.user, u.groups, "get", "", "secrets", fluxNs)) secretReaders.push(subjectKey(s));
       const kinds: string[] = [];
       const where = new Set<string>();
+      let bound: string[] | undefined; // the namespaces of its RoleBindings, once per subject
       for (const [kind, resource, group] of [
         ["Kustomization", "kustomizations", "kustomize.toolkit.fluxcd.io"],
         ["HelmRelease", "helmreleases", "helm.toolkit.fluxcd.io"],
@@ -169,7 +170,7 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
         if (live.notices.some((n) => n.file.startsWith(`${kind} (`))) continue; // CRD not installed
         const nsAllowed: string[] = [];
         if (await sar(u.user, u.groups, "create", group, resource, null)) nsAllowed.push("*");
-        else for (const ns of roleBindingNamespaces(u, s)) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
+        else for (const ns of (bound ??= roleBindingNamespaces(u, s))) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
         if (nsAllowed.length) {
           kinds.push(kind);
           nsAllowed.forEach((n) => where.add(n));

@@ -110,15 +110,17 @@ interface Closable {
 /**
  * @kubernetes/client-node 2.0 builds a new undici Agent, so a new TLS connection, for every
  * request: a handshake per SubjectAccessReview, most of an audit's CPU in a cluster of many
- * tenants (measured by `npm run bench -- cluster`: 2,000 reviews took 5.5 s of CPU). Reuse one
- * dispatcher per distinct TLS configuration instead; the options are the library's own.
+ * tenants (measured by `npm run bench -- cluster`: 2,000 reviews took 5.5 s of CPU). Reuse the
+ * library's own dispatcher, one per cluster, instead.
  */
 function reuseConnections(kc: KubeConfigT): () => Promise<void> {
   const target = kc as unknown as { createDispatcher: (cluster: unknown, agentOptions: unknown) => Closable | undefined };
   const original = target.createDispatcher.bind(kc);
   const dispatchers = new Map<string, Closable | undefined>();
   target.createDispatcher = (cluster, agentOptions) => {
-    const key = JSON.stringify([kc.createDispatcherOptions(cluster as Parameters<KubeConfigT["createDispatcherOptions"]>[0], agentOptions as Parameters<KubeConfigT["createDispatcherOptions"]>[1]), (cluster as { server?: string } | null)?.server]);
+    // One KubeConfig serves one user, so the TLS settings follow from the cluster alone.
+    const c = cluster as { name?: string; server?: string } | null;
+    const key = `${c?.name ?? ""}\u0000${c?.server ?? ""}`;
     if (!dispatchers.has(key)) dispatchers.set(key, original(cluster, agentOptions));
     return dispatchers.get(key);
   };
