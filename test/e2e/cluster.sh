@@ -6,6 +6,7 @@
 #                                                  --check: only say whether anything is missing)
 #   bash test/e2e/cluster.sh up [--lockdown]       start everything, wait until healthy
 #   bash test/e2e/cluster.sh restart-controllers [--lockdown|--no-lockdown]
+#   bash test/e2e/cluster.sh restart-apiserver     stop and start kube-apiserver (same port, same etcd data)
 #   bash test/e2e/cluster.sh env                   print `export ...` lines (eval "$(cluster.sh env)")
 #   bash test/e2e/cluster.sh status                what runs, where, and whether it is healthy
 #   bash test/e2e/cluster.sh repo NAME             create an empty bare repo, print its URL
@@ -16,7 +17,8 @@
 #   FLUXGUARD_E2E_STATE       run state: pids, logs, pki, etcd data (default $CACHE/run)
 #   FLUXGUARD_E2E_COMPONENTS  what to build/start (default: etcd kube-apiserver
 #                             source-controller kustomize-controller; add
-#                             notification-controller if wanted)
+#                             notification-controller if wanted; `helm` builds
+#                             the helm CLI only, nothing runs it)
 #   FLUXGUARD_E2E_LOCKDOWN=1  same as `up --lockdown`
 #   FLUXGUARD_E2E_BUILD_JOBS  concurrent `go build`s (default 2)
 #   FLUXGUARD_E2E_TIMEOUT     seconds to wait for each health check (default 120)
@@ -49,6 +51,7 @@ comp_module() {
   case $1 in
     etcd) echo go.etcd.io/etcd/server/v3 ;;
     kube-apiserver) echo k8s.io/kubernetes ;;
+    helm) echo helm.sh/helm/v4 ;;
     *-controller) echo "github.com/fluxcd/$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -56,6 +59,7 @@ comp_module() {
 comp_package() {
   case $1 in
     kube-apiserver) echo k8s.io/kubernetes/cmd/kube-apiserver ;;
+    helm) echo helm.sh/helm/v4/cmd/helm ;;
     *) comp_module "$1" ;;
   esac
 }
@@ -159,7 +163,7 @@ cmd_build() {
   mkdir -p "$CACHE/logs"
   local todo=() c
   # Longest first, so the 2 lanes finish together.
-  for c in kube-apiserver source-controller kustomize-controller helm-controller notification-controller etcd; do
+  for c in kube-apiserver source-controller kustomize-controller helm-controller notification-controller helm etcd; do
     case " $COMPONENTS " in *" $c "*) ;; *) continue ;; esac
     if comp_is_built "$c"; then log "cached: $c $(comp_version "$c") ($(comp_dir "$c"))"; else todo+=("$c"); fi
   done
@@ -335,6 +339,27 @@ start_controllers() { # lockdown(0|1)
   log "controllers ready (lockdown=$lockdown)"
 }
 
+start_apiserver() {
+  local p=$STATE/pki
+  start_proc kube-apiserver "$(comp_bin kube-apiserver)" \
+    --etcd-servers="http://$HOST:$PORT_ETCD" \
+    --bind-address=$HOST --advertise-address=$HOST --secure-port="$PORT_APISERVER" \
+    --endpoint-reconciler-type=none \
+    --cert-dir="$p" --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
+    --client-ca-file="$p/ca.crt" \
+    --token-auth-file="$p/tokens.csv" \
+    --authorization-mode=RBAC \
+    --enable-admission-plugins=NamespaceLifecycle,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy \
+    --disable-admission-plugins=ServiceAccount \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --allow-privileged=true --profiling=false
+  wait_for "kube-apiserver /readyz" curl -fsS --cacert "$p/ca.crt" "https://$HOST:$PORT_APISERVER/readyz" ||
+    { tail -n 40 "$STATE/logs/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
+  write_kubeconfig "$STATE/kubeconfig" admin "$(cat "$p/admin.token")"
+}
+
 cmd_up() {
   local lockdown=${FLUXGUARD_E2E_LOCKDOWN:-0}
   while [ $# -gt 0 ]; do
@@ -384,24 +409,8 @@ EOF
     { tail -n 30 "$STATE/logs/etcd.log" >&2; die "etcd did not become healthy"; }
 
   # kube-apiserver.
+  start_apiserver
   local p=$STATE/pki
-  start_proc kube-apiserver "$(comp_bin kube-apiserver)" \
-    --etcd-servers="http://$HOST:$PORT_ETCD" \
-    --bind-address=$HOST --advertise-address=$HOST --secure-port="$PORT_APISERVER" \
-    --endpoint-reconciler-type=none \
-    --cert-dir="$p" --tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" \
-    --client-ca-file="$p/ca.crt" \
-    --token-auth-file="$p/tokens.csv" \
-    --authorization-mode=RBAC \
-    --enable-admission-plugins=NamespaceLifecycle,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy \
-    --disable-admission-plugins=ServiceAccount \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
-    --service-cluster-ip-range=10.0.0.0/24 \
-    --allow-privileged=true --profiling=false
-  wait_for "kube-apiserver /readyz" curl -fsS --cacert "$p/ca.crt" "https://$HOST:$PORT_APISERVER/readyz" ||
-    { tail -n 40 "$STATE/logs/kube-apiserver.log" >&2; die "kube-apiserver did not become ready"; }
-  write_kubeconfig "$STATE/kubeconfig" admin "$(cat "$p/admin.token")"
   log "kube-apiserver ready at https://$HOST:$PORT_APISERVER ($(( $(date +%s) - t0 ))s)"
 
   # Git server.
@@ -507,6 +516,16 @@ cmd_down() {
   log "down (logs of the last run in $CACHE/last-run-logs)"
 }
 
+# Stops kube-apiserver and starts it again on the same port and data (etcd keeps running): what
+# an API server restart or upgrade looks like to watchers.
+cmd_restart_apiserver() {
+  load_ports
+  local t0; t0=$(date +%s)
+  stop_proc kube-apiserver
+  start_apiserver
+  log "kube-apiserver restarted ($(( $(date +%s) - t0 ))s)"
+}
+
 case ${1:-} in
   build) shift; cmd_build "$@" ;;
   up) shift; cmd_up "$@" ;;
@@ -514,6 +533,7 @@ case ${1:-} in
   env) shift; cmd_env "$@" ;;
   status) shift; cmd_status "$@" ;;
   restart-controllers) shift; cmd_restart_controllers "$@" ;;
+  restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   repo) shift; cmd_repo "$@" ;;
   versions) for c in $COMPONENTS; do echo "$c $(comp_version "$c")"; done ;;
   *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
