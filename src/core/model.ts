@@ -5,6 +5,7 @@
 import type { JsonObject, K8sObject, ResourceRef, SourceLocation } from "./types.js";
 import type { RbacGraph } from "./rbac.js";
 import type { FluxControllerName } from "./flux.js";
+import type { NotAssessed } from "./coverage.js";
 
 /** How an object entered the model. */
 export type OriginKind = "file" | "rendered" | "cluster" | "synthesized";
@@ -140,6 +141,8 @@ export interface FleetModel {
   renderNotes: RenderNote[];
   /** Platform namespaces and service accounts (config or defaults). */
   platform: { namespaces: string[]; serviceAccounts: string[] };
+  /** Content the audit did not see, and the posture rows it leaves unassessed (src/core/coverage.ts). */
+  notAssessed: NotAssessed[];
 }
 
 export function refOf(o: K8sObject): ResourceRef {

@@ -1,28 +1,55 @@
 /**
- * The seed's "Expected Behaviour" table, evaluated for the audited fleet. A threat is
- * `exposed` when a finding at medium or above stands behind it, `defended` when every rule
- * that guards it ran clean over objects it applies to, and `unknown` otherwise.
+ * The seed's "Expected Behaviour" table, evaluated for the audited fleet. Each row gets one of
+ * four verdicts:
+ * - `exposed`: a finding at medium or above stands behind it;
+ * - `not-applicable`: the threat cannot arise here (e.g. no HelmRelease), and nothing unseen could change that;
+ * - `not-assessed`: content relevant to the threat was not seen (not rendered, not expanded,
+ *   another repository, a remote cluster, a disabled rule), or positive evidence is missing for
+ *   some relevant object; the row names what;
+ * - `defended`: every rule guarding it ran, none fired, nothing relevant went unseen, AND there
+ *   is positive evidence of the hardening for every relevant object. "No rule fired" alone is
+ *   never `defended`.
  */
-import { isGitRepository } from "../core/flux.js";
-import type { FleetModel } from "../core/model.js";
+import { notAssessedFor, POSTURE_AREAS, type NotAssessed, type PostureArea } from "../core/coverage.js";
+import { asArray, asObject, GROUP, groupOf, path, str } from "../core/flux.js";
+import type { FleetModel, ModelObject, Reconciler } from "../core/model.js";
 import { severityRank } from "../core/types.js";
 import type { Finding, PostureEntry } from "./report.js";
 
+/** Positive evidence for a row: how many relevant objects, and which of them lack the hardening (described). */
+interface Evidence {
+  /** What the evidence is, for the `because` of a defended row, e.g. "3 sources verified". */
+  shown: string;
+  /** Relevant objects (or facts) without positive evidence; empty when every one has it. */
+  lacking: string[];
+}
+
 interface PostureDef {
-  id: string;
+  id: PostureArea;
   threat: string;
   expected: string;
   rules: string[];
-  /** Why the verdict cannot be `defended` for this model, if so. */
-  evidence(model: FleetModel): string | null;
+  /** Positive evidence of the hardening, or a reason there can be none (a string: not assessed). */
+  evidence(model: FleetModel): Evidence | string;
   /** When the threat cannot arise in this model at all. */
   notApplicable?(model: FleetModel): string | null;
 }
 
-const rendered = (m: FleetModel): string | null => {
-  const failed = m.renderNotes.filter((n) => n.method === null);
-  return failed.length ? `${failed.length} Kustomization(s) could not be rendered` : null;
-};
+const describe = (m: ModelObject): string => `${m.object.kind} ${m.object.metadata.namespace ? `${m.object.metadata.namespace}/` : ""}${m.object.metadata.name}`;
+const isKind = (m: ModelObject, group: string, ...kinds: string[]): boolean => groupOf(m.object.apiVersion) === group && kinds.includes(m.object.kind);
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** A reconciler impersonates a service account (its own, or the lockdown's default), not the controller. */
+function impersonates(r: Reconciler): boolean {
+  return r.identity.source !== "controller";
+}
+
+function identityEvidence(reconcilers: readonly Reconciler[], what: string): Evidence | string {
+  if (reconcilers.length === 0) return `no ${what} in the repository`;
+  const lacking = reconcilers.filter((r) => !impersonates(r)).map((r) => `${describe(r.object)} runs as the controller`);
+  const n = reconcilers.length;
+  return { shown: `${plural(n, what.replace(/s$/, ""), what)} ${n === 1 ? "impersonates" : "impersonate"} a service account`, lacking };
+}
 
 export const POSTURE: readonly PostureDef[] = [
   {
@@ -30,42 +57,68 @@ export const POSTURE: readonly PostureDef[] = [
     threat: "A malicious commit is applied",
     expected: "Rejected: the source's signature verification fails (SourceVerified=False)",
     rules: ["gitrepository-unverified", "verify-mode-mismatch", "ocirepository-unverified", "helm-chart-unverified", "source-insecure-transport"],
-    evidence: (m) => (m.objects.some((o) => isGitRepository(o.object) || o.object.kind === "OCIRepository") ? null : "no GitRepository or OCIRepository in the repository"),
+    evidence: (m) => {
+      const sources = m.objects.filter((o) => isKind(o, GROUP.source, "GitRepository", "OCIRepository"));
+      if (sources.length === 0) return "no GitRepository or OCIRepository in the repository";
+      const lacking = sources.filter((o) => !asObject(path(o.object, "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
+      for (const hr of m.objects.filter((o) => isKind(o, GROUP.helm, "HelmRelease"))) {
+        const src = str(hr.object, "spec", "chart", "spec", "sourceRef", "kind");
+        if (src === "HelmRepository" && !asObject(path(hr.object, "spec", "chart", "spec", "verify"))) lacking.push(`${describe(hr)}'s chart is not verified`);
+      }
+      return { shown: `${plural(sources.length, "source")} verified`, lacking };
+    },
   },
   {
     id: "developer-pushes-cluster-role-binding",
     threat: "A developer pushes a ClusterRoleBinding",
     expected: "Denied: the tenant's reconciler service account has no cluster-scoped RBAC",
     rules: ["tenant-applies-cluster-scoped", "kustomization-missing-service-account", "multitenancy-lockdown-missing", "reconciler-sa-overprivileged", "cross-namespace-source-ref"],
-    evidence: (m) => rendered(m) ?? (m.reconcilers.some((r) => r.kind === "Kustomization") ? null : "no Flux Kustomization in the repository"),
+    evidence: (m) => identityEvidence(m.reconcilers.filter((r) => r.kind === "Kustomization" && r.tier === "tenant"), "tenant Kustomizations"),
   },
   {
     id: "git-credentials-exfiltrated",
     threat: "Git credentials are exfiltrated",
     expected: "Limited: read-only deploy keys, encrypted Secrets, no Secret access outside Flux, restricted egress",
     rules: ["flux-secrets-readable", "plaintext-secret-in-git", "git-https-credentials", "ssh-known-hosts-missing", "flux-egress-unrestricted"],
-    evidence: () => null,
+    evidence: (m) => {
+      const clusters = m.clusters.filter((c) => c.entrypoint || c.fluxInstance || c.controllers.size);
+      if (clusters.length === 0) return "no Flux cluster in the repository (no bootstrap, sync Kustomization or FluxInstance)";
+      const lacking = clusters.filter((c) => !c.controllers.has("source-controller") && !c.fluxInstance).map((c) => `cluster ${c.id}: Flux's install is not in the repository, so source-controller's egress and Secret access are not seen`);
+      return { shown: `Flux's install seen in ${plural(clusters.length, "cluster")}`, lacking };
+    },
   },
   {
     id: "flux-sa-privilege-escalation",
     threat: "A Flux service account is used for privilege escalation",
     expected: "Prevented: reconcilers impersonate least-privilege service accounts; controllers are locked down",
     rules: ["flux-controller-cluster-admin", "reconciler-sa-overprivileged", "controller-insecure-flag", "multitenancy-lockdown-missing", "helmrelease-missing-service-account", "kustomization-missing-service-account"],
-    evidence: (m) => (m.reconcilers.length ? null : "no Flux reconcilers in the repository"),
+    evidence: (m) => {
+      const ev = identityEvidence(m.reconcilers, "Flux reconcilers");
+      if (typeof ev === "string") return ev;
+      for (const c of m.clusters) {
+        if (!c.entrypoint && !c.fluxInstance && !c.controllers.size) continue;
+        for (const [name, ld] of Object.entries(c.lockdown)) if (ld.evidence === "none") ev.lacking.push(`cluster ${c.id}: ${name}'s lockdown flags are not in the repository`);
+      }
+      return ev;
+    },
   },
   {
     id: "reconciliation-failure-undetected",
     threat: "A reconciliation failure goes undetected",
     expected: "Alerted: error events are forwarded and a not-ready alert fires within 10 minutes",
     rules: ["no-failure-alerting", "no-verification-alerting"],
-    evidence: () => null,
+    evidence: (m) => {
+      const alerts = m.objects.filter((o) => isKind(o, GROUP.notification, "Alert") || (o.object.kind === "PrometheusRule" && o.object.apiVersion.startsWith("monitoring.coreos.com/")));
+      if (alerts.length === 0) return "no Alert or PrometheusRule in the repository";
+      return { shown: `${plural(alerts.length, "Alert or PrometheusRule", "Alerts or PrometheusRules")} in place`, lacking: [] };
+    },
   },
   {
     id: "helm-values-injected",
     threat: "HelmRelease values are injected",
     expected: "Blocked: values cannot enable privileged workloads, and charts are pinned and verified",
     rules: ["helmrelease-privileged-values", "workload-privileged", "helmrelease-missing-service-account", "helmrelease-unpinned-chart", "helm-chart-unverified"],
-    evidence: (m) => rendered(m),
+    evidence: (m) => identityEvidence(m.reconcilers.filter((r) => r.kind === "HelmRelease"), "HelmReleases"),
     notApplicable: (m) => (m.objects.some((o) => o.object.kind === "HelmRelease") ? null : "no HelmRelease in the repository"),
   },
   {
@@ -73,28 +126,55 @@ export const POSTURE: readonly PostureDef[] = [
     threat: "Image automation overwrites a tag",
     expected: "Prevented: bounded image policies, allowed registries, and pushes that go through review",
     rules: ["image-automation-pushes-to-applied-branch", "imagepolicy-unbounded", "image-registry-not-allowed", "imagepolicy-invalid-extract"],
-    evidence: () => null,
-    notApplicable: (m) =>
-      m.objects.some((o) => o.object.kind === "ImageUpdateAutomation" || o.object.kind === "ImagePolicy") ? null : "no image automation in the repository",
+    evidence: (m) => {
+      const iuas = m.objects.filter((o) => isKind(o, GROUP.image, "ImageUpdateAutomation"));
+      const policies = m.objects.filter((o) => isKind(o, GROUP.image, "ImagePolicy"));
+      const lacking = iuas
+        .filter((o) => !str(o.object, "spec", "git", "push", "branch") && asArray(path(o.object, "spec", "git", "push", "refspec")).length === 0 && !str(o.object, "spec", "git", "push", "refspec"))
+        .map((o) => `${describe(o)} pushes to its checkout branch`);
+      lacking.push(...policies.filter((o) => !asObject(path(o.object, "spec", "policy"))).map((o) => `${describe(o)} has no spec.policy`));
+      return { shown: `${plural(iuas.length, "automation")} push for review, ${plural(policies.length, "policy", "policies")} bounded`, lacking };
+    },
+    notApplicable: (m) => (m.objects.some((o) => o.object.kind === "ImageUpdateAutomation" || o.object.kind === "ImagePolicy") ? null : "no image automation in the repository"),
   },
 ];
 
+if (POSTURE.map((p) => p.id).join() !== POSTURE_AREAS.join()) throw new Error("posture rows and POSTURE_AREAS disagree");
+
+/** What a row names as not seen: `reason: what` lines, capped for the text table. */
+function unseen(gaps: readonly NotAssessed[]): PostureEntry["notAssessed"] {
+  return gaps.map((g) => ({ reason: g.reason, what: g.what, file: g.file ?? null }));
+}
+
+function summarize(items: readonly string[], max = 3): string {
+  return items.length <= max ? items.join("; ") : `${items.slice(0, max).join("; ")}; and ${items.length - max} more`;
+}
+
+/**
+ * Evaluates every posture row. `enabled` is the set of rule ids that ran. Exposed wins over
+ * everything (a finding is evidence whatever else went unseen); then content not seen makes a
+ * row `not-assessed`; then `not-applicable`; then positive evidence decides between
+ * `defended` and `not-assessed`.
+ */
 export function evaluatePosture(model: FleetModel, findings: readonly Finding[], enabled: ReadonlySet<string>): PostureEntry[] {
+  // The definitions say "in the repository"; a live model is a cluster.
+  const here = (t: string): string => (model.mode === "cluster" ? t.replace(/ in the repository\b/g, " in the cluster") : t);
   return POSTURE.map((def) => {
+    const gaps = notAssessedFor(model, def.id);
+    const base = { id: def.id, threat: def.threat, expected: def.expected, notAssessed: unseen(gaps) };
     const hits = findings.filter((f) => !f.suppressed && def.rules.includes(f.ruleId) && severityRank(f.severity) >= severityRank("medium"));
-    const base = { id: def.id, threat: def.threat, expected: def.expected };
     if (hits.length) {
       const ids = [...new Set(hits.map((h) => h.ruleId))].sort();
       return { ...base, verdict: "exposed" as const, because: `${hits.length} finding(s): ${ids.join(", ")}`, findings: hits.map((h) => h.fingerprint) };
     }
-    // The definitions say "in the repository"; a live model is a cluster.
-    const here = (t: string | null | undefined): string | null => (t ? (model.mode === "cluster" ? t.replace(/ in the repository$/, " in the cluster") : t) : null);
-    const na = here(def.notApplicable?.(model));
-    if (na) return { ...base, verdict: "defended" as const, because: `not applicable: ${na}`, findings: [] };
+    if (gaps.length) return { ...base, verdict: "not-assessed" as const, because: here(`not seen: ${summarize(gaps.map((g) => g.what))}`), findings: [] };
+    const na = def.notApplicable?.(model);
+    if (na) return { ...base, verdict: "not-applicable" as const, because: here(na), findings: [] };
     const missing = def.rules.filter((r) => !enabled.has(r));
-    if (missing.length) return { ...base, verdict: "unknown" as const, because: `not checked: ${missing.join(", ")}`, findings: [] };
-    const gap = here(def.evidence(model));
-    if (gap) return { ...base, verdict: "unknown" as const, because: gap, findings: [] };
-    return { ...base, verdict: "defended" as const, because: `checked by ${def.rules.length} rule(s), none fired`, findings: [] };
+    if (missing.length) return { ...base, verdict: "not-assessed" as const, because: `not checked: ${missing.join(", ")}`, findings: [] };
+    const ev = def.evidence(model);
+    if (typeof ev === "string") return { ...base, verdict: "not-assessed" as const, because: here(ev), findings: [] };
+    if (ev.lacking.length) return { ...base, verdict: "not-assessed" as const, because: here(`no positive evidence: ${summarize(ev.lacking)}`), findings: [] };
+    return { ...base, verdict: "defended" as const, because: `${ev.shown}; ${plural(def.rules.length, "rule")} ran clean`, findings: [] };
   });
 }

@@ -1,4 +1,5 @@
 /** The audit report: the JSON schema (schemas/audit-report.schema.json) in TypeScript. */
+import type { NotAssessedReason } from "../core/coverage.js";
 import type { RenderNote } from "../core/model.js";
 import type { LiveAnalysis } from "./live.js";
 import type { ResourceRef, Severity, SourceLocation, Threat } from "../core/types.js";
@@ -25,7 +26,12 @@ export interface Finding {
   context: { clusters: string[]; renderedBy: string[] };
 }
 
-export type PostureVerdict = "defended" | "exposed" | "unknown";
+/**
+ * `exposed`: findings; `defended`: positive evidence for every relevant object and nothing
+ * relevant unseen; `not-assessed`: relevant content not seen or evidence missing;
+ * `not-applicable`: the threat cannot arise (src/engine/posture.ts).
+ */
+export type PostureVerdict = "defended" | "exposed" | "not-assessed" | "not-applicable";
 
 export interface PostureEntry {
   id: string;
@@ -34,6 +40,8 @@ export interface PostureEntry {
   verdict: PostureVerdict;
   because: string;
   findings: string[];
+  /** What this row could not see (src/core/coverage.ts), whatever the verdict. */
+  notAssessed: Array<{ reason: NotAssessedReason; what: string; file: string | null }>;
 }
 
 export interface AuditReport {

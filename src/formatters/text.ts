@@ -71,8 +71,8 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
     lines.push(c(BOLD, "Posture") + " (the seed's Expected Behaviour)");
     const w = Math.max(...report.posture.map((p) => p.threat.length));
     for (const p of report.posture) {
-      const col = p.verdict === "exposed" ? COLORS.high : p.verdict === "defended" ? "\x1b[32m" : COLORS.medium;
-      lines.push(`  ${p.threat.padEnd(w)}  ${c(col, p.verdict.padEnd(8))}  ${c(DIM, p.because)}`);
+      const col = p.verdict === "exposed" ? COLORS.high : p.verdict === "defended" ? "\x1b[32m" : p.verdict === "not-applicable" ? DIM : COLORS.medium;
+      lines.push(`  ${p.threat.padEnd(w)}  ${c(col, p.verdict.padEnd(14))}  ${c(DIM, p.because)}`);
     }
   }
   return `${lines.join("\n")}\n`;

@@ -307,6 +307,7 @@ async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ m
     reconcilers: cluster.reconcilers,
     renderNotes: [],
     platform: { namespaces: opts.config.platform.namespaces, serviceAccounts: opts.config.platform.serviceAccounts },
+    notAssessed: [],
   };
   return { model, live: ctx };
 }

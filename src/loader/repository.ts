@@ -29,6 +29,7 @@ import type {
 } from "../core/model.js";
 import { refOf } from "../core/model.js";
 import { getAt, pointer } from "../core/pointer.js";
+import { markNotAssessed, type NotAssessed } from "../core/coverage.js";
 import type { JsonObject, JsonValue, K8sObject, SourceLocation } from "../core/types.js";
 import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./files.js";
 import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
@@ -180,6 +181,15 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     await renderer.close();
   }
   const model = builder.finish(kustomizeFiles);
+  // A file the walk did not read may hold anything Flux applies.
+  for (const n of walk.skipped) {
+    if (/^Helm chart templates/.test(n.reason)) {
+      const chart = n.file.replace(/\/(templates|charts)$/, "");
+      markNotAssessed(model, { areas: ["helm-values-injected"], reason: "not-expanded", what: `Helm chart ${chart} (its templates are rendered by helm-controller, not by fluxguard)`, file: chart });
+      continue;
+    }
+    markNotAssessed(model, { areas: "all", reason: "skipped-file", what: `${n.file} (${n.reason})`, file: n.file });
+  }
   return {
     model,
     parseErrors,
@@ -235,6 +245,8 @@ class ModelBuilder {
   private readonly consumed = new Set<string>();
   private readonly renders = new Map<string, RenderRecord>();
   private readonly renderNotes: RenderNote[] = [];
+  /** Content not seen (coverage.ts): what could not be rendered, remote clusters. */
+  readonly notAssessed: NotAssessed[] = [];
   private readonly entrypoints: Array<{ ks: ModelObject; clusterId: string }> = [];
   private readonly selfSources = new Set<string>();
   private readonly selfUrls = new Set<string>();
@@ -313,9 +325,11 @@ class ModelBuilder {
           if (!job) {
             this.renders.set(rkey, { method: null, dir: null, objects: [], problems: [problem!] });
             this.renderNotes.push({ reconciler: noteLabel(item), file: item.ks.origin.file ?? null, method: null, objects: 0, problems: [problem!] });
+            this.markUnrendered(item.ks, problem!);
             continue;
           }
           const outcome = results.get(job.id)!;
+          if (outcome.method === null) this.markUnrendered(item.ks, outcome.problems.join("; ") || "not rendered");
           const rendered = this.adopt(item, outcome.docs, outcome.method === "kustomize" || outcome.method === "flux-generated" ? outcome.method : "builtin");
           const record: RenderRecord = { method: outcome.method, dir: toRel(this.root, job.dirAbs) || ".", objects: rendered, problems: outcome.problems };
           this.renders.set(rkey, record);
@@ -332,6 +346,17 @@ class ModelBuilder {
       frontier = unattached.map((ks) => ({ ks, clusterId: UNATTACHED }));
       await runLevels();
     }
+  }
+
+  /** A Kustomization whose content was not seen: every posture row depends on what it would apply. */
+  private markUnrendered(ks: ModelObject, problem: string): void {
+    const unmapped = /is not this repository|not generated from sources that are|generated from sources that are not/.test(problem);
+    markNotAssessed(this, {
+      areas: "all",
+      reason: unmapped ? "unmapped-source" : "not-rendered",
+      what: `${ksLabel(ks)} (${problem.split("; ")[0]})`,
+      file: ks.origin.file ?? null,
+    });
   }
 
   /**
@@ -647,6 +672,7 @@ class ModelBuilder {
       reconcilers,
       renderNotes: this.renderNotes,
       platform: { namespaces: this.config.platform.namespaces, serviceAccounts: this.config.platform.serviceAccounts },
+      notAssessed: this.notAssessed,
     };
   }
 
