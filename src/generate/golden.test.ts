@@ -14,7 +14,8 @@ import { parseAllDocuments } from "yaml";
 import { runAudit } from "../engine/audit.js";
 import { REPO_ROOT, sourceDir } from "../testing/paths.js";
 import { generateFleet, type GeneratedFile } from "./fleet.js";
-import { loadSpec } from "./spec.js";
+import { STARTER_SPEC } from "./init.js";
+import { loadSpec, parseSpec } from "./spec.js";
 import { writeGenerated } from "./write.js";
 
 const GOLDEN = join(sourceDir(import.meta.url), "golden");
@@ -125,22 +126,33 @@ for (const s of SPECS) {
   });
 
   test(`round trip: audit of generated ${s.name} has no finding at medium or above, and no schema or API-version finding`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), `fluxguard-rt-${s.name}-`));
-    try {
-      writeGenerated(dir, generate(s.name, s.kyverno));
-      const report = await runAudit({ root: dir, env: { PATH: process.env["PATH"], FLUXGUARD_KUSTOMIZE: hasKubectl() ? "kubectl" : "none" } });
-      const serious = report.findings.filter(
-        (f) => !f.suppressed && (["critical", "high", "medium"].includes(f.severity) || f.ruleId === "flux-schema-violation" || f.ruleId === "flux-api-removed"),
-      );
-      assert.deepEqual(
-        serious.map((f) => `${f.severity} ${f.ruleId} ${f.location?.file}:${f.location?.line}: ${f.message}`),
-        [],
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    await assertAuditsClean(s.name, generate(s.name, s.kyverno));
   });
 }
+
+/** Writes a generated fleet to a temporary directory and audits it: nothing at medium or above, no schema or API-version finding. */
+async function assertAuditsClean(name: string, files: GeneratedFile[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `fluxguard-rt-${name}-`));
+  try {
+    writeGenerated(dir, files);
+    const report = await runAudit({ root: dir, env: { PATH: process.env["PATH"], FLUXGUARD_KUSTOMIZE: hasKubectl() ? "kubectl" : "none" } });
+    const serious = report.findings.filter(
+      (f) => !f.suppressed && (["critical", "high", "medium"].includes(f.severity) || f.ruleId === "flux-schema-violation" || f.ruleId === "flux-api-removed"),
+    );
+    assert.deepEqual(
+      serious.map((f) => `${f.severity} ${f.ruleId} ${f.location?.file}:${f.location?.line}: ${f.message}`),
+      [],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("round trip: `fluxguard init | fluxguard generate` audits with nothing at medium or above (its chart is verified)", async () => {
+  const spec = parseSpec(STARTER_SPEC, "fleet.yaml");
+  assert.ok(spec.tenants.some((t) => t.charts.some((c) => c.verify !== null)), "the starter spec verifies its chart");
+  await assertAuditsClean("init", generateFleet(spec, { kyverno: false }));
+});
 
 test("generate: writing again is idempotent and removes files no longer generated", () => {
   const dir = mkdtempSync(join(tmpdir(), "fluxguard-write-"));

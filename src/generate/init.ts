@@ -56,11 +56,17 @@ tenants:
       - name: web
         image: ghcr.io/example/team-a/web
         range: ">=1.0.0 <2.0.0"
-    # Optional: HelmReleases with a pinned, bounded chart version range.
+    # Optional: HelmReleases with a pinned, bounded chart version range. An oci:// chart is
+    # verified before Helm sees it (Adversary 1): keyless cosign with the signer's OIDC identity
+    # (issuer and subject are regular expressions), or secretName for public keys.
     charts:
       - name: podinfo
         repository: oci://ghcr.io/stefanprodan/charts
         version: ">=6.0.0 <7.0.0"
+        verify:
+          provider: cosign
+          issuer: ^https://token\\.actions\\.githubusercontent\\.com$
+          subject: ^https://github\\.com/stefanprodan/podinfo.*$
     # Where the tenant's own alerts go.
     alerts:
       type: slack

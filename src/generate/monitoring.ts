@@ -160,6 +160,42 @@ export function ksmConfigDoc(spec: FleetSpec): Doc {
 }
 
 
+/**
+ * Metrics Flux 2.9's controllers record (fluxcd/pkg `runtime/metrics/recorder.go` and
+ * `cache/metrics.go`, source-controller `internal/cache/metrics.go`; FLUX-FACTS.md §3.1), beside
+ * controller-runtime's own. `gotk_reconcile_condition` and `gotk_suspend_status` are still
+ * defined in fluxcd/pkg but no controller has recorded them since Flux 2.5, so they are not here.
+ */
+export const FLUX_CONTROLLER_METRICS: readonly string[] = [
+  "gotk_reconcile_duration_seconds_bucket",
+  "gotk_reconcile_duration_seconds_sum",
+  "gotk_reconcile_duration_seconds_count",
+  "gotk_cache_events_total",
+  "gotk_token_cache_events_total",
+  "gotk_token_cache_requests_total",
+  "gotk_token_cache_evictions_total",
+  "gotk_token_cached_items",
+  "controller_runtime_reconcile_total",
+  "controller_runtime_reconcile_errors_total",
+  "controller_runtime_reconcile_time_seconds_bucket",
+  "workqueue_depth",
+  "workqueue_longest_running_processor_seconds",
+  "rest_client_requests_total",
+  "process_cpu_seconds_total",
+];
+
+/**
+ * Every metric the generated alert rules may query: the controllers' (FLUX_CONTROLLER_METRICS)
+ * and those the generated kube-state-metrics config defines (`<metricNamePrefix>_<name>`, i.e.
+ * `gotk_resource_info`). A rule on anything else would never fire.
+ */
+export function emittedMetrics(): Set<string> {
+  const out = new Set(FLUX_CONTROLLER_METRICS);
+  const resources = (ksmCustomResourceConfig() as { spec: { resources: Array<{ metricNamePrefix: string; metrics: Array<{ name: string }> }> } }).spec.resources;
+  for (const r of resources) for (const m of r.metrics) out.add(`${r.metricNamePrefix}_${m.name}`);
+  return out;
+}
+
 export interface AlertRule {
   alert: string;
   expr: string;
