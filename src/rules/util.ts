@@ -5,6 +5,7 @@ import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObje
 import { parsePointer } from "../core/pointer.js";
 import type { BindingNode, Subject } from "../core/rbac.js";
 import type { Report } from "../core/rule.js";
+import { isSopsEncryptedValue } from "../core/sops.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 
 export function isFluxControllerSubject(cluster: FluxCluster, s: Subject): boolean {
@@ -63,7 +64,7 @@ export function isExternalReference(v: string): boolean {
   const t = v.trim();
   return (
     isTemplated(t) ||
-    /^ENC\[[A-Z0-9_]+,/.test(t) ||
+    isSopsEncryptedValue(t) ||
     /^(op|vault|ref\+[a-z0-9]+|awssm|gcpsm|azkv|sops|secret|env|file|akv|bws|infisical):\/\//i.test(t) ||
     /^<path:[^>]+>$/.test(t) ||
     /^\{\{.*\}\}$/s.test(t)

@@ -4,6 +4,7 @@
  * callers get key names, never contents.
  */
 import { asObject } from "../../core/flux.js";
+import { isSopsEncryptedValue, sopsFileStatus, type SopsFileStatus } from "../../core/sops.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import type { JsonObject } from "../../core/types.js";
 import { isExternalReference } from "../util.js";
@@ -28,13 +29,35 @@ export function isPublicMaterial(key: string, value: string): boolean {
   );
 }
 
-export function isSopsValue(v: string): boolean {
-  return /^ENC\[[A-Z0-9_]+,/.test(v.trim());
+/** Whether one value is SOPS ciphertext (the model's one answer, src/core/sops.ts). */
+export const isSopsValue = isSopsEncryptedValue;
+
+/**
+ * Whether a generator input file holds secrets in the clear. A file with sops metadata is
+ * encrypted only as far as its values are `ENC[…]`: with none, nothing is; with some, a
+ * credential-named key left in the clear still is plain text. `plaintext: null` when the
+ * file could not be read value by value (not assessed). `note` says why, for messages; it
+ * never holds a value.
+ */
+export function fileSecrecy(key: string, file: string, text: string): { plaintext: boolean | null; note?: string } {
+  const st = sopsFileStatus(text);
+  if (!st.metadata) return { plaintext: text.trim() !== "" && !isExternalReference(text) && !isPublicMaterial(key, text) };
+  if (!st.parsed) return { plaintext: null };
+  return sopsVerdict(file, st);
 }
 
-/** Whether a generator input file is SOPS-encrypted (YAML, JSON, dotenv or INI output). */
-export function isSopsFile(text: string): boolean {
-  return /(^|\n)sops:\s*\n/.test(text) || /"sops"\s*:\s*\{/.test(text) || /(^|\n)sops_(version|mac)=/.test(text) || /(^|\n)\[sops\]/.test(text);
+function sopsVerdict(file: string, st: SopsFileStatus): { plaintext: boolean; note?: string; clear: string[] } {
+  const selector = st.selector ? ` (${st.selector} selects none of its keys)` : "";
+  const secretLike = st.clear.filter((c) => !isExternalReference(c.value) && !isPublicMaterial(c.key, c.value));
+  if (st.encrypted === 0 && secretLike.length > 0) {
+    return { plaintext: true, note: `${file} has sops metadata but no ENC[...] value${selector}: nothing in it is encrypted`, clear: secretLike.map((c) => c.key) };
+  }
+  const creds = secretLike.filter((c) => isCredentialKey(c.key) && isLiteralCredential(c.key, c.value));
+  if (creds.length > 0) {
+    const paths = creds.map((c) => c.path);
+    return { plaintext: true, note: `${file} has sops metadata, but ${paths.join(", ")} ${paths.length === 1 ? "is" : "are"} not encrypted`, clear: creds.map((c) => c.key) };
+  }
+  return { plaintext: false, clear: [] };
 }
 
 function decode(v: string): string {
@@ -66,9 +89,18 @@ export function secretEntries(o: JsonObject): SecretEntry[] {
   return out;
 }
 
+export interface GeneratorEntry {
+  pointer: string;
+  key: string;
+  /** null: the input could not be read (not assessed). */
+  plaintext: boolean | null;
+  /** Why a file with sops metadata is still plain text (never a value). */
+  note?: string;
+}
+
 /** Keys of a secretGenerator entry's inputs, and whether each is plain text. */
-export function generatorEntries(gen: JsonObject, read: ((ref: string) => string | null) | undefined): Array<{ pointer: string; key: string; plaintext: boolean | null }> {
-  const out: Array<{ pointer: string; key: string; plaintext: boolean | null }> = [];
+export function generatorEntries(gen: JsonObject, read: ((ref: string) => string | null) | undefined): GeneratorEntry[] {
+  const out: GeneratorEntry[] = [];
   const list = (f: string): unknown[] => (Array.isArray(gen[f]) ? (gen[f] as unknown[]) : []);
   list("literals").forEach((l, i) => {
     if (typeof l !== "string") return;
@@ -83,7 +115,8 @@ export function generatorEntries(gen: JsonObject, read: ((ref: string) => string
     const file = eq < 0 ? f : f.slice(eq + 1);
     const key = eq < 0 ? (file.split("/").pop() ?? file) : f.slice(0, eq);
     const text = read?.(file) ?? null;
-    out.push({ pointer: `/files/${i}`, key, plaintext: text === null ? null : text.trim() !== "" && !isSopsFile(text) && !isExternalReference(text) && !isPublicMaterial(key, text) });
+    const verdict = text === null ? { plaintext: null } : fileSecrecy(key, file, text);
+    out.push({ pointer: `/files/${i}`, key, ...verdict });
   });
   const envs = [...list("envs"), ...(typeof gen["env"] === "string" ? [gen["env"]] : [])];
   envs.forEach((e, i) => {
@@ -91,12 +124,15 @@ export function generatorEntries(gen: JsonObject, read: ((ref: string) => string
     const text = read?.(e) ?? null;
     const ptr = i < list("envs").length ? `/envs/${i}` : "/env";
     if (text === null) return void out.push({ pointer: ptr, key: e, plaintext: null });
-    const sops = isSopsFile(text);
+    // A sops-encrypted dotenv file is encrypted only where its values are ENC[...].
+    const st = sopsFileStatus(text);
+    const verdict = st.metadata && st.parsed ? sopsVerdict(e, st) : null;
     for (const line of text.split("\n")) {
       const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/.exec(line);
       if (!m || m[1]!.startsWith("sops_")) continue;
       const v = m[2]!.replace(/^["']|["']$/g, "");
-      out.push({ pointer: ptr, key: m[1]!, plaintext: !sops && v.trim() !== "" && !isSopsValue(v) && !isExternalReference(v) });
+      const plaintext = !st.metadata ? v.trim() !== "" && !isSopsValue(v) && !isExternalReference(v) : verdict ? verdict.clear.includes(m[1]!) : null;
+      out.push({ pointer: ptr, key: m[1]!, plaintext, ...(plaintext && verdict?.note ? { note: verdict.note } : {}) });
     }
   });
   return out;
