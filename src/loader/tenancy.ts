@@ -6,6 +6,7 @@ import type { FleetConfig } from "../core/config.js";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, flagIsTrue, isFluxInstance, isFluxKustomization, isHelmRelease, parseFlags, path as at, str, type FluxControllerName } from "../core/flux.js";
 import type { ControllerInfo, FluxCluster, Lockdown, ModelObject, Reconciler, RenderRecord } from "../core/model.js";
 import { refOf } from "../core/model.js";
+import { gitCheckout, trackedBranch } from "../core/gitref.js";
 import { pointer } from "../core/pointer.js";
 import { RbacGraph } from "../core/rbac.js";
 import type { JsonValue, K8sObject } from "../core/types.js";
@@ -126,7 +127,8 @@ export function buildCluster(input: ClusterInput): FluxCluster {
   for (const m of objects) {
     if (m.object.kind !== "GitRepository") continue;
     if (!usedSources.has(`GitRepository/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
-    const b = str(m.object, "spec", "ref", "branch");
+    // The branch Flux applies, however the ref names it (ref.branch, ref.name: refs/heads/…, the default).
+    const b = trackedBranch(gitCheckout(at(m.object, "spec", "ref")));
     if (b) cluster.branches.push(b);
   }
   cluster.paths = [...new Set(cluster.paths)].sort();

@@ -1,4 +1,5 @@
-import { GROUP, str } from "../../core/flux.js";
+import { GROUP, path } from "../../core/flux.js";
+import { gitCheckout } from "../../core/gitref.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isFluxKind } from "../util.js";
 import { appliedBy, effectiveSource, fromFluxInstance, isApplied, usersOf, verifyOf } from "./usage.js";
@@ -45,7 +46,8 @@ spec:
       if (verifyOf(obj, "spec")) continue;
       const u = usersOf(model, m);
       const applied = isApplied(u);
-      const branch = str(obj, "spec", "ref", "branch");
+      const checkout = gitCheckout(path(obj, "spec", "ref"));
+      const branch = checkout.kind === "branch" && checkout.field !== "default" ? checkout.branch : null;
       const what = branch ? `commit pushed to branch ${branch}` : "commit";
       const op = fromFluxInstance(m) ? " (the FluxInstance sync source: add spec.verify through spec.kustomize.patches)" : "";
       report({

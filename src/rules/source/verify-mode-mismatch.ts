@@ -1,6 +1,7 @@
-import { asObject, asString, GROUP, str } from "../../core/flux.js";
+import { asObject, asString, GROUP, path } from "../../core/flux.js";
+import { checksOutTag, describeCheckout, gitCheckout, shadowedRefFields } from "../../core/gitref.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
+import { auditedObjects, describe, isFluxKind } from "../util.js";
 import { effectiveSource, verifyOf } from "./usage.js";
 
 const TAG_MODES = new Set(["Tag", "TagAndHEAD"]);
@@ -13,7 +14,7 @@ export default defineRule({
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "verify.mode Tag or TagAndHEAD without a tag, semver or tag name ref, or a verify block without a secretRef",
     rationale:
-      "`Tag` and `TagAndHEAD` verify the tag object the ref points at. Checked out through a branch or commit there is no tag: source-controller marks the GitRepository Stalled with reason InvalidVerificationMode and never produces an artifact, so the hardening becomes an outage that teams 'fix' by removing verify. A GitRepository `verify` without `secretRef` names no trusted keys and the API server refuses it.",
+      "`Tag` and `TagAndHEAD` verify the tag object the ref points at. Checked out through a branch or commit there is no tag (source-controller resolves one ref, by precedence commit > name > semver > tag > branch, so a `ref.tag` beside `ref.name: refs/heads/main` is ignored): source-controller marks the GitRepository Stalled with reason InvalidVerificationMode and never produces an artifact, so the hardening becomes an outage that teams 'fix' by removing verify. A GitRepository `verify` without `secretRef` names no trusted keys and the API server refuses it.",
     remediation: {
       text: "Use mode HEAD with a branch ref, or keep Tag/TagAndHEAD and check out a tag (`ref.tag`, `ref.semver`, or `ref.name: refs/tags/…`); always name the keys Secret.",
       snippet: `spec:
@@ -37,12 +38,11 @@ export default defineRule({
         report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: spec.verify has no secretRef, so no key is trusted and the API server refuses the object` });
       }
       if (!TAG_MODES.has(mode)) continue;
-      const ref = asObject(asObject(obj["spec"])?.["ref"]) ?? {};
-      const name = asString(ref["name"]);
-      if ([ref["tag"], ref["semver"], name].some((v) => isTemplated(v))) continue;
-      const tagged = ref["tag"] !== undefined || ref["semver"] !== undefined || (name !== undefined && name.startsWith("refs/tags/"));
-      if (tagged) continue;
-      const via = str(ref, "commit") ? `commit ${str(ref, "commit")}` : name ? `ref ${name}` : str(ref, "branch") ? `branch ${str(ref, "branch")}` : "the default branch";
+      const ref = path(obj, "spec", "ref");
+      const checkout = gitCheckout(ref);
+      if (checkout.kind === "unknown" || checksOutTag(checkout)) continue;
+      const shadowed = shadowedRefFields(ref).filter((f) => f === "tag" || f === "semver");
+      const via = `${describeCheckout(checkout)}${shadowed.length ? ` (ref.${shadowed.join(" and ref.")} ${shadowed.length > 1 ? "are" : "is"} ignored: source-controller takes commit, then name, then semver, then tag, then branch)` : ""}`;
       report({
         object: m,
         pointer: "/spec/verify/mode",
