@@ -66,9 +66,26 @@ export type Tier = "platform" | "tenant";
 
 export interface ReconcilerIdentity {
   namespace: string;
+  /** The service account; `""` for `kubeconfig` without `serviceAccountName` (the kubeconfig's own identity). */
   serviceAccount: string;
-  /** Where the identity comes from. */
-  source: "spec" | "default-service-account" | "controller";
+  /**
+   * Where the identity comes from. `kubeconfig`: `spec.kubeConfig` is set, so the controller
+   * acts on another cluster with the kubeconfig's credentials and impersonates
+   * `serviceAccountName` there when it is set (see `Reconciler.remote`).
+   */
+  source: "spec" | "default-service-account" | "controller" | "kubeconfig";
+}
+
+/** Where a reconciler with `spec.kubeConfig` applies: another cluster, reached with credentials the hub holds. */
+export interface RemoteTarget {
+  /** The id of the target cluster in `FleetModel.clusters`. */
+  clusterId: string;
+  /** Where the kubeconfig comes from: a Secret (credentials) or a ConfigMap (workload identity, Flux v2.6+). */
+  kind: "Secret" | "ConfigMap";
+  namespace: string;
+  name: string;
+  /** The data key of the kubeconfig in the Secret (Flux's default: `value`, then `value.yaml`). */
+  key: string | null;
 }
 
 export interface RenderRecord {
@@ -91,6 +108,8 @@ export interface Reconciler {
   dependsOn: string[];
   /** Kustomizations only. */
   render?: RenderRecord;
+  /** Set when `spec.kubeConfig` sends what it applies to another cluster. */
+  remote?: RemoteTarget;
 }
 
 export interface Lockdown {
@@ -117,6 +136,12 @@ export interface FluxCluster {
   /** Paths (relative) and branches this cluster's Flux reconciles, for environment inference. */
   paths: string[];
   branches: string[];
+  /**
+   * Set for a cluster that a hub reaches through `spec.kubeConfig` (hub and spoke). Its objects
+   * are what the hub's reconcilers apply there; its RBAC is its own, never the hub's, and it
+   * runs no Flux unless its objects install one.
+   */
+  remote?: { hub: string; via: string[] };
 }
 
 export interface RenderNote {
@@ -156,6 +181,17 @@ export function refOf(o: K8sObject): ResourceRef {
 
 export function clusterOf(model: FleetModel, obj: ModelObject): FluxCluster | undefined {
   return obj.clusterId === null ? undefined : model.clusters.find((c) => c.id === obj.clusterId);
+}
+
+/** The cluster a reconciler applies to: the remote cluster its `spec.kubeConfig` names, or its own. */
+export function targetClusterOf(model: FleetModel, r: Reconciler): FluxCluster | undefined {
+  const id = r.remote?.clusterId ?? r.clusterId;
+  return id === null ? undefined : model.clusters.find((c) => c.id === id);
+}
+
+/** Whether Flux runs on the cluster as far as the model knows (a remote cluster usually does not). */
+export function runsFlux(c: FluxCluster): boolean {
+  return !c.remote || c.controllers.size > 0 || c.fluxInstance !== null || c.entrypoint !== null;
 }
 
 /** Finds objects by kind (and optionally group), across the effective set. */

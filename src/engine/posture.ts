@@ -41,12 +41,27 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 
 /** A reconciler impersonates a service account (its own, or the lockdown's default), not the controller. */
 function impersonates(r: Reconciler): boolean {
+  if (r.identity.source === "kubeconfig") return r.identity.serviceAccount !== "";
   return r.identity.source !== "controller";
+}
+
+function describeIdentityGap(r: Reconciler): string {
+  return r.identity.source === "kubeconfig" ? `${describe(r.object)} runs as a remote kubeconfig's own identity` : `${describe(r.object)} runs as the controller`;
+}
+
+/** HelmReleases whose chart is fetched from a HelmRepository without verification. */
+function unverifiedCharts(m: FleetModel): string[] {
+  const out: string[] = [];
+  for (const hr of m.objects.filter((o) => isKind(o, GROUP.helm, "HelmRelease"))) {
+    const src = str(hr.object, "spec", "chart", "spec", "sourceRef", "kind");
+    if (src === "HelmRepository" && !asObject(path(hr.object, "spec", "chart", "spec", "verify"))) out.push(`${describe(hr)}'s chart is not verified`);
+  }
+  return out;
 }
 
 function identityEvidence(reconcilers: readonly Reconciler[], what: string): Evidence | string {
   if (reconcilers.length === 0) return `no ${what} in the repository`;
-  const lacking = reconcilers.filter((r) => !impersonates(r)).map((r) => `${describe(r.object)} runs as the controller`);
+  const lacking = reconcilers.filter((r) => !impersonates(r)).map(describeIdentityGap);
   const n = reconcilers.length;
   return { shown: `${plural(n, what.replace(/s$/, ""), what)} ${n === 1 ? "impersonates" : "impersonate"} a service account`, lacking };
 }
@@ -61,10 +76,7 @@ export const POSTURE: readonly PostureDef[] = [
       const sources = m.objects.filter((o) => isKind(o, GROUP.source, "GitRepository", "OCIRepository"));
       if (sources.length === 0) return "no GitRepository or OCIRepository in the repository";
       const lacking = sources.filter((o) => !asObject(path(o.object, "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
-      for (const hr of m.objects.filter((o) => isKind(o, GROUP.helm, "HelmRelease"))) {
-        const src = str(hr.object, "spec", "chart", "spec", "sourceRef", "kind");
-        if (src === "HelmRepository" && !asObject(path(hr.object, "spec", "chart", "spec", "verify"))) lacking.push(`${describe(hr)}'s chart is not verified`);
-      }
+      lacking.push(...unverifiedCharts(m));
       return { shown: `${plural(sources.length, "source")} verified`, lacking };
     },
   },
@@ -118,7 +130,11 @@ export const POSTURE: readonly PostureDef[] = [
     threat: "HelmRelease values are injected",
     expected: "Blocked: values cannot enable privileged workloads, and charts are pinned and verified",
     rules: ["helmrelease-privileged-values", "workload-privileged", "helmrelease-missing-service-account", "helmrelease-unpinned-chart", "helm-chart-unverified"],
-    evidence: (m) => identityEvidence(m.reconcilers.filter((r) => r.kind === "HelmRelease"), "HelmReleases"),
+    evidence: (m) => {
+      const ev = identityEvidence(m.reconcilers.filter((r) => r.kind === "HelmRelease"), "HelmReleases");
+      if (typeof ev !== "string") ev.lacking.push(...unverifiedCharts(m));
+      return ev;
+    },
     notApplicable: (m) => (m.objects.some((o) => o.object.kind === "HelmRelease") ? null : "no HelmRelease in the repository"),
   },
   {

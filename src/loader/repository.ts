@@ -37,7 +37,7 @@ import { CONFIG_FILE } from "./config.js";
 import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
 import { RenderCache } from "./render-cache.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
-import { buildCluster, lockdownPatches, normalizePath } from "./tenancy.js";
+import { buildCluster, kubeConfigTarget, lockdownPatches, normalizePath } from "./tenancy.js";
 
 export interface LoadOptions {
   root: string;
@@ -256,6 +256,8 @@ class ModelBuilder {
   private readonly bootstrapFiles = new Map<string, KustomizeFile>();
   /** FluxInstance (or flux-instance HelmRelease) key → the cluster its sync defines. */
   private readonly instanceCluster = new Map<string, string>();
+  /** Remote clusters reached through spec.kubeConfig: id → the hub and the Kustomizations that apply there. */
+  private readonly remotes = new Map<string, { hub: string; via: string[] }>();
 
   constructor(
     private readonly root: string,
@@ -330,11 +332,13 @@ class ModelBuilder {
           }
           const outcome = results.get(job.id)!;
           if (outcome.method === null) this.markUnrendered(item.ks, outcome.problems.join("; ") || "not rendered");
-          const rendered = this.adopt(item, outcome.docs, outcome.method === "kustomize" || outcome.method === "flux-generated" ? outcome.method : "builtin");
+          const target = this.targetOf(item);
+          const rendered = this.adopt(item, target, outcome.docs, outcome.method === "kustomize" || outcome.method === "flux-generated" ? outcome.method : "builtin");
           const record: RenderRecord = { method: outcome.method, dir: toRel(this.root, job.dirAbs) || ".", objects: rendered, problems: outcome.problems };
           this.renders.set(rkey, record);
           this.renderNotes.push({ reconciler: noteLabel(item), file: item.ks.origin.file ?? null, method: outcome.method, objects: rendered.length, problems: outcome.problems });
-          for (const r of rendered) if (isFluxKustomization(r.object)) next.push({ ks: r, clusterId: item.clusterId });
+          // A Kustomization applied to a remote cluster is reconciled there (by that cluster's Flux).
+          for (const r of rendered) if (isFluxKustomization(r.object)) next.push({ ks: r, clusterId: target });
         }
         frontier = next;
       }
@@ -346,6 +350,32 @@ class ModelBuilder {
       frontier = unattached.map((ks) => ({ ks, clusterId: UNATTACHED }));
       await runLevels();
     }
+  }
+
+  /**
+   * The cluster a Kustomization's content goes to: its own, or the remote cluster its
+   * `spec.kubeConfig` reaches (modelled as a cluster of its own, never merged into the hub).
+   */
+  private targetOf(item: QueueItem): string {
+    const remote = kubeConfigTarget(item.ks.object, item.clusterId);
+    if (!remote) return item.clusterId;
+    let r = this.remotes.get(remote.clusterId);
+    if (!r) {
+      r = { hub: item.clusterId, via: [] };
+      this.remotes.set(remote.clusterId, r);
+    }
+    const label = ksLabel(item.ks);
+    if (!r.via.includes(label)) r.via.push(label);
+    const sa = str(item.ks.object, "spec", "serviceAccountName");
+    markNotAssessed(this, {
+      areas: sa ? ["developer-pushes-cluster-role-binding"] : ["developer-pushes-cluster-role-binding", "flux-sa-privilege-escalation"],
+      reason: "remote-cluster",
+      what: sa
+        ? `remote cluster ${remote.clusterId}: ${label} impersonates ${item.ks.object.metadata.namespace ?? "default"}/${sa} there; that cluster's RBAC is only what this repository applies to it`
+        : `remote cluster ${remote.clusterId}: ${label} applies there as the identity in ${remote.kind} ${remote.namespace}/${remote.name}, whose privileges are not in the repository`,
+      file: item.ks.origin.file ?? null,
+    });
+    return remote.clusterId;
   }
 
   /** A Kustomization whose content was not seen: every posture row depends on what it would apply. */
@@ -549,9 +579,9 @@ class ModelBuilder {
   }
 
   /** Turns rendered documents into model objects linked to their source lines. */
-  private adopt(item: QueueItem, docs: RenderedDoc[], renderer: "kustomize" | "flux-generated" | "builtin"): ModelObject[] {
+  private adopt(item: QueueItem, target: string, docs: RenderedDoc[], renderer: "kustomize" | "flux-generated" | "builtin"): ModelObject[] {
     const out: ModelObject[] = [];
-    const vars = this.substitutions(item.ks);
+    const vars = this.substitutions(item);
     docs.forEach((d, i) => {
       let obj = withCommonMetadata(d.value, item.ks);
       if (vars && obj.metadata.annotations?.["kustomize.toolkit.fluxcd.io/substitute"] !== "disabled") {
@@ -572,7 +602,7 @@ class ModelBuilder {
           renderer,
           ...(patchedBy.length ? { patchedBy } : {}),
         },
-        clusterId: item.clusterId,
+        clusterId: target,
         locate: (p) => this.locateRendered(p, src, d.patchedBy, ks, d.value),
       };
       out.push(m);
@@ -581,17 +611,30 @@ class ModelBuilder {
     return out;
   }
 
-  private substitutions(ks: ModelObject): Record<string, string> | null {
+  /**
+   * `spec.postBuild` variables as kustomize-controller reads them: `substituteFrom` ConfigMaps
+   * and Secrets in the Kustomization's namespace ON ITS OWN CLUSTER (each cluster's values, never
+   * another cluster's), in order, later ones winning; then `substitute`, which wins over all.
+   * SOPS-encrypted Secrets give no values (they are ciphertext in Git).
+   */
+  private substitutions(item: QueueItem): Record<string, string> | null {
+    const ks = item.ks;
     const pb = asObject(at(ks.object, "spec", "postBuild"));
     if (!pb) return null;
     const vars: Record<string, string> = {};
+    const ns = ks.object.metadata.namespace ?? "default";
     for (const from of asArray(pb["substituteFrom"])) {
       const f = asObject(from) ?? {};
       const kind = asString(f["kind"]);
       const name = asString(f["name"]);
-      const ns = ks.object.metadata.namespace;
-      const cm = this.objects.find((o) => o.object.kind === kind && o.object.metadata.name === name && (o.object.metadata.namespace ?? ns) === ns);
-      if (kind === "ConfigMap" && cm) for (const [k, v] of Object.entries(asObject(cm.object["data"] as JsonValue) ?? {})) if (typeof v === "string") vars[k] = v;
+      const holder = this.objects.find((o) => o.clusterId === item.clusterId && o.object.kind === kind && o.object.apiVersion === "v1" && o.object.metadata.name === name && (o.object.metadata.namespace ?? ns) === ns);
+      if (!holder) continue;
+      if (kind === "ConfigMap") {
+        for (const [k, v] of Object.entries(asObject(holder.object["data"] as JsonValue) ?? {})) if (typeof v === "string") vars[k] = v;
+      } else if (kind === "Secret" && holder.object["sops"] === undefined) {
+        for (const [k, v] of Object.entries(asObject(holder.object["data"] as JsonValue) ?? {})) if (typeof v === "string") vars[k] = Buffer.from(v, "base64").toString("utf8");
+        for (const [k, v] of Object.entries(asObject(holder.object["stringData"] as JsonValue) ?? {})) if (typeof v === "string") vars[k] = v;
+      }
     }
     for (const [k, v] of Object.entries(asObject(pb["substitute"]) ?? {})) vars[k] = typeof v === "string" ? v : JSON.stringify(v);
     return vars;
@@ -658,7 +701,7 @@ class ModelBuilder {
         s.clusterId = e ? e.clusterId : UNATTACHED;
       }
     }
-    const ids = [...this.entrypoints.map((e) => e.clusterId)];
+    const ids = [...this.entrypoints.map((e) => e.clusterId), ...[...this.remotes.keys()].sort()];
     if (effective.some((m) => m.clusterId === UNATTACHED)) ids.push(UNATTACHED);
     const clusters: FluxCluster[] = ids.map((id) => this.cluster(id, effective.filter((m) => m.clusterId === id)));
     const reconcilers = clusters.flatMap((c) => c.reconcilers);
@@ -687,6 +730,7 @@ class ModelBuilder {
       ...(bootstrap ? { patchFlags: lockdownPatches(asArray(bootstrap.config["patches"])).flags } : {}),
       render: (m: ModelObject) => this.renders.get(`${id}|${ksKey(m)}`),
       synthesizeDefaultBinding: true,
+      ...(this.remotes.has(id) ? { remote: { hub: this.remotes.get(id)!.hub, via: [...this.remotes.get(id)!.via].sort() } } : {}),
     });
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { FleetConfig } from "../core/config.js";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, flagIsTrue, isFluxInstance, isFluxKustomization, isHelmRelease, parseFlags, path as at, str, type FluxControllerName } from "../core/flux.js";
-import type { ControllerInfo, FluxCluster, Lockdown, ModelObject, Reconciler, RenderRecord } from "../core/model.js";
+import type { ControllerInfo, FluxCluster, Lockdown, ModelObject, Reconciler, ReconcilerIdentity, RemoteTarget, RenderRecord } from "../core/model.js";
 import { refOf } from "../core/model.js";
 import { gitCheckout, trackedBranch } from "../core/gitref.js";
 import { pointer } from "../core/pointer.js";
@@ -21,6 +21,8 @@ export interface ClusterInput {
   render?: (ks: ModelObject) => RenderRecord | undefined;
   /** Add Flux's default cluster-reconciler binding when the install is not visible. */
   synthesizeDefaultBinding: boolean;
+  /** Set for a cluster reached from a hub through spec.kubeConfig. */
+  remote?: { hub: string; via: string[] };
 }
 
 export function normalizePath(p: string): string {
@@ -33,6 +35,25 @@ function sourceRefKey(m: ModelObject): string | null {
   const name = str(m.object, "spec", "sourceRef", "name");
   if (!kind || !name) return null;
   return `${kind}/${str(m.object, "spec", "sourceRef", "namespace") ?? m.object.metadata.namespace ?? "default"}/${name}`;
+}
+
+/**
+ * The remote cluster a Kustomization or HelmRelease applies to through `spec.kubeConfig`
+ * (`secretRef`, or `configMapRef` for workload identity), as seen from cluster `hubId`; null
+ * when it applies to its own cluster. The id names the hub and the kubeconfig, so two hubs'
+ * Secrets of the same name are different clusters and every Kustomization using one kubeconfig
+ * reaches the same one.
+ */
+export function kubeConfigTarget(o: K8sObject, hubId: string): RemoteTarget | null {
+  const kc = asObject(at(o, "spec", "kubeConfig"));
+  if (!kc) return null;
+  const ns = o.metadata.namespace ?? "default";
+  const secret = str(kc, "secretRef", "name");
+  const cm = str(kc, "configMapRef", "name");
+  const kind = secret ? "Secret" : cm ? "ConfigMap" : null;
+  if (!kind) return null;
+  const name = (secret ?? cm)!;
+  return { clusterId: `${hubId} -> ${kind === "ConfigMap" ? "ConfigMap " : ""}${ns}/${name}`, kind, namespace: ns, name, key: kind === "Secret" ? (str(kc, "secretRef", "key") ?? null) : null };
 }
 
 export function buildCluster(input: ClusterInput): FluxCluster {
@@ -87,6 +108,7 @@ export function buildCluster(input: ClusterInput): FluxCluster {
     reconcilers: [],
     paths: [],
     branches: [],
+    ...(input.remote ? { remote: input.remote } : {}),
   };
   for (const m of objects) {
     const isKs = isFluxKustomization(m.object);
@@ -96,12 +118,20 @@ export function buildCluster(input: ClusterInput): FluxCluster {
     const ns = m.object.metadata.namespace ?? "default";
     const sa = str(m.object, "spec", "serviceAccountName");
     const ld = lockdown[controller];
-    const identity = sa
-      ? { namespace: ns, serviceAccount: sa, source: "spec" as const }
-      : ld.defaultServiceAccount
-        ? { namespace: ns, serviceAccount: ld.defaultServiceAccount, source: "default-service-account" as const }
-        : { namespace: fluxNamespace, serviceAccount: controller, source: "controller" as const };
+    const remote = kubeConfigTarget(m.object, id);
+    // With spec.kubeConfig the controller acts on the remote cluster with the kubeconfig's
+    // credentials and impersonates serviceAccountName there when set (fluxcd/pkg runtime/client
+    // Impersonator); the hub's controller identity and lockdown default do not apply.
+    const identity: ReconcilerIdentity = remote
+      ? { namespace: ns, serviceAccount: sa ?? "", source: "kubeconfig" }
+      : sa
+        ? { namespace: ns, serviceAccount: sa, source: "spec" }
+        : ld.defaultServiceAccount
+          ? { namespace: ns, serviceAccount: ld.defaultServiceAccount, source: "default-service-account" }
+          : { namespace: fluxNamespace, serviceAccount: controller, source: "controller" };
+    // The kubeconfig's own identity is the platform's (it can do what the kubeconfig allows).
     const platformSA =
+      (remote !== null && !sa) ||
       (identity.namespace === fluxNamespace && (FLUX_CONTROLLERS as readonly string[]).includes(identity.serviceAccount)) ||
       config.platform.serviceAccounts.includes(`${identity.namespace}/${identity.serviceAccount}`);
     const rec: Reconciler = {
@@ -115,6 +145,7 @@ export function buildCluster(input: ClusterInput): FluxCluster {
         .map((d) => (str(d, "name") ? `${str(d, "namespace") ?? ns}/${str(d, "name")}` : null))
         .filter((x): x is string => x !== null),
     };
+    if (remote) rec.remote = remote;
     if (isKs) {
       const r = input.render?.(m);
       if (r) rec.render = r;

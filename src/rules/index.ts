@@ -32,6 +32,7 @@ import workloadPrivileged from "./workloads/workload-privileged.js";
 import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
 import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
 import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
+import remoteClusterCredentialsReadable from "./rbac/remote-cluster-credentials-readable.js";
 import sourceVerificationFailed from "./live/source-verification-failed.js";
 import kustomizationNotRendered from "./repository/kustomization-not-rendered.js";
 import parseError from "./repository/parse-error.js";
@@ -54,6 +55,7 @@ export const ALL_RULES: readonly Rule[] = [
   fluxControllerClusterAdmin,
   reconcilerSaOverprivileged,
   fluxSecretsReadable,
+  remoteClusterCredentialsReadable,
   // tenancy and trust boundaries
   multitenancyLockdownMissing,
   controllerInsecureFlag,

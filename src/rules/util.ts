@@ -1,7 +1,7 @@
 /** Helpers shared by rules. Pure functions over the model. */
 import { parse as parseYaml } from "yaml";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, objectId, path, str } from "../core/flux.js";
-import { refOf, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
+import { refOf, runsFlux, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
 import type { BindingNode, Subject } from "../core/rbac.js";
 import type { Report } from "../core/rule.js";
@@ -318,7 +318,8 @@ export function parseImage(image: string): ImageRef {
 
 /** Clusters a per-cluster rule checks: the real ones, or the repository itself when it has no cluster entrypoint. */
 export function checkedClusters(model: FleetModel): FluxCluster[] {
-  const real = model.clusters.filter((c) => c.id !== "(unattached)");
+  // A remote cluster reached through spec.kubeConfig runs no Flux of its own (unless its objects install one).
+  const real = model.clusters.filter((c) => c.id !== "(unattached)" && runsFlux(c));
   return real.length ? real : model.clusters;
 }
 

@@ -1,4 +1,5 @@
 import { IMPERSONATING_CONTROLLERS } from "../../core/flux.js";
+import { runsFlux } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { ruleAllows } from "../../core/rbac.js";
 import { CLUSTER_ADMIN, describe, lockdownNote } from "../util.js";
@@ -29,6 +30,7 @@ patches:
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {
+      if (!runsFlux(cluster)) continue; // a remote cluster reached through spec.kubeConfig runs no Flux of its own
       for (const b of cluster.rbac.bindings) {
         if (b.kind !== "ClusterRoleBinding") continue;
         const role = cluster.rbac.roleFor(b);

@@ -1,4 +1,5 @@
 import { ruleAllows } from "../../core/rbac.js";
+import { runsFlux } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { describe, describeSubject, isFluxControllerSubject, isKubernetesSystemSubject } from "../util.js";
 
@@ -25,6 +26,7 @@ roleRef:
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {
+      if (!runsFlux(cluster)) continue; // a remote cluster reached through spec.kubeConfig runs no Flux of its own
       const ns = cluster.fluxNamespace;
       for (const b of cluster.rbac.bindings) {
         if (b.namespace !== null && b.namespace !== ns) continue;

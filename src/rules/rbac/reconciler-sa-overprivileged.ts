@@ -39,7 +39,11 @@ rules:
   check({ model, report }) {
     for (const cluster of model.clusters) {
       const seen = new Set<string>();
-      for (const r of cluster.reconcilers) {
+      // The reconcilers that act on this cluster: its own, and a hub's that reach it through
+      // spec.kubeConfig (their service account lives here, in this cluster's RBAC).
+      const acting = model.reconcilers.filter((r) => (r.remote?.clusterId ?? r.clusterId) === cluster.id);
+      for (const r of acting) {
+        if (r.identity.source === "kubeconfig" && !r.identity.serviceAccount) continue; // the kubeconfig's own identity: not in the repository
         const subject = reconcilerSubject(r);
         if (isFluxControllerSubject(cluster, subject)) continue; // flux-controller-cluster-admin covers these
         const key = `${subject.namespace}/${subject.name}`;
@@ -79,7 +83,7 @@ rules:
             object: p.binding.object,
             pointer: idx >= 0 ? `/subjects/${idx}` : "/roleRef",
             severity: p.severity,
-            message: `${describeSubject(subject)}, which ${describe(r.object)} runs as, holds ${p.what} through ${describe(p.binding.object)}`,
+            message: `${describeSubject(subject)}, which ${describe(r.object)} runs as${r.remote ? ` on remote cluster ${r.remote.clusterId}` : ""}, holds ${p.what} through ${describe(p.binding.object)}`,
           });
         }
       }

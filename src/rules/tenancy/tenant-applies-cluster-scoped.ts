@@ -28,7 +28,7 @@ metadata:
       for (const m of r.render.objects) {
         const kind = m.object.kind;
         if (isClusterScopedKind(kind)) {
-          report({ object: m, pointer: "/kind", message: `${describe(r.object)} (tenant, runs as ${r.identity.namespace}/${r.identity.serviceAccount}) applies cluster-scoped ${kind} ${m.object.metadata.name}` });
+          report({ object: m, pointer: "/kind", message: `${describe(r.object)} (tenant, runs as ${r.identity.namespace}/${r.identity.serviceAccount}${r.remote ? ` on remote cluster ${r.remote.clusterId}` : ""}) applies cluster-scoped ${kind} ${m.object.metadata.name}` });
         } else if ((kind === "RoleBinding" || kind === "ClusterRoleBinding") && str(m.object, "roleRef", "name") === CLUSTER_ADMIN) {
           report({ object: m, pointer: "/roleRef/name", message: `${describe(r.object)} (tenant) applies ${describe(m)} binding ${CLUSTER_ADMIN}` });
         }

@@ -1,0 +1,158 @@
+/**
+ * Clusters as Flux sees them: remote apply through spec.kubeConfig (hub and spoke), per-cluster
+ * substitution values, and results that do not depend on the order of clusters in the tree.
+ * Fixtures: src/loader/fixtures/clusters/ (field layouts 01 and 04, case 17, and variants).
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, renameSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { defaultConfig } from "../core/config.js";
+import { str } from "../core/flux.js";
+import type { FleetModel } from "../core/model.js";
+import { runAudit } from "../engine/audit.js";
+import type { AuditReport } from "../engine/report.js";
+import { fixturePath } from "../testing/paths.js";
+import { loadRepository } from "./repository.js";
+
+const fixture = (name: string): string => fixturePath(import.meta.url, "fixtures", "clusters", name);
+const RULE_FIXTURE = fixturePath(import.meta.url, "..", "rules", "rbac", "fixtures", "remote-cluster-credentials-readable", "invalid", "hub-rolebinding-reads-kubeconfig");
+
+function audit(root: string): Promise<AuditReport> {
+  return runAudit({ root, env: { PATH: process.env["PATH"] } });
+}
+
+async function model(root: string): Promise<FleetModel> {
+  return (await loadRepository({ root, config: defaultConfig(), env: { PATH: process.env["PATH"] }, cacheDir: null })).model;
+}
+
+function objectIn(m: FleetModel, cluster: string, kind: string, ns: string, name: string): FleetModel["objects"][number] {
+  const o = m.objects.find((x) => x.clusterId === cluster && x.object.kind === kind && x.object.metadata.namespace === ns && x.object.metadata.name === name);
+  assert.ok(o, `${kind} ${ns}/${name} in cluster ${cluster}; clusters: ${m.clusters.map((c) => c.id).join(", ")}`);
+  return o;
+}
+
+/** The report with one directory renamed everywhere it appears, for comparing permutations. */
+function normalized(r: AuditReport, from: string, to: string): string[] {
+  const fix = (s: string): string => s.split(from).join(to);
+  return [
+    // Context lists are sorted; sort again after renaming so that only real differences count.
+    ...r.findings.map((f) => fix(JSON.stringify({ ...f, fingerprint: "", context: { ...f.context, clusters: f.context.clusters.map(fix).sort() } }))),
+    ...r.posture.map((p) => fix(JSON.stringify({ ...p, findings: p.findings.length }))),
+  ].sort();
+}
+
+async function permuted(name: string, from: string, to: string): Promise<{ before: string[]; after: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), "fg-perm-"));
+  cpSync(fixture(name), dir, { recursive: true });
+  const before = normalized(await audit(dir), from, to);
+  renameSync(join(dir, from), join(dir, to));
+  // The entrypoint names its own path: keep it pointing at the renamed directory.
+  const { readFileSync, writeFileSync, readdirSync } = await import("node:fs");
+  for (const f of readdirSync(join(dir, to), { recursive: true, encoding: "utf8" })) {
+    if (!f.endsWith(".yaml")) continue;
+    const p = join(dir, to, f);
+    writeFileSync(p, readFileSync(p, "utf8").split(`./${from}`).join(`./${to}`));
+  }
+  const after = normalized(await audit(dir), to, to);
+  return { before, after };
+}
+
+// --- remote apply (spec.kubeConfig) ------------------------------------------------------
+
+test("remote apply (field layout 04): the spoke is its own cluster; its RBAC is not the hub's; never 'applied as flux-system/kustomize-controller'", async () => {
+  const dir = fixture("remote-apply-hub-spoke");
+  const m = await model(dir);
+  const spokeId = "clusters/hub -> spoke/spoke-kubeconfig";
+  const spoke = m.clusters.find((c) => c.id === spokeId);
+  assert.ok(spoke, `a cluster for the spoke; got ${m.clusters.map((c) => c.id).join(", ")}`);
+  assert.deepEqual(spoke.remote, { hub: "clusters/hub", via: ["Kustomization/spoke/spoke-rbac"] });
+  objectIn(m, spokeId, "ClusterRoleBinding", undefined as unknown as string, "deployer");
+  const hub = m.clusters.find((c) => c.id === "clusters/hub")!;
+  assert.ok(!hub.rbac.bindings.some((b) => b.object.object.metadata.name === "deployer"), "the spoke's binding is not in the hub's RBAC graph");
+  assert.ok(spoke.rbac.bindings.some((b) => b.object.object.metadata.name === "deployer"), "it is in the spoke's");
+  const rec = m.reconcilers.find((r) => r.object.object.metadata.name === "spoke-rbac")!;
+  assert.equal(rec.clusterId, "clusters/hub", "the Kustomization itself lives on the hub");
+  assert.equal(rec.identity.source, "kubeconfig");
+  assert.deepEqual(rec.remote, { clusterId: spokeId, kind: "Secret", namespace: "spoke", name: "spoke-kubeconfig", key: null });
+
+  const r = await audit(dir);
+  const about = (id: string): AuditReport["findings"] => r.findings.filter((f) => f.ruleId === id);
+  assert.deepEqual(about("kustomization-missing-service-account").map((f) => f.resource?.name), ["flux-system"], "only the hub's own sync Kustomization");
+  assert.ok(!r.findings.some((f) => f.resource?.name === "spoke-rbac" && /applied as flux-system\/kustomize-controller/.test(f.message)));
+  assert.deepEqual(about("flux-secrets-readable"), [], "the spoke runs no Flux: its flux-system holds nothing");
+  const holder = about("remote-cluster-credentials-readable");
+  assert.equal(holder.length, 1);
+  assert.equal(holder[0]!.severity, "info");
+  assert.match(holder[0]!.message, /Secret spoke\/spoke-kubeconfig holds the credentials of remote cluster clusters\/hub -> spoke\/spoke-kubeconfig/);
+  const row = r.posture.find((p) => p.id === "flux-sa-privilege-escalation")!;
+  assert.ok(row.notAssessed.some((g) => g.reason === "remote-cluster" && g.what.includes("identity in Secret spoke/spoke-kubeconfig")), JSON.stringify(row));
+});
+
+test("remote apply (field case 17): what the kubeconfig Kustomization applies goes to the remote cluster", async () => {
+  const dir = fixture("remote-apply-no-sa");
+  const m = await model(dir);
+  const remote = "clusters/prod -> fleet/edge-01-kubeconfig";
+  objectIn(m, remote, "ConfigMap", "kube-system", "addons-settings");
+  assert.ok(!m.objects.some((o) => o.clusterId === "clusters/prod" && o.object.metadata.name === "addons-settings"));
+  const r = await audit(dir);
+  assert.ok(!r.findings.some((f) => f.ruleId === "kustomization-missing-service-account" && f.resource?.name === "edge-01-addons"), "no 'applied as flux-system/kustomize-controller'");
+  assert.ok(!r.findings.some((f) => /applied as flux-system\/kustomize-controller/.test(f.message)));
+  assert.ok(r.findings.some((f) => f.ruleId === "remote-cluster-credentials-readable" && f.resource?.name === "edge-01-addons"));
+});
+
+test("remote apply (variant): the impersonated account is judged with the REMOTE cluster's RBAC; a hub subject reading the kubeconfig is high", async () => {
+  const r = await audit(RULE_FIXTURE);
+  const over = r.findings.filter((f) => f.ruleId === "reconciler-sa-overprivileged");
+  assert.equal(over.length, 1);
+  assert.equal(over[0]!.severity, "critical");
+  assert.match(over[0]!.message, /ServiceAccount edge\/deployer, which Kustomization edge\/edge-apps runs as on remote cluster clusters\/hub -> edge\/edge-admin, holds cluster-admin/);
+  assert.deepEqual(over[0]!.context.clusters, ["clusters/hub -> edge/edge-admin"]);
+  assert.ok(!r.findings.some((f) => f.ruleId === "helmrelease-missing-service-account"), "the HelmRelease acts as the kubeconfig's identity, not as helm-controller");
+  assert.ok(!r.findings.some((f) => f.ruleId === "flux-secrets-readable"));
+  assert.ok(r.findings.some((f) => f.ruleId === "remote-cluster-credentials-readable" && f.severity === "high" && f.message.startsWith("User alice@example.com")));
+  const helm = r.posture.find((p) => p.id === "helm-values-injected")!;
+  assert.notEqual(helm.verdict, "defended", "a HelmRelease running as a remote kubeconfig's identity is no positive evidence");
+});
+
+// --- per-cluster values ------------------------------------------------------------------
+
+test("per-cluster values (field layout 01): each cluster substitutes its own ConfigMap; staging is never judged with production's branch", async () => {
+  const dir = fixture("per-cluster-values");
+  const m = await model(dir);
+  assert.equal(str(objectIn(m, "clusters/prod", "GitRepository", "app", "app").object, "spec", "ref", "branch"), "production");
+  assert.equal(str(objectIn(m, "clusters/staging", "GitRepository", "app", "app").object, "spec", "ref", "branch"), "main");
+  assert.equal(str(objectIn(m, "clusters/staging", "Kustomization", "app", "app").object, "spec", "path"), "./deploy/staging");
+  const r = await audit(dir);
+  assert.deepEqual(r.findings.filter((f) => f.ruleId === "shared-flux-multi-environment"), []);
+  const unverified = r.findings.filter((f) => f.ruleId === "gitrepository-unverified" && f.resource?.name === "app");
+  assert.deepEqual(
+    unverified.map((f) => [f.context.clusters.join(), /branch (\w+)/.exec(f.message)?.[1]]).sort(),
+    [
+      ["clusters/prod", "production"],
+      ["clusters/staging", "main"],
+    ],
+  );
+});
+
+test("per-cluster values (variant): Secret stringData and spec.postBuild.substitute, per cluster", async () => {
+  const m = await model(fixture("per-cluster-values-secret"));
+  const dev = objectIn(m, "clusters/dev", "GitRepository", "web", "web").object;
+  const prod = objectIn(m, "clusters/prod", "GitRepository", "web", "web").object;
+  assert.equal(str(dev, "spec", "ref", "branch"), "develop");
+  assert.equal(str(prod, "spec", "ref", "branch"), "release");
+  assert.equal(dev.metadata.labels?.["region"], "us-east-1");
+  assert.equal(prod.metadata.labels?.["region"], "eu-west-1", "spec.postBuild.substitute wins over substituteFrom");
+  assert.equal(str(objectIn(m, "clusters/dev", "Kustomization", "web", "web").object, "spec", "path"), "./deploy/dev");
+});
+
+for (const [name, from, to] of [
+  ["per-cluster-values", "clusters/prod", "clusters/zprod"],
+  ["per-cluster-values-secret", "clusters/dev", "clusters/zdev"],
+] as const) {
+  test(`per-cluster values: renaming ${from} to sort last changes no result (${name})`, async () => {
+    const { before, after } = await permuted(name, from, to);
+    assert.deepEqual(after, before);
+  });
+}
