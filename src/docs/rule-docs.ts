@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { dirname, join } from "node:path";
 import type { Rule } from "../core/rule.js";
 import { SEVERITIES, severityRank, type Threat } from "../core/types.js";
-import { IGNORE_ANNOTATION } from "../engine/suppressions.js";
+import { IGNORE_ANNOTATION } from "../core/suppressions.js";
 
 export const REGENERATE_COMMAND = "npm run docs";
 export const RULE_DOCS_DIR = "docs/rules";

@@ -16,7 +16,7 @@ import { loadConfig } from "../loader/config.js";
 import { loadRepository, type LoadOptions, type LoadResult } from "../loader/repository.js";
 import { ALL_RULES } from "../rules/index.js";
 import { evaluatePosture } from "./posture.js";
-import { IGNORE_ANNOTATION, parseSuppressions } from "./suppressions.js";
+import { IGNORE_ANNOTATION, parseSuppressions } from "../core/suppressions.js";
 import { REPORT_SCHEMA_VERSION, type AuditReport, type Finding } from "./report.js";
 
 export interface AuditOptions {

@@ -9,7 +9,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { isMap, parseAllDocuments, parseDocument, type Document } from "yaml";
-import { writeFileAtomic } from "../cli/io.js";
+import { writeFileAtomic } from "../io/write.js";
 import { UsageError } from "../core/errors.js";
 import type { JsonObject } from "../core/types.js";
 import { KUSTOMIZATION_FILES, walkYaml } from "../loader/files.js";

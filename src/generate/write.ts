@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, rmSync, readdirSync, rmdirSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
-import { writeFileAtomic } from "../cli/io.js";
+import { writeFileAtomic } from "../io/write.js";
 import { UsageError } from "../core/errors.js";
 import type { GeneratedFile } from "./fleet.js";
 

@@ -9,7 +9,8 @@ import { formatText } from "../../formatters/text.js";
 import { ALL_RULES } from "../../rules/index.js";
 import { COMMON_OPTIONS, parse, parseFormat, parseSeverity } from "../args.js";
 import type { Command } from "../command.js";
-import { useColor, writeFileAtomic, type CliIO } from "../io.js";
+import { useColor, type CliIO } from "../io.js";
+import { writeFileAtomic } from "../../io/write.js";
 
 const USAGE = "fluxguard audit <dir> | --cluster [--context NAME] [--kubeconfig FILE] [--format text|json|sarif] [--output FILE] [--config FILE] [--fail-on SEVERITY] [--quiet] [--verbose] [--no-color]";
 const FORMATS = ["text", "json", "sarif"] as const;

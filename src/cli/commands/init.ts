@@ -4,7 +4,7 @@ import { UsageError } from "../../core/errors.js";
 import { STARTER_SPEC } from "../../generate/init.js";
 import { COMMON_OPTIONS, parse } from "../args.js";
 import type { Command } from "../command.js";
-import { writeFileAtomic } from "../io.js";
+import { writeFileAtomic } from "../../io/write.js";
 
 const USAGE = "fluxguard init [--output FILE] [--force]";
 

@@ -5,7 +5,8 @@ import { formatKeysJson, formatKeysText } from "../../verify/format.js";
 import { loadKeyRing } from "../../verify/keys.js";
 import { COMMON_OPTIONS, parse, parseFormat } from "../args.js";
 import type { Command } from "../command.js";
-import { useColor, writeFileAtomic } from "../io.js";
+import { useColor } from "../io.js";
+import { writeFileAtomic } from "../../io/write.js";
 
 const USAGE = "fluxguard keys check [PATH...] [--keys-secret FILE...] [--warn-days N] [--format text|json] [--output FILE] [--quiet] [--verbose] [--no-color]";
 

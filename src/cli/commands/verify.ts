@@ -8,7 +8,8 @@ import { loadPolicyFile, parsePolicy, type SignerPolicy } from "../../verify/pol
 import { parseMode, runVerify } from "../../verify/verify.js";
 import { COMMON_OPTIONS, parse, parseFormat } from "../args.js";
 import type { Command } from "../command.js";
-import { useColor, writeFileAtomic } from "../io.js";
+import { useColor } from "../io.js";
+import { writeFileAtomic } from "../../io/write.js";
 
 const USAGE =
   "fluxguard verify [--repo DIR] (--keys PATH... | --keys-secret FILE...) [--mode HEAD|Tag|TagAndHEAD] [--ref REF | --range A..B] [--policy FILE] [--format text|json] [--output FILE] [--quiet] [--verbose] [--no-color]";

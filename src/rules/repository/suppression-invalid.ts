@@ -1,5 +1,5 @@
 import { defineRule } from "../../core/rule.js";
-import { IGNORE_ANNOTATION, parseSuppressions } from "../../engine/suppressions.js";
+import { IGNORE_ANNOTATION, parseSuppressions } from "../../core/suppressions.js";
 import { describe } from "../util.js";
 
 export default defineRule({

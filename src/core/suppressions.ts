@@ -1,4 +1,7 @@
-/** Inline suppressions: `fluxguard.io/ignore: "<rule-id>: <reason>"`, several separated by newlines or ';'. */
+/**
+ * Inline suppressions: `fluxguard.io/ignore: "<rule-id>: <reason>"`, several separated by newlines or
+ * `;`. Pure parsing (no I/O): the engine applies them and a rule reports the malformed ones.
+ */
 export const IGNORE_ANNOTATION = "fluxguard.io/ignore";
 
 export interface Suppression {
