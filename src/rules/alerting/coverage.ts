@@ -3,10 +3,11 @@
  * (with their providers, event sources, inclusion and exclusion lists) and Prometheus rules
  * on the readiness metric Flux documents. FLUX-FACTS.md §3 and §4.
  */
-import { asArray, asObject, GROUP, path, str } from "../../core/flux.js";
+import { alertSelects, isWaitCoverable, kustomizationWaitsFor } from "../../core/alerts.js";
+import { asArray, asObject, flagIsTrue, GROUP, isFluxKustomization, path, str } from "../../core/flux.js";
 import type { FleetModel, FluxCluster, ModelObject } from "../../core/model.js";
 import type { JsonObject } from "../../core/types.js";
-import { isFluxKind, isTemplated } from "../util.js";
+import { isFluxKind, renderingReconciler } from "../util.js";
 
 /** Providers that turn events into commit statuses or workflow runs, not into a page. */
 const NOT_ALERTING = new Set(["github", "gitlab", "gitea", "bitbucket", "bitbucketserver", "azuredevops", "githubdispatch"]);
@@ -31,6 +32,8 @@ export const VERIFICATION_MESSAGES: Record<string, string[]> = {
 
 export interface AlertInfo {
   alert: ModelObject;
+  /** notification-controller runs with --no-cross-namespace-refs=true: only events of the Alert's own namespace reach it. */
+  noCrossNamespaceRefs: boolean;
   sources: JsonObject[];
   inclusion: string[];
   exclusion: string[];
@@ -66,6 +69,10 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
   const pool = clusterPool(model, cluster);
   const providers = pool.filter((m) => isFluxKind(m, GROUP.notification, "Provider"));
   const alerts: AlertInfo[] = [];
+  const nc = cluster.controllers.get("notification-controller");
+  const noCrossNamespaceRefs = nc
+    ? flagIsTrue(nc.flags.get("no-cross-namespace-refs")?.value)
+    : cluster.fluxInstance !== null && path(cluster.fluxInstance.object, "spec", "cluster", "multitenant") === true;
   for (const a of pool) {
     if (!isFluxKind(a, GROUP.notification, "Alert") || path(a.object, "spec", "suspend") === true) continue;
     const ns = a.object.metadata.namespace;
@@ -74,6 +81,7 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
     if (provider && (path(provider.object, "spec", "suspend") === true || NOT_ALERTING.has(str(provider.object, "spec", "type") ?? ""))) continue;
     alerts.push({
       alert: a,
+      noCrossNamespaceRefs,
       sources: asArray(path(a.object, "spec", "eventSources")).map((s) => asObject(s) ?? {}),
       inclusion: regexps(path(a.object, "spec", "inclusionList")),
       exclusion: regexps(path(a.object, "spec", "exclusionList")),
@@ -103,29 +111,35 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
   return { alerts, promKinds, dead };
 }
 
-function globMatch(pattern: string, value: string): boolean {
-  if (pattern === "*") return true;
-  if (!pattern.includes("*")) return pattern === value;
-  return new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(value);
+/** Whether an Alert's event sources select an object (notification-controller's matching, src/core/alerts.ts). */
+export function selects(a: AlertInfo, m: ModelObject): boolean {
+  return alertSelects(a.alert.object, m.object, { noCrossNamespaceRefs: a.noCrossNamespaceRefs });
 }
 
-/** Whether an Alert's event sources select an object. */
-export function selects(a: AlertInfo, m: ModelObject): boolean {
-  const alertNs = a.alert.object.metadata.namespace;
-  return a.sources.some((s) => {
-    if (str(s, "kind") !== m.object.kind) return false;
-    const name = str(s, "name") ?? "";
-    if (isTemplated(name)) return true;
-    if (!globMatch(name, m.object.metadata.name)) return false;
-    const ns = str(s, "namespace") ?? alertNs;
-    if (ns !== undefined && ns !== "*" && ns !== (m.object.metadata.namespace ?? "default")) return false;
-    const labels = asObject(s["matchLabels"]);
-    if (labels && name === "*") {
-      const own = m.object.metadata.labels ?? {};
-      if (Object.entries(labels).some(([k, v]) => own[k] !== v)) return false;
+/**
+ * The watched objects whose failure reaches a human: those an Alert selects or a readiness
+ * rule covers, plus, transitively, the Kustomizations and HelmReleases that a covered
+ * Kustomization waits for (`wait: true` over what it applies, or `healthChecks`): their
+ * failure fails the Kustomization, whose error event the Alert forwards. Sources are never
+ * covered that way: a failing fetch keeps the last artifact and the Kustomization stays Ready.
+ */
+export function coveredObjects(model: FleetModel, cov: Coverage, watched: readonly ModelObject[]): Set<ModelObject> {
+  const covered = new Set<ModelObject>(watched.filter((m) => promCovers(cov, m.object.kind) || cov.alerts.some((a) => selects(a, m))));
+  const waiting = (): ModelObject[] => [...covered].filter((k) => isFluxKustomization(k.object) && (path(k.object, "spec", "wait") === true || asArray(path(k.object, "spec", "healthChecks")).length > 0));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    const ks = waiting();
+    for (const m of watched) {
+      if (covered.has(m) || !isWaitCoverable(m.object)) continue;
+      const by = renderingReconciler(model, m)?.object;
+      if (ks.some((k) => kustomizationWaitsFor(k.object, m.object, by === k))) {
+        covered.add(m);
+        grew = true;
+      }
     }
-    return true;
-  });
+  }
+  return covered;
 }
 
 /** Whether an Alert forwards an event with this message (inclusion and exclusion lists). */

@@ -2,7 +2,8 @@ import { GROUP } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { checkedClusters, describe, isFluxKind } from "../util.js";
-import { clusterPool, coverage, DEAD_METRICS, promCovers, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
+import { literalNamespaceGlobs } from "../../core/alerts.js";
+import { clusterPool, coverage, coveredObjects, DEAD_METRICS, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
 
 const WATCHED = ["Kustomization", "HelmRelease", ...SOURCE_EVENT_KINDS];
 
@@ -14,7 +15,7 @@ export default defineRule({
     threats: ["weakness-6-no-alerting"],
     summary: "no notification-controller Alert forwards errors of Kustomizations and sources, and no Prometheus rule alerts on Flux readiness (rules on gotk_reconcile_condition never fire)",
     rationale:
-      "When a Kustomization fails, Flux keeps the last applied state and logs an event; without an Alert the cluster diverges from Git silently, and a verification failure (an attack stopped) looks the same as nothing happening. Flux 2.5+ emits no gotk_reconcile_condition, so the classic Prometheus rule (and the seed's Step 6) never fires; readiness comes from kube-state-metrics' gotk_resource_info. Metrics such as flux_git_fetch_failure_total and flux_commit_verification_failures_total never existed.",
+      "When a Kustomization fails, Flux keeps the last applied state and logs an event; without an Alert the cluster diverges from Git silently, and a verification failure (an attack stopped) looks the same as nothing happening. notification-controller matches event sources exactly: the kind, the name (or exactly `*`), and the namespace compared literally (it defaults to the Alert's namespace; `namespace: \"*\"` selects nothing), narrowed by `matchLabels`. A Kustomization with `wait: true` or `healthChecks` fails when what it waits for fails, so an Alert on it covers those HelmReleases and Kustomizations, but not the sources: a failing fetch (a revoked deploy key) keeps the last artifact and only the source's own event says so. Flux 2.5+ emits no gotk_reconcile_condition, so the classic Prometheus rule (and the seed's Step 6) never fires; readiness comes from kube-state-metrics' gotk_resource_info. Metrics such as flux_git_fetch_failure_total and flux_commit_verification_failures_total never existed.",
     remediation: {
       text: "Forward error events of Kustomizations, HelmReleases and sources to an on-call Provider, and/or alert on gotk_resource_info{ready=\"False\"} from kube-state-metrics.",
       snippet: `apiVersion: notification.toolkit.fluxcd.io/v1beta3
@@ -49,13 +50,17 @@ spec:
       const watched = pool.filter((m) => WATCHED.some((k) => isFluxKind(m, k === "Kustomization" ? GROUP.kustomize : k === "HelmRelease" ? GROUP.helm : GROUP.source, k)));
       if (!watched.some((m) => m.object.kind === "Kustomization")) continue;
       const cov = coverage(model, cluster);
+      const covered = coveredObjects(model, cov, watched);
       const uncovered = new Map<string, ModelObject[]>();
       for (const m of watched) {
-        if (promCovers(cov, m.object.kind) || cov.alerts.some((a) => selects(a, m))) continue;
+        if (covered.has(m)) continue;
         uncovered.set(m.object.kind, [...(uncovered.get(m.object.kind) ?? []), m]);
       }
       const missingCore = uncovered.has("Kustomization") || SOURCE_EVENT_KINDS.some((k) => uncovered.has(k));
-      const nothing = cov.alerts.length === 0 && cov.promKinds.size === 0;
+      // Alerts that select no watched object are no alerting at all (e.g. namespace: "*", which is compared literally).
+      const idle = cov.alerts.filter((a) => !watched.some((m) => selects(a, m)));
+      const nothing = cov.alerts.length === idle.length && cov.promKinds.size === 0;
+      const globs = idle.filter((a) => literalNamespaceGlobs(a.alert.object).length > 0);
       for (const d of cov.dead) {
         report({
           object: d.rule,
@@ -75,8 +80,8 @@ spec:
         object: anchor,
         pointer: "",
         severity: nothing || cov.dead.length > 0 ? "high" : "medium",
-        related: cov.dead.map((d) => d.rule),
-        message: `${cluster.id === "(unattached)" ? "this repository" : `cluster ${cluster.id}`}: no Alert or readiness alert covers ${list} (e.g. ${describe(example)})${cov.dead.length ? `; ${cov.dead.length} Prometheus alert(s) rely on metrics Flux does not emit` : nothing ? "; there is no Alert or Flux PrometheusRule at all" : ""}`,
+        related: [...cov.dead.map((d) => d.rule), ...idle.map((a) => a.alert)],
+        message: `${cluster.id === "(unattached)" ? "this repository" : `cluster ${cluster.id}`}: no Alert or readiness alert covers ${list} (e.g. ${describe(example)})${cov.dead.length ? `; ${cov.dead.length} Prometheus alert(s) rely on metrics Flux does not emit` : nothing ? (idle.length ? `; ${idle.map((a) => describe(a.alert)).join(", ")} select${idle.length === 1 ? "s" : ""} no object${globs.length ? ` (notification-controller compares eventSources[].namespace literally: namespace "*" is no wildcard; list each namespace, or omit it for the Alert's own)` : ""}` : "; there is no Alert or Flux PrometheusRule at all") : ""}`,
       });
     }
   },
