@@ -80,14 +80,15 @@ export async function runClusterAudit(opts: ClusterAuditOptions): Promise<AuditR
 
 /** Runs the rules over a loaded model; shared by file, cluster and admission modes. */
 export function buildReport(
-  loaded: Pick<LoadResult, "model" | "parseErrors" | "skipped" | "kustomize" | "filesScanned" | "nonObjects">,
+  loaded: Pick<LoadResult, "model" | "parseErrors" | "skipped" | "kustomize" | "filesScanned" | "nonObjects"> & { unassessed?: LoadResult["unassessed"] },
   config: FleetConfig,
   rules: readonly Rule[],
   failOn: Severity,
   target: AuditReport["target"],
 ): AuditReport {
   const { model } = loaded;
-  const raw = runRules(model, config, rules, loaded.parseErrors);
+  const unassessed = dedupeNotices(loaded.unassessed ?? []);
+  const raw = runRules(model, config, rules, loaded.parseErrors, unassessed);
   const findings = finalize(raw, model, config);
   const active = findings.filter((f) => !f.suppressed);
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])) as Record<Severity, number>;
@@ -113,7 +114,7 @@ export function buildReport(
       ...loaded.skipped.map((n) => ({ ...n, level: /Helm chart/.test(n.reason) ? ("verbose" as const) : ("warn" as const) })),
       ...loaded.nonObjects.map((n) => ({ ...n, level: "verbose" as const })),
     ].sort((a, b) => a.file.localeCompare(b.file) || a.reason.localeCompare(b.reason)),
-    empty: model.objects.length === 0 && model.kustomizeFiles.length === 0 && loaded.parseErrors.length === 0,
+    empty: model.objects.length === 0 && model.kustomizeFiles.length === 0 && loaded.parseErrors.length === 0 && unassessed.length === 0,
   };
 }
 
@@ -121,7 +122,17 @@ interface RawFinding extends Report {
   rule: Rule;
 }
 
-function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], parseErrors: LoadResult["parseErrors"]): RawFinding[] {
+function dedupeNotices(list: LoadResult["unassessed"]): LoadResult["unassessed"] {
+  const seen = new Set<string>();
+  return list.filter((n) => {
+    const k = `${n.file}\0${n.reason}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], parseErrors: LoadResult["parseErrors"], unassessed: LoadResult["unassessed"]): RawFinding[] {
   const out: RawFinding[] = [];
   for (const rule of rules) {
     const setting = config.rules[rule.meta.id];
@@ -129,6 +140,10 @@ function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[]
     if (rule.meta.modes && !rule.meta.modes.includes(model.mode)) continue;
     if (rule.meta.id === "parse-error") {
       for (const e of parseErrors) out.push({ rule, location: { file: e.file, line: e.line, column: e.column }, message: `malformed YAML: ${e.message}` });
+      continue;
+    }
+    if (rule.meta.id === "input-not-assessed") {
+      for (const n of unassessed) out.push({ rule, location: { file: n.file, line: 1, column: 1 }, message: `not assessed: ${n.reason}` });
       continue;
     }
     rule.check({ model, config, report: (r) => out.push({ ...r, rule }) });

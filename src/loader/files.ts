@@ -1,7 +1,8 @@
-import { closeSync, openSync, readSync, readdirSync, readFileSync, realpathSync, statSync, lstatSync } from "node:fs";
+import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { DEFAULT_MAX_FILE_BYTES, isInside, readTextBounded, ReadGuard } from "./guard.js";
 
-export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024;
+export { DEFAULT_MAX_FILE_BYTES, isInside };
 
 export interface WalkOptions {
   maxFileBytes?: number;
@@ -21,8 +22,13 @@ export interface Notice {
 
 export interface WalkResult {
   files: FoundFile[];
-  /** Files skipped for a reason the user should hear about (size, binary, symlink). */
+  /** Files skipped for a reason the user should hear about (symlinks out of the root, dangling links). */
   skipped: Notice[];
+  /**
+   * YAML files Flux would apply that fluxguard could not read (too large, binary, undecodable):
+   * what they hold is not assessed, which must never let a run pass.
+   */
+  unassessed: Notice[];
   /** Directories (relative) that hold a Helm chart: their templates are not YAML. */
   chartDirs: string[];
 }
@@ -35,54 +41,33 @@ export function toRel(root: string, abs: string): string {
   return sep === "/" ? r : r.split(sep).join("/");
 }
 
-/** Whether a path is the root itself or inside it. */
-export function isInside(root: string, p: string): boolean {
-  const r = relative(root, p);
-  return r === "" || (!r.startsWith("..") && !r.startsWith(sep) && !/^[A-Za-z]:/.test(r));
-}
-
 function isYamlName(name: string): boolean {
   return name.endsWith(".yaml") || name.endsWith(".yml") || name === "Kustomization";
 }
 
-function looksBinary(abs: string, size: number): boolean {
-  const fd = openSync(abs, "r");
-  try {
-    const buf = Buffer.alloc(Math.min(8192, size));
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).includes(0);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
- * Finds the YAML files under a root. Never follows a symlink that leaves the root, skips
- * oversized and binary files with a notice, and skips Helm chart templates (Go templates,
- * not YAML).
+ * Finds the YAML files under a root. Reads only what the guard allows (by real path: a link
+ * out of the root is skipped with a notice, never followed), visits each real directory once
+ * (link loops end), and skips Helm chart templates (Go templates, not YAML). Files too large
+ * or not decodable are listed as not assessed.
  */
-export function walkYaml(root: string, opts: WalkOptions = {}): WalkResult {
+export function walkYaml(root: string, opts: WalkOptions = {}, guard: ReadGuard = new ReadGuard([root])): WalkResult {
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const realRoot = realpathSync(root);
   const files: FoundFile[] = [];
   const skipped: Notice[] = [];
+  const unassessed: Notice[] = [];
   const chartDirs: string[] = [];
   const seenDirs = new Set<string>();
 
   const visit = (dir: string): void => {
-    let real: string;
-    try {
-      real = realpathSync(dir);
-    } catch {
-      return;
-    }
-    if (seenDirs.has(real)) return;
+    const real = guard.realpath(dir);
+    if (real === null || seenDirs.has(real)) return;
     seenDirs.add(real);
     let names: string[];
     try {
       names = readdirSync(dir).sort();
     } catch (e) {
-      skipped.push({ file: toRel(root, dir) || ".", reason: `unreadable directory: ${(e as Error).message}` });
+      skipped.push({ file: toRel(root, dir) || ".", reason: `unreadable directory (${(e as NodeJS.ErrnoException).code ?? "error"})` });
       return;
     }
     const isChart = names.includes("Chart.yaml");
@@ -97,18 +82,16 @@ export function walkYaml(root: string, opts: WalkOptions = {}): WalkResult {
         continue;
       }
       if (st.isSymbolicLink()) {
-        let target: string;
+        const c = guard.check(abs);
+        if (!c.ok) {
+          skipped.push({ file: rel, reason: c.why === "outside" ? "symlink points outside the scanned root (not followed)" : "broken symlink" });
+          continue;
+        }
         try {
-          target = realpathSync(abs);
+          st = statSync(c.real);
         } catch {
-          skipped.push({ file: rel, reason: "broken symlink" });
           continue;
         }
-        if (!isInside(realRoot, target)) {
-          skipped.push({ file: rel, reason: "symlink points outside the scanned root" });
-          continue;
-        }
-        st = statSync(abs);
       }
       if (st.isDirectory()) {
         if (SKIP_DIRS.has(name)) continue;
@@ -120,17 +103,14 @@ export function walkYaml(root: string, opts: WalkOptions = {}): WalkResult {
         continue;
       }
       if (!st.isFile() || !isYamlName(name)) continue;
-      if (st.size > maxBytes) {
-        skipped.push({ file: rel, reason: `file is larger than ${maxBytes} bytes` });
+      const read = readTextBounded(abs, maxBytes);
+      if (!read.ok) {
+        unassessed.push({ file: rel, reason: read.reason });
         continue;
       }
-      if (st.size > 0 && looksBinary(abs, st.size)) {
-        skipped.push({ file: rel, reason: "binary file" });
-        continue;
-      }
-      files.push({ rel, abs, text: readFileSync(abs, "utf8") });
+      files.push({ rel, abs, text: read.text });
     }
   };
   visit(root);
-  return { files, skipped, chartDirs };
+  return { files, skipped, unassessed, chartDirs };
 }

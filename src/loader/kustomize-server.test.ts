@@ -6,7 +6,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig } from "../core/config.js";
@@ -173,14 +173,24 @@ spec:
       try {
         const root = temp();
         write(root, { "bad/kustomization.yaml": "resources: [missing.yaml]\n", "good/kustomization.yaml": "resources: [cm.yaml]\n", "good/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" });
-        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "bad") })), /missing\.yaml/);
+        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "bad") })), /request without roots/);
+        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "bad"), roots: [root] })), /missing\.yaml/);
         await assert.rejects(p.build("not json"), /invalid character/);
         await assert.rejects(p.build(JSON.stringify({ dir: "" })), /without a directory/);
-        const ok = JSON.parse(await p.build(JSON.stringify({ dir: join(root, "good") }))) as Array<{ metadata: { name: string } }>;
+        const ok = JSON.parse(await p.build(JSON.stringify({ dir: join(root, "good"), roots: [root] }))) as Array<{ metadata: { name: string } }>;
         assert.deepEqual(
           ok.map((o) => o.metadata.name),
           ["x"],
         );
+        // The file system kustomize sees is confined to the roots, by real path.
+        const outside = temp();
+        write(outside, { "o.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: outside-canary}\n" });
+        write(root, { "esc/kustomization.yaml": "resources: [o.yaml]\n" });
+        symlinkSync(join(outside, "o.yaml"), join(root, "esc/o.yaml"));
+        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "esc"), roots: [root] })), (e: Error) => /leaves the source root|no such file/.test(e.message) && !e.message.includes("outside-canary"));
+        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "good"), roots: [outside] })), /leaves the source root/);
+        write(root, { "big/kustomization.yaml": "resources: [cm.yaml]\n", "big/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: "${"x".repeat(3000)}"}\n` });
+        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "big"), roots: [root], maxFileBytes: 1000 })), /larger than 1000 bytes/);
       } finally {
         await p.close();
       }
@@ -199,9 +209,9 @@ spec:
       spawnSync("chmod", ["+x", join(root, "evil.sh")]);
       const runner = openKustomize(server!, 1);
       try {
-        await assert.rejects(runner.build(join(root, "fn")), /external plugins disabled; unable to load external plugin .Evil./);
+        await assert.rejects(runner.build(join(root, "fn"), [root]), /external plugins disabled; unable to load external plugin .Evil./);
         assert.equal(existsSync(canary), false, "the exec function never ran");
-        await assert.rejects(runner.build(join(root, "helm")), /must specify --enable-helm/);
+        await assert.rejects(runner.build(join(root, "helm"), [root]), /must specify --enable-helm/);
       } finally {
         await runner.close();
       }

@@ -8,6 +8,7 @@
  * process at a time.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { kustomizeEnv } from "./kustomize.js";
 
 interface Pending {
   resolve: (yaml: string) => void;
@@ -35,7 +36,7 @@ class ServerProcess {
   constructor(command: string) {
     this.child = spawn(command, [], {
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: "/nonexistent" },
+      env: kustomizeEnv(process.env),
     });
     this.child.stdout.on("data", (c: Buffer) => {
       this.chunks.push(c);

@@ -11,12 +11,18 @@ import { fileURLToPath } from "node:url";
 import { KustomizeServerPool } from "./kustomize-server.js";
 import { asArray, asObject, asString } from "../core/flux.js";
 import type { JsonObject, JsonValue } from "../core/types.js";
-import { isInside, KUSTOMIZATION_FILES } from "./files.js";
+import { KUSTOMIZATION_FILES } from "./files.js";
+import { DEFAULT_MAX_FILE_BYTES, type ReadGuard } from "./guard.js";
 
-export function kustomizationFileIn(dirAbs: string): string | null {
+/**
+ * The kustomization file of a directory, as kustomize looks for it. With a guard, a
+ * kustomization file (or directory) whose real path leaves the allowed roots does not count.
+ */
+export function kustomizationFileIn(dirAbs: string, guard?: ReadGuard): string | null {
+  if (guard && !guard.allows(dirAbs)) return null;
   for (const name of KUSTOMIZATION_FILES) {
     const p = join(dirAbs, name);
-    if (existsSync(p)) return p;
+    if (guard ? guard.allows(p) : existsSync(p)) return p;
   }
   return null;
 }
@@ -88,17 +94,22 @@ export function kustomizationRefs(cfg: JsonObject): { trees: string[]; files: st
 
 /**
  * Walks a kustomization and everything it references, without running anything.
- * `readConfig` returns the parsed config of a kustomization file (the loader's cache).
+ * `readConfig` returns the parsed config of a kustomization file (the loader's cache). Every
+ * reference is checked by its real path: one that leaves the guard's roots (a `../` path, an
+ * absolute path, or a symlink pointing out) is an escape, and is never read.
  */
-export function inspectKustomizeTree(
-  dirAbs: string,
-  scanRoot: string,
-  readConfig: (fileAbs: string) => JsonObject | null,
-): KustomizeTreeInfo {
+export function inspectKustomizeTree(dirAbs: string, guard: ReadGuard, readConfig: (fileAbs: string) => JsonObject | null): KustomizeTreeInfo {
   const info: KustomizeTreeInfo = { kustomizations: [], remote: [], escapes: [], unsupported: [], missing: [], auxiliaryFiles: [] };
   const seen = new Set<string>();
   const visit = (dir: string): void => {
-    const kfile = kustomizationFileIn(dir);
+    for (const name of KUSTOMIZATION_FILES) {
+      const c = guard.check(join(dir, name));
+      if (!c.ok && c.why === "outside") {
+        info.escapes.push({ file: join(dir, name), ref: name });
+        return;
+      }
+    }
+    const kfile = kustomizationFileIn(dir, guard);
     if (!kfile || seen.has(kfile)) return;
     seen.add(kfile);
     info.kustomizations.push(kfile);
@@ -114,12 +125,11 @@ export function inspectKustomizeTree(
         continue;
       }
       const abs = resolve(dirname(kfile), ref);
-      if (!isInside(scanRoot, abs)) {
-        info.escapes.push({ file: kfile, ref });
-        continue;
-      }
-      if (!existsSync(abs)) {
-        info.missing.push({ file: kfile, ref });
+      const c = guard.check(abs);
+      if (!c.ok) {
+        // A reference that does not exist but whose path leaves the root lexically is an escape too.
+        if (c.why === "outside" || !guard.allows(dirname(abs))) info.escapes.push({ file: kfile, ref });
+        else info.missing.push({ file: kfile, ref });
         continue;
       }
       if (aux.includes(ref)) info.auxiliaryFiles.push(normalize(abs));
@@ -143,7 +153,7 @@ export interface KustomizeTool {
 
 const SERVER_NAME = "fluxguard-kustomize";
 /** The request/response format this client speaks (tools/kustomize-server/main.go protocolVersion). */
-const SERVER_PROTOCOL = "2";
+const SERVER_PROTOCOL = "3";
 
 /** Where `npm run build:kustomize` puts the server: dist/kustomize-server/, beside the compiled code. */
 export function defaultServerPath(): string {
@@ -190,15 +200,44 @@ export function findKustomize(env: Record<string, string | undefined>): Kustomiz
   return null;
 }
 
-/** Runs one kustomize build. Rejects with kustomize's first error line. */
-export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs = 60_000): Promise<string> {
+/** Bounds on one kustomize build (README "Bounds"). */
+export const KUSTOMIZE_LIMITS = {
+  /** Wall-clock time of one build (a batch of Kustomizations), milliseconds. */
+  timeoutMs: 60_000,
+  /** Memory of one kustomize process, MiB ($FLUXGUARD_KUSTOMIZE_MEMORY_MB overrides). */
+  memoryMb: 2048,
+} as const;
+
+/**
+ * The environment kustomize runs with: only what it needs (PATH, HOME, locale, GOGC and
+ * fluxguard's own settings), never the caller's tokens; plugins pointed at nowhere.
+ */
+export function kustomizeEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = { KUSTOMIZE_PLUGIN_HOME: "/nonexistent", GOGC: env["GOGC"] ?? "400" };
+  for (const k of ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "FLUXGUARD_KUSTOMIZE_MEMORY_MB", "FLUXGUARD_KUSTOMIZE_CPUPROFILE"]) {
+    const v = env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+function memoryMb(): number {
+  const v = Number(process.env["FLUXGUARD_KUSTOMIZE_MEMORY_MB"]);
+  return Number.isInteger(v) && v > 0 ? v : KUSTOMIZE_LIMITS.memoryMb;
+}
+
+/**
+ * Runs one kustomize build under a memory limit (the shell's `ulimit -v`, twice the limit for
+ * Go's address-space reservations) and a timeout. Rejects with kustomize's first error line.
+ */
+export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs: number = KUSTOMIZE_LIMITS.timeoutMs): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile(
-      tool.command,
-      [...tool.args, "--load-restrictor", "LoadRestrictionsNone", dir],
+      "/bin/sh",
+      ["-c", `ulimit -v ${memoryMb() * 2 * 1024} 2>/dev/null; exec "$0" "$@"`, tool.command, ...tool.args, "--load-restrictor", "LoadRestrictionsNone", dir],
       // kustomize allocates heavily; a GC target of 400 % cuts its CPU time by about a quarter
       // for ~100 MB of memory per batch (measured by `npm run bench -- audit`).
-      { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: "/nonexistent", GOGC: process.env["GOGC"] ?? "400" } },
+      { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, killSignal: "SIGKILL", env: kustomizeEnv(process.env) },
       (err, stdout, stderr) => {
         if (err) {
           const msg = (stderr || err.message).split("\n").find((l) => l.trim() !== "") ?? err.message;
@@ -220,7 +259,11 @@ export interface KustomizeRunner {
    * the paths fluxguard knows them by, and `annotation` is the key to mark them with.
    */
   readonly marksSources: boolean;
-  build(dir: string, sources?: { files: Record<string, string>; annotation: string }): Promise<KustomizeOutput>;
+  /**
+   * Builds `dir`. `roots` (real paths) confine what the server reads; the CLIs are handed a
+   * tree without outside links instead (see Renderer.runBatch).
+   */
+  build(dir: string, roots: readonly string[], sources?: { files: Record<string, string>; annotation: string }): Promise<KustomizeOutput>;
   /** Ends what the runner started; resolves when its processes have exited. */
   close(): Promise<void>;
 }
@@ -230,8 +273,11 @@ export function openKustomize(tool: KustomizeTool, concurrency: number): Kustomi
     const pool = new KustomizeServerPool(tool.command, Math.max(1, concurrency));
     return {
       marksSources: true,
-      build: async (dir, sources) => {
-        const body = await pool.build(JSON.stringify({ dir, sources: sources?.files ?? {}, annotation: sources?.annotation ?? "" }));
+      build: async (dir, roots, sources) => {
+        const body = await pool.build(
+          JSON.stringify({ dir, sources: sources?.files ?? {}, annotation: sources?.annotation ?? "", roots, maxFileBytes: DEFAULT_MAX_FILE_BYTES }),
+          KUSTOMIZE_LIMITS.timeoutMs,
+        );
         const objects = JSON.parse(body) as unknown;
         if (!Array.isArray(objects)) throw new Error("kustomize server returned something other than a list of objects");
         return { format: "json", objects };

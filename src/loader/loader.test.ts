@@ -52,7 +52,7 @@ test("Helm chart templates are not parsed", async () => {
   assert.equal(report.findings.filter((f) => f.ruleId === "parse-error").length, 0);
 });
 
-test("huge files, binary files and symlinks leaving the root are skipped with a notice", async () => {
+test("huge and binary files are not assessed (a high finding); symlinks leaving the root are skipped with a notice", async () => {
   const outside = repo({ "secret.yaml": CM("outside") });
   const dir = repo({ "big.yaml": `${CM("big")}data:\n  x: "${"a".repeat(2000)}"\n`, "bin.yaml": "apiVersion: v1\0\0\0", "ok.yaml": CM("ok") });
   symlinkSync(join(outside, "secret.yaml"), join(dir, "escape.yaml"));
@@ -60,8 +60,11 @@ test("huge files, binary files and symlinks leaving the root are skipped with a 
   symlinkSync(join(dir, "ok.yaml"), join(dir, "inside-link.yaml"));
   const report = await runAudit({ root: dir, kustomize: null, maxFileBytes: 1000 });
   const reasons = Object.fromEntries(report.notices.filter((n) => n.level === "warn").map((n) => [n.file, n.reason]));
-  assert.match(reasons["big.yaml"] ?? "", /larger than 1000 bytes/);
-  assert.match(reasons["bin.yaml"] ?? "", /binary/);
+  const unassessed = Object.fromEntries(report.findings.filter((f) => f.ruleId === "input-not-assessed").map((f) => [f.location?.file, f]));
+  assert.match(unassessed["big.yaml"]?.message ?? "", /larger than 1000 bytes/);
+  assert.match(unassessed["bin.yaml"]?.message ?? "", /binary/);
+  assert.equal(unassessed["big.yaml"]?.severity, "high");
+  assert.equal(report.summary.failed, true);
   assert.match(reasons["escape.yaml"] ?? "", /outside the scanned root/);
   assert.match(reasons["escape-dir"] ?? "", /outside the scanned root/);
   assert.equal(reasons["inside-link.yaml"], undefined);

@@ -6,17 +6,18 @@
  * per process, a few processes in parallel; a failing batch is split until the culprit is
  * alone, and a culprit falls back to the built-in resolver.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { asArray, asObject, asString, isClusterScopedKind } from "../core/flux.js";
 import type { RenderMethod } from "../core/model.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { isInside, toRel } from "./files.js";
+import { readTextBounded, type ReadGuard } from "./guard.js";
 import { inspectKustomizeTree, isRemoteRef, kustomizationFileIn, kustomizationRefs, openKustomize, type KustomizeRunner, type KustomizeTool } from "./kustomize.js";
-import { MAX_ALIAS_COUNT } from "./yaml.js";
+import { parseYamlFile } from "./yaml.js";
 import { RenderCache } from "./render-cache.js";
 
 export interface FluxRenderSettings {
@@ -49,11 +50,20 @@ export interface RenderOutcome {
   method: RenderMethod | null;
   docs: RenderedDoc[];
   problems: string[];
+  /** Problems that mean part of what Flux would apply was not assessed (a bound was passed). */
+  unassessed?: string[];
 }
 
 /** What the renderer needs from the loader: parsed files, never re-read from disk. */
 export interface RenderInputs {
   scanRoot: string;
+  /** What may be read (real paths): every file the renderer or kustomize reads is checked by it. */
+  guard: ReadGuard;
+  /**
+   * Why a file a build would read cannot be assessed (too large, undecodable, past a YAML
+   * bound), or null when it can. Such a build is never handed to kustomize.
+   */
+  unreadable?(fileAbs: string): string | null;
   tool: KustomizeTool | null;
   concurrency: number;
   readKustomization(fileAbs: string): JsonObject | null;
@@ -77,6 +87,8 @@ interface Plan {
   method: RenderMethod;
   problems: string[];
   refuse: boolean;
+  /** Why part of the plan's input was not assessed (files past a bound): fails the run. */
+  unassessed: string[];
   /** Kustomization files whose remote entries are dropped (in a shadow tree) so the rest renders. */
   stripRemote: string[];
   /** Every file the build reads: the render cache key hashes their content. */
@@ -169,7 +181,9 @@ export class Renderer {
     const files: Array<[string, string]> = [];
     for (const f of new Set(plan.reads)) {
       try {
-        files.push([relative(plan.job.sourceRoot, f), readFileSync(f, "utf8")]);
+        const read = readTextBounded(f);
+        if (!read.ok) return null;
+        files.push([relative(plan.job.sourceRoot, f), read.text]);
       } catch {
         return null;
       }
@@ -180,14 +194,15 @@ export class Renderer {
   private plan(job: RenderJob): Plan {
     const { scanRoot } = this.inputs;
     const rel = toRel(scanRoot, job.dirAbs) || ".";
-    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, stripRemote: [], unprefixed: [], weight: 0, reads: [] };
+    const { guard } = this.inputs;
+    const plan: Plan = { job, resources: [], needsKustomize: false, method: "kustomize", problems: [], refuse: false, unassessed: [], stripRemote: [], unprefixed: [], weight: 0, reads: [] };
     let isDir = false;
     try {
       isDir = statSync(job.dirAbs).isDirectory();
     } catch {
       /* missing */
     }
-    if (!isInside(job.sourceRoot, job.dirAbs)) {
+    if (!isInside(job.sourceRoot, job.dirAbs) || (isDir && !guard.allows(job.dirAbs))) {
       plan.problems.push(`path '${rel}' leaves the source root`);
       plan.refuse = true;
       return plan;
@@ -198,7 +213,7 @@ export class Renderer {
       return plan;
     }
     const hasFluxTransforms = job.settings.patches.length > 0 || job.settings.images.length > 0 || job.settings.components.length > 0;
-    const kfile = kustomizationFileIn(job.dirAbs);
+    const kfile = kustomizationFileIn(job.dirAbs, guard);
     const trees: string[] = [];
     if (kfile) {
       plan.resources = [job.dirAbs];
@@ -207,12 +222,20 @@ export class Renderer {
     } else {
       plan.method = "flux-generated";
       plan.resources = this.generatedResources(job.dirAbs);
-      for (const r of plan.resources) if (kustomizationFileIn(r)) trees.push(r);
+      for (const r of plan.resources) if (kustomizationFileIn(r, guard)) trees.push(r);
       plan.needsKustomize = trees.length > 0 || hasFluxTransforms;
     }
-    for (const c of job.settings.components) trees.push(resolve(job.dirAbs, c));
+    for (const c of job.settings.components) {
+      const abs = resolve(job.dirAbs, c);
+      const checked = guard.check(abs);
+      if (checked.ok) trees.push(abs);
+      else {
+        plan.problems.push(`component '${c}' ${checked.why === "missing" && isInside(job.sourceRoot, abs) ? "does not exist" : "leaves the source root"}`);
+        plan.refuse = true;
+      }
+    }
     for (const t of trees) {
-      const info = inspectKustomizeTree(t, job.sourceRoot, this.inputs.readKustomization);
+      const info = inspectKustomizeTree(t, guard, this.inputs.readKustomization);
       for (const k of info.kustomizations) {
         const cfg = this.inputs.readKustomization(k) ?? {};
         const refs = kustomizationRefs(cfg);
@@ -234,11 +257,23 @@ export class Renderer {
     }
     if (plan.needsKustomize && !this.inputs.tool) plan.problems.push("no kustomize found (install kustomize or kubectl); used the built-in resolver");
     for (const r of plan.resources) {
-      if (kustomizationFileIn(r)) continue;
+      if (kustomizationFileIn(r, guard)) continue;
       plan.reads.push(r);
       const objects = this.inputs.objectsOf(r);
       plan.weight += objects?.length ?? 0;
       plan.unprefixed.push(...unprefixedKeys(objects));
+    }
+    // A file the build would read that fluxguard could not (too large, undecodable, past a YAML
+    // bound) is never handed to kustomize: what it holds is not assessed, and the run fails.
+    if (this.inputs.unreadable) {
+      for (const f of new Set(plan.reads)) {
+        const why = this.inputs.unreadable(f);
+        if (why) plan.unassessed.push(`${toRel(scanRoot, f)}: ${why}`);
+      }
+      if (plan.unassessed.length) {
+        plan.problems.push(...plan.unassessed.map((u) => `not rendered: ${u}`));
+        plan.refuse = true;
+      }
     }
     plan.weight = Math.max(1, plan.weight);
     // A namespace set at the top (Flux's targetNamespace, or the path's kustomization) renames every Namespace object to it.
@@ -247,11 +282,20 @@ export class Renderer {
     return plan;
   }
 
-  /** Flux's generated kustomization: every manifest file under the path, and sub-kustomizations. */
+  /**
+   * Flux's generated kustomization: every manifest file under the path, and sub-kustomizations.
+   * Walks real directories once each (link loops end) and never through a link that leaves
+   * the allowed roots.
+   */
   private generatedResources(dir: string): string[] {
+    const { guard } = this.inputs;
     const out: string[] = [];
+    const seen = new Set<string>();
     const walk = (d: string, top: boolean): void => {
-      if (!top && kustomizationFileIn(d)) {
+      const real = guard.realpath(d);
+      if (real === null || seen.has(real) || !guard.allowsReal(real)) return;
+      seen.add(real);
+      if (!top && kustomizationFileIn(d, guard)) {
         out.push(d);
         return;
       }
@@ -266,12 +310,17 @@ export class Renderer {
         const p = join(d, name);
         let st;
         try {
-          st = statSync(p);
+          st = lstatSync(p);
+          if (st.isSymbolicLink()) {
+            const c = guard.check(p);
+            if (!c.ok) continue;
+            st = statSync(c.real);
+          }
         } catch {
           continue;
         }
         if (st.isDirectory()) walk(p, false);
-        else if (/\.ya?ml$/.test(name) && this.inputs.objectsOf(p) !== null) out.push(p);
+        else if (st.isFile() && /\.ya?ml$/.test(name) && this.inputs.objectsOf(p) !== null) out.push(p);
       }
     };
     walk(dir, true);
@@ -282,12 +331,15 @@ export class Renderer {
     if (plans.length === 0) return [];
     try {
       const docs = await this.runBatch(plans, runner);
-      return plans.map((p, i) => [p, { method: p.method, docs: docs[i] ?? [], problems: p.problems }]);
+      return plans.map((p, i) => [p, { method: p.method, docs: docs[i] ?? [], problems: p.problems, ...(p.unassessed.length ? { unassessed: p.unassessed } : {}) }]);
     } catch (e) {
       if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize batch of ${plans.length} failed: ${(e as Error).message.slice(-300)}\n`);
       if (plans.length === 1) {
         const plan = plans[0]!;
-        plan.problems.push(`kustomize failed: ${kustomizeError((e as Error).message, this.inputs.scanRoot)}`);
+        const why = kustomizeError((e as Error).message, this.inputs.scanRoot);
+        plan.problems.push(`kustomize failed: ${why}`);
+        // Past a bound of fluxguard's (time, memory, file size, the source root): not assessed.
+        if (/timed out|SIGKILL|out of memory|cannot allocate|larger than \d+ bytes|leaves the source root/.test(why)) plan.unassessed.push(`kustomize build: ${why}`);
         return [[plan, this.builtin(plan)]];
       }
       const mid = Math.ceil(plans.length / 2);
@@ -310,9 +362,12 @@ export class Renderer {
         names.push(name);
         const wdir = join(tmp, name);
         let map = (p: string): string => p;
-        if (plan.stripRemote.length) {
+        // A kustomize CLI reads the disk unconfined: it gets a mirror of the source that holds
+        // only what the guard allows (as source-controller's artifact holds no symlinks). The
+        // server confines its own reads to `roots`.
+        if (plan.stripRemote.length || !runner.marksSources) {
           const shadow = join(tmp, `s${i}`);
-          this.shadowTree(plan.job.sourceRoot, shadow, plan.stripRemote);
+          this.shadowTree(plan.job.sourceRoot, shadow, plan.stripRemote, !runner.marksSources);
           shadows.push({ shadow, real: plan.job.sourceRoot });
           map = (p) => join(shadow, relative(plan.job.sourceRoot, p));
         }
@@ -347,14 +402,17 @@ export class Renderer {
       const t0 = Date.now();
       const sources: Record<string, string> = {};
       for (const g of graphs) for (const f of g.files) sources[realPath(f)] = f;
-      const built = await runner.build(tmp, { files: sources, annotation: SOURCE });
+      const roots = [realpathSync(tmp), ...this.inputs.guard.allowedRoots];
+      const built = await runner.build(tmp, roots, { files: sources, annotation: SOURCE });
       if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize: ${plans.length} plans in ${Date.now() - t0} ms\n`);
       const values: unknown[] =
         built.format === "json"
           ? built.objects
           : (() => {
-              const parsed = parseAllDocuments(built.text);
-              return (Array.isArray(parsed) ? parsed : []).map((doc) => doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown);
+              // kustomize's output is parsed within the same bounds as any input.
+              const parsed = parseYamlFile("(kustomize output)", built.text);
+              if (parsed.errors.length) throw new Error(`kustomize output: ${parsed.errors[0]!.message}`);
+              return parsed.documents.map((d) => d.value as unknown);
             })();
       const out: RenderedDoc[][] = plans.map(() => []);
       const unshadow = (p: string): string => {
@@ -439,14 +497,14 @@ export class Renderer {
       for (const t of trees) if (!isRemoteRef(t) && !components.has(t)) for (const f of accumulate(resolve(dir, t))) acc.add(f);
       generated(kfile, cfg, acc);
       for (const c of components) {
-        const ck = kustomizationFileIn(resolve(dir, c));
+        const ck = kustomizationFileIn(resolve(dir, c), this.inputs.guard);
         if (ck) visit(ck, resolve(dir, c), acc);
       }
       if (transforms(cfg)) patchers.push({ by: kfile, scope: acc });
     };
     const memo = new Map<string, Set<string>>();
     const accumulate = (dir: string): Set<string> => {
-      const kfile = kustomizationFileIn(dir);
+      const kfile = kustomizationFileIn(dir, this.inputs.guard);
       if (!kfile) return new Set();
       const seen = memo.get(kfile);
       if (seen) return seen;
@@ -465,7 +523,7 @@ export class Renderer {
     }
     const s = plan.job.settings;
     for (const c of s.components) {
-      const ck = kustomizationFileIn(resolve(plan.job.dirAbs, c));
+      const ck = kustomizationFileIn(resolve(plan.job.dirAbs, c), this.inputs.guard);
       if (ck) visit(ck, resolve(plan.job.dirAbs, c), top);
     }
     if (s.patches.length || s.images.length) patchers.push({ by: "flux", scope: top });
@@ -475,9 +533,13 @@ export class Renderer {
   /**
    * A symlink mirror of the source root in which the given kustomization files are rewritten
    * without their remote entries, so the local part of an overlay still renders with its
-   * patches. Only the directories leading to those files are real; everything else links back.
+   * patches. Only the directories leading to those files are real; everything else links back
+   * (to its real path, and only when the guard allows it). With `full`, every directory is real
+   * and only files link back: the mirror then holds nothing outside the allowed roots, for a
+   * kustomize that reads the disk unconfined.
    */
-  private shadowTree(root: string, shadow: string, rewrite: string[]): void {
+  private shadowTree(root: string, shadow: string, rewrite: string[], full = false): void {
+    const { guard } = this.inputs;
     const contents = new Map<string, string>();
     for (const f of rewrite) {
       const cfg = { ...(this.inputs.readKustomization(f) ?? {}) };
@@ -488,15 +550,30 @@ export class Renderer {
     }
     const needed = new Set<string>();
     for (const f of rewrite) for (let d = dirname(f); isInside(root, d) && !needed.has(d); d = dirname(d)) needed.add(d);
-    const mirror = (real: string, sh: string): void => {
+    const mirrored = new Set<string>();
+    const mirror = (dir: string, sh: string): void => {
+      const real = guard.realpath(dir);
+      if (real === null || mirrored.has(real)) return;
+      mirrored.add(real);
       mkdirSync(sh, { recursive: true });
-      for (const name of readdirSync(real)) {
-        const r = join(real, name);
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        const r = join(dir, name);
         const target = join(sh, name);
         const text = contents.get(r);
-        if (text !== undefined) writeFileSync(target, text);
-        else if (needed.has(r)) mirror(r, target);
-        else symlinkSync(r, target);
+        if (text !== undefined) {
+          writeFileSync(target, text);
+          continue;
+        }
+        const c = guard.check(r);
+        if (!c.ok) continue;
+        if (needed.has(r) || (full && isDirectory(c.real))) mirror(r, target);
+        else symlinkSync(c.real, target);
       }
     };
     mirror(root, shadow);
@@ -506,14 +583,14 @@ export class Renderer {
   private builtin(plan: Plan): RenderOutcome {
     const { job } = plan;
     const problems = [...plan.problems];
-    if (plan.refuse && plan.resources.length === 0 && !kustomizationFileIn(job.dirAbs) && problems.some((p) => p.includes("does not exist") || p.includes("leaves the source root"))) {
+    if (plan.refuse && plan.resources.length === 0 && !kustomizationFileIn(job.dirAbs, this.inputs.guard) && problems.some((p) => p.includes("does not exist") || p.includes("leaves the source root"))) {
       return { method: null, docs: [], problems };
     }
     const docs: RenderedDoc[] = [];
     const seen = new Set<string>();
     const addFile = (f: string): RenderedDoc[] => (this.inputs.objectsOf(f) ?? []).map((o) => ({ value: structuredClone(o), originFile: f, patchedBy: [] }));
     const resolveTree = (dir: string): RenderedDoc[] => {
-      const kfile = kustomizationFileIn(dir);
+      const kfile = kustomizationFileIn(dir, this.inputs.guard);
       if (!kfile) return [];
       if (seen.has(kfile)) return [];
       seen.add(kfile);
@@ -522,11 +599,11 @@ export class Renderer {
       let acc: RenderedDoc[] = [];
       for (const f of files) {
         const abs = resolve(dir, f);
-        if (isInside(job.sourceRoot, abs)) acc.push(...addFile(abs));
+        if (isInside(job.sourceRoot, abs) && this.inputs.guard.allows(abs)) acc.push(...addFile(abs));
       }
       for (const t of trees) {
         const abs = resolve(dir, t);
-        if (!isInside(job.sourceRoot, abs) || !isDirectory(abs)) continue;
+        if (!isInside(job.sourceRoot, abs) || !this.inputs.guard.allows(abs) || !isDirectory(abs)) continue;
         acc.push(...resolveTree(abs));
       }
       const ignored = ["patches", "patchesStrategicMerge", "patchesJson6902", "images", "replacements", "configMapGenerator", "secretGenerator", "helmCharts", "transformers", "generators"].filter(
@@ -536,14 +613,14 @@ export class Renderer {
       acc = applyAffixes(acc, asString(cfg["namespace"]), asString(cfg["namePrefix"]), asString(cfg["nameSuffix"]));
       return acc;
     };
-    if (kustomizationFileIn(job.dirAbs)) docs.push(...resolveTree(job.dirAbs));
+    if (kustomizationFileIn(job.dirAbs, this.inputs.guard)) docs.push(...resolveTree(job.dirAbs));
     else for (const r of plan.resources) docs.push(...(isDirectory(r) ? resolveTree(r) : addFile(r)));
     const s = job.settings;
     const ignoredFlux = (["patches", "images", "components"] as const).filter((k) => s[k].length > 0);
     if (ignoredFlux.length) problems.push(`built-in resolver ignored the Kustomization's own ${ignoredFlux.join(", ")}`);
     const final = applyAffixes(docs, s.targetNamespace, s.namePrefix, s.nameSuffix);
     const method: RenderMethod = plan.needsKustomize || plan.refuse ? "builtin" : plan.method;
-    return { method, docs: final, problems };
+    return { method, docs: final, problems, ...(plan.unassessed.length ? { unassessed: [...plan.unassessed] } : {}) };
   }
 }
 

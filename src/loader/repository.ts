@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from "node:os";
 import { basename, dirname, resolve } from "node:path";
-import { readFileSync, realpathSync, statSync } from "node:fs";
 import type { FleetConfig } from "../core/config.js";
 import {
   asArray,
@@ -32,6 +31,7 @@ import { getAt, pointer } from "../core/pointer.js";
 import { markNotAssessed, type NotAssessed } from "../core/coverage.js";
 import type { JsonObject, JsonValue, K8sObject, SourceLocation } from "../core/types.js";
 import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./files.js";
+import { DEFAULT_MAX_FILE_BYTES, readTextBounded, ReadGuard, secureJoin } from "./guard.js";
 import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
 import { CONFIG_FILE } from "./config.js";
 import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
@@ -55,6 +55,12 @@ export interface LoadResult {
   model: FleetModel;
   parseErrors: YamlError[];
   skipped: Notice[];
+  /**
+   * What Flux would apply but fluxguard could not assess: files too large or undecodable,
+   * YAML past a bound, objects whose apiVersion, kind or name is not a string, builds past
+   * kustomize's time or memory bound. Each is a high finding; the run cannot pass.
+   */
+  unassessed: Notice[];
   /** Documents that are not Kubernetes objects (verbose output). */
   nonObjects: Notice[];
   kustomize: string | null;
@@ -85,7 +91,22 @@ interface FileEntry {
 export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
   const root = resolve(opts.root);
   const env = opts.env ?? process.env;
-  const walk = walkYaml(root, opts.maxFileBytes === undefined ? {} : { maxFileBytes: opts.maxFileBytes });
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  // The one place that decides what may be read: the scanned root and the source directories
+  // a trusted config maps (a repository's own .fluxguard.yaml may map only directories inside it).
+  const guard = new ReadGuard([root]);
+  const sourceNotices: Notice[] = [];
+  const ownConfig = opts.config.file !== null && isInside(guard.realpath(root) ?? root, guard.realpath(opts.config.file) ?? resolve(opts.config.file));
+  for (const [url, dir] of Object.entries(opts.config.sources)) {
+    if (ownConfig && !guard.allows(dir)) {
+      sourceNotices.push({ file: ".fluxguard.yaml", reason: `source directory for ${url} is outside the scanned root; a repository's own config cannot map it (use --config from a trusted place)` });
+      delete opts.config.sources[url];
+      continue;
+    }
+    guard.addRoot(dir);
+  }
+  const walk = walkYaml(root, { maxFileBytes }, guard);
+  const unassessed: Notice[] = [...walk.unassessed];
   const parseErrors: YamlError[] = [];
   const nonObjects: Notice[] = [];
   const kustomizeFiles: KustomizeFile[] = [];
@@ -93,9 +114,16 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
   const files = new Map<string, FileEntry>();
   const fileObjects: ModelObject[] = [];
 
+  const boundFiles = new Map<string, string>();
+  for (const u of walk.unassessed) boundFiles.set(resolve(root, u.file), u.reason);
   for (const f of walk.files) {
     const parsed = parseYamlFile(f.rel, f.text);
-    parseErrors.push(...parsed.errors);
+    for (const e of parsed.errors) {
+      if (e.bound) {
+        unassessed.push({ file: f.rel, reason: `line ${e.line}: ${e.message}` });
+        if (!boundFiles.has(f.abs)) boundFiles.set(f.abs, e.message);
+      } else parseErrors.push(e);
+    }
     const entry: FileEntry = { rel: f.rel, abs: f.abs, docs: parsed.documents, objects: [] };
     files.set(f.abs, entry);
     if (KUSTOMIZATION_FILES.includes(basename(f.abs))) {
@@ -106,7 +134,7 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
           dir: toRel(root, dirname(f.abs)) || ".",
           config: doc.value as JsonObject,
           locate: doc.locate,
-          readInput: (ref) => readInputFile(root, dirname(f.abs), ref),
+          readInput: (ref) => readInputFile(guard, dirname(f.abs), ref),
         };
         kustomizeFiles.push(kf);
         kustomizeByAbs.set(f.abs, kf);
@@ -129,6 +157,8 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
           locate: doc.locate,
         };
         entry.objects.push(mo);
+      } else if (malformedObject(doc.value)) {
+        unassessed.push({ file: f.rel, reason: `document ${doc.index + 1}: ${malformedObject(doc.value)}` });
       } else if (doc.value !== null && typeof doc.value === "object" && !Array.isArray(doc.value) && "kind" in doc.value && isKustomizeConfig(doc.value)) {
         nonObjects.push({ file: f.rel, reason: `document ${doc.index + 1} is a kustomize config outside a kustomization file` });
       } else {
@@ -155,13 +185,15 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
   const cacheDir = opts.cacheDir !== undefined ? opts.cacheDir : RenderCache.dirFor(env);
   const renderer = new Renderer({
     scanRoot: root,
+    guard,
+    unreadable: (abs) => boundFiles.get(abs) ?? null,
     tool,
     cache: cacheDir ? new RenderCache(cacheDir) : null,
     concurrency: opts.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)),
     readKustomization: (abs) => {
       const kf = kustomizeByAbs.get(abs);
       if (kf) return kf.config;
-      return readForeignKustomization(abs);
+      return readForeignKustomization(guard, abs);
     },
     objectsOf: (abs) => {
       const entry = files.get(abs);
@@ -169,12 +201,12 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
         if (KUSTOMIZATION_FILES.includes(basename(abs))) return null;
         return entry.docs.length > 0 && entry.docs.every((d) => isK8sObject(d.value)) ? entry.objects.map((o) => o.object) : null;
       }
-      if (!objectsCache.has(abs)) objectsCache.set(abs, readForeignObjects(abs, opts.maxFileBytes));
+      if (!objectsCache.has(abs)) objectsCache.set(abs, readForeignObjects(guard, abs, maxFileBytes));
       return objectsCache.get(abs)!;
     },
   });
 
-  const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer);
+  const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer, unassessed);
   try {
     await builder.build();
   } finally {
@@ -190,48 +222,66 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     }
     markNotAssessed(model, { areas: "all", reason: "skipped-file", what: `${n.file} (${n.reason})`, file: n.file });
   }
+  // What could not be read or rendered within the bounds may hold anything Flux applies.
+  for (const n of unassessed) markNotAssessed(model, { areas: "all", reason: "skipped-file", what: `${n.file} (${n.reason})`, file: n.file });
   return {
     model,
     parseErrors,
-    skipped: walk.skipped,
+    skipped: [...walk.skipped, ...sourceNotices],
+    unassessed,
     nonObjects,
     kustomize: tool?.label ?? null,
     filesScanned: walk.files.length,
   };
 }
 
-/** A file a kustomization refers to, read on demand: never outside the root, never binary or large. */
-function readInputFile(root: string, dirAbs: string, ref: string, maxBytes = 1024 * 1024): string | null {
-  try {
-    const abs = realpathSync(resolve(dirAbs, ref));
-    if (!isInside(realpathSync(root), abs) || statSync(abs).size > maxBytes) return null;
-    const text = readFileSync(abs, "utf8");
-    return text.includes("\u0000") ? null : text;
-  } catch {
-    return null;
-  }
+/** A file a kustomization refers to, read on demand: only what the guard allows, never binary or large. */
+function readInputFile(guard: ReadGuard, dirAbs: string, ref: string, maxBytes = 1024 * 1024): string | null {
+  const c = guard.check(resolve(dirAbs, ref));
+  if (!c.ok) return null;
+  const read = readTextBounded(c.real, maxBytes);
+  return read.ok ? read.text : null;
 }
 
-function readForeignKustomization(abs: string): JsonObject | null {
-  try {
-    const parsed = parseYamlFile(abs, readFileSync(abs, "utf8"));
-    const v = parsed.documents[0]?.value;
-    return v && typeof v === "object" && !Array.isArray(v) ? v : null;
-  } catch {
-    return null;
-  }
+/** A kustomization file outside the walked set (a mapped source): parsed only when the guard allows it. */
+function readForeignKustomization(guard: ReadGuard, abs: string): JsonObject | null {
+  const c = guard.check(abs);
+  if (!c.ok) return null;
+  const read = readTextBounded(c.real);
+  if (!read.ok) return null;
+  const v = parseYamlFile(abs, read.text).documents[0]?.value;
+  return v && typeof v === "object" && !Array.isArray(v) ? v : null;
 }
 
-function readForeignObjects(abs: string, maxBytes = 4 * 1024 * 1024): K8sObject[] | null {
-  try {
-    if (statSync(abs).size > maxBytes) return null;
-    const parsed = parseYamlFile(abs, readFileSync(abs, "utf8"));
-    if (parsed.errors.length || parsed.documents.length === 0) return null;
-    if (!parsed.documents.every((d) => isK8sObject(d.value))) return null;
-    return parsed.documents.map((d) => d.value as unknown as K8sObject);
-  } catch {
-    return null;
-  }
+function readForeignObjects(guard: ReadGuard, abs: string, maxBytes: number): K8sObject[] | null {
+  const c = guard.check(abs);
+  if (!c.ok) return null;
+  const read = readTextBounded(c.real, maxBytes);
+  if (!read.ok) return null;
+  const parsed = parseYamlFile(abs, read.text);
+  if (parsed.errors.length || parsed.documents.length === 0) return null;
+  if (!parsed.documents.every((d) => isK8sObject(d.value))) return null;
+  return parsed.documents.map((d) => d.value as unknown as K8sObject);
+}
+
+/**
+ * Why a document that looks like a Kubernetes object (a mapping with a kind and metadata)
+ * cannot be one: its apiVersion, kind or metadata.name is there but not a string. Flux would
+ * fail to apply it; fluxguard cannot audit it. Null when it is fine or not object-like at all.
+ */
+export function malformedObject(v: unknown): string | null {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const md = o["metadata"];
+  if (o["kind"] === undefined && md === undefined) return null;
+  const bad: string[] = [];
+  const type = (x: unknown): string => (x === null ? "null" : Array.isArray(x) ? "a list" : typeof x === "object" ? "a mapping" : `a ${typeof x}`);
+  if (o["apiVersion"] !== undefined && typeof o["apiVersion"] !== "string") bad.push(`apiVersion is ${type(o["apiVersion"])}`);
+  if (o["kind"] !== undefined && typeof o["kind"] !== "string") bad.push(`kind is ${type(o["kind"])}`);
+  if (md !== undefined && (md === null || typeof md !== "object" || Array.isArray(md))) bad.push(`metadata is ${type(md)}`);
+  else if (md !== undefined && (md as Record<string, unknown>)["name"] !== undefined && typeof (md as Record<string, unknown>)["name"] !== "string") bad.push(`metadata.name is ${type((md as Record<string, unknown>)["name"])}`);
+  else if (md !== undefined && (md as Record<string, unknown>)["namespace"] !== undefined && typeof (md as Record<string, unknown>)["namespace"] !== "string") bad.push(`metadata.namespace is ${type((md as Record<string, unknown>)["namespace"])}`);
+  return bad.length ? `not a valid Kubernetes object: ${bad.join(", ")} (must be a string)` : null;
 }
 
 interface QueueItem {
@@ -266,6 +316,7 @@ class ModelBuilder {
     private readonly files: Map<string, FileEntry>,
     private readonly kustomizeByAbs: Map<string, KustomizeFile>,
     private readonly renderer: Renderer,
+    private readonly unassessed: Notice[],
   ) {}
 
   async build(): Promise<void> {
@@ -275,7 +326,7 @@ class ModelBuilder {
     for (const m of this.fileObjects) {
       if (!isFluxKustomization(m.object) || !m.origin.file) continue;
       const p = str(m.object, "spec", "path") ?? "";
-      const dirAbs = resolve(this.root, p);
+      const dirAbs = secureJoin(this.root, p);
       const bootstrapLike = str(m.object, "spec", "sourceRef", "name") === "flux-system" || m.object.metadata.name === "flux-system" || normalizePath(p) !== ".";
       if (bootstrapLike && isInside(dirAbs, resolve(this.root, m.origin.file)) && isInside(this.root, dirAbs)) {
         const src = this.sourceRefOf(m);
@@ -315,7 +366,9 @@ class ModelBuilder {
             item,
             job: {
               id: `${item.clusterId}|${ksKey(item.ks)}|${item.ks.key}`,
-              dirAbs: resolve(srcRoot, mapped),
+              // kustomize-controller: securejoin.SecureJoin(artifactRoot, spec.path): `..` and
+              // absolute paths are clamped to the artifact root, symlinks resolved within it.
+              dirAbs: secureJoin(srcRoot, mapped),
               sourceRoot: srcRoot,
               settings: fluxSettings(s),
             },
@@ -332,6 +385,7 @@ class ModelBuilder {
           }
           const outcome = results.get(job.id)!;
           if (outcome.method === null) this.markUnrendered(item.ks, outcome.problems.join("; ") || "not rendered");
+          for (const u of outcome.unassessed ?? []) this.unassessed.push({ file: item.ks.origin.file ?? ksLabel(item.ks), reason: `${ksLabel(item.ks)}: ${u}` });
           const target = this.targetOf(item);
           const rendered = this.adopt(item, target, outcome.docs, outcome.method === "kustomize" || outcome.method === "flux-generated" ? outcome.method : "builtin");
           const record: RenderRecord = { method: outcome.method, dir: toRel(this.root, job.dirAbs) || ".", objects: rendered, problems: outcome.problems };
@@ -583,6 +637,12 @@ class ModelBuilder {
     const out: ModelObject[] = [];
     const vars = this.substitutions(item);
     docs.forEach((d, i) => {
+      const bad = malformedObject(d.value) ?? (isK8sObject(d.value as unknown as JsonValue) ? null : "not a valid Kubernetes object: apiVersion, kind and metadata.name must be strings");
+      if (bad) {
+        const file = d.originFile && isInside(this.root, d.originFile) ? toRel(this.root, d.originFile) : (item.ks.origin.file ?? ksLabel(item.ks));
+        this.unassessed.push({ file, reason: `rendered by ${ksLabel(item.ks)}: ${bad}` });
+        return;
+      }
       let obj = withCommonMetadata(d.value, item.ks);
       if (vars && obj.metadata.annotations?.["kustomize.toolkit.fluxcd.io/substitute"] !== "disabled") {
         obj = substitute(obj as unknown as JsonValue, vars) as unknown as K8sObject;

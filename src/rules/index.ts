@@ -36,6 +36,7 @@ import remoteClusterCredentialsReadable from "./rbac/remote-cluster-credentials-
 import sourceVerificationFailed from "./live/source-verification-failed.js";
 import kustomizationNotRendered from "./repository/kustomization-not-rendered.js";
 import parseError from "./repository/parse-error.js";
+import inputNotAssessed from "./repository/input-not-assessed.js";
 import suppressionInvalid from "./repository/suppression-invalid.js";
 import controllerInsecureFlag from "./tenancy/controller-insecure-flag.js";
 import crossNamespaceSourceRef from "./tenancy/cross-namespace-source-ref.js";
@@ -49,6 +50,7 @@ import tenantAppliesClusterScoped from "./tenancy/tenant-applies-cluster-scoped.
 export const ALL_RULES: readonly Rule[] = [
   // repository
   parseError,
+  inputNotAssessed,
   kustomizationNotRendered,
   suppressionInvalid,
   // rbac

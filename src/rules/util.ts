@@ -1,5 +1,5 @@
 /** Helpers shared by rules. Pure functions over the model. */
-import { parse as parseYaml } from "yaml";
+import { parseYamlValue } from "../loader/yaml.js";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, objectId, path, str } from "../core/flux.js";
 import { refOf, runsFlux, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
@@ -248,7 +248,8 @@ export function targetMatches(target: JsonObject | undefined, o: K8sObject): boo
 function applyPatch(o: K8sObject, text: string): K8sObject {
   let parsed: unknown;
   try {
-    parsed = parseYaml(text, { maxAliasCount: 100 });
+    parsed = parseYamlValue(text);
+    if (parsed === undefined) return o;
   } catch {
     return o;
   }

@@ -20,8 +20,13 @@
 //
 // Safety: plugins of every kind are disabled (no exec or KRM function plugins, no Helm
 // inflation), as with `kustomize build` without --enable-alpha-plugins/--enable-exec/
-// --enable-helm. Load restrictions are off, as fluxguard passes to the CLI; fluxguard itself
-// refuses trees that leave the scanned source root before it asks for a build.
+// --enable-helm. kustomize's own load restrictions are off (fluxguard's wrapper kustomization
+// lives in a temporary directory and names files in the source), but the file system kustomize
+// sees is confined, like the one kustomize-controller builds on: every path is resolved to its
+// real path (symlinks followed) and must lie inside one of the request's "roots" (the source
+// roots and fluxguard's temporary directory); files larger than "maxFileBytes" are refused;
+// nothing is ever written. The process caps its own memory (FLUXGUARD_KUSTOMIZE_MEMORY_MB,
+// default 2048: a soft Go memory limit, and an address-space rlimit of twice that).
 package main
 
 import (
@@ -34,6 +39,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
@@ -49,7 +55,131 @@ type request struct {
 	Dir        string            `json:"dir"`
 	Sources    map[string]string `json:"sources"`
 	Annotation string            `json:"annotation"`
+	// Roots confine every read (real paths); a request without roots is refused.
+	Roots []string `json:"roots"`
+	// MaxFileBytes bounds the size of any file read (0: 4 MiB).
+	MaxFileBytes int64 `json:"maxFileBytes"`
 }
+
+// confinedFS is a read-only view of the disk in which only real paths inside roots exist.
+type confinedFS struct {
+	filesys.FileSystem
+	roots    []string
+	maxBytes int64
+}
+
+var errReadOnly = fmt.Errorf("fluxguard-kustomize: the file system is read-only")
+
+func inside(root, p string) bool {
+	if p == root {
+		return true
+	}
+	return strings.HasPrefix(p, strings.TrimSuffix(root, string(filepath.Separator))+string(filepath.Separator))
+}
+
+// check resolves p to its real path and says whether it may be read.
+func (c *confinedFS) check(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("%s: no such file or directory", p)
+	}
+	for _, r := range c.roots {
+		if inside(r, real) {
+			return real, nil
+		}
+	}
+	return "", fmt.Errorf("%s: not read: it leaves the source root (a symlink or path pointing outside)", p)
+}
+
+func (c *confinedFS) Exists(p string) bool {
+	_, err := c.check(p)
+	return err == nil
+}
+
+func (c *confinedFS) IsDir(p string) bool {
+	real, err := c.check(p)
+	return err == nil && c.FileSystem.IsDir(real)
+}
+
+func (c *confinedFS) ReadFile(p string) ([]byte, error) {
+	real, err := c.check(p)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	if st.Size() > c.maxBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", p, c.maxBytes)
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, c.maxBytes+1))
+}
+
+func (c *confinedFS) Open(p string) (filesys.File, error) {
+	if _, err := c.check(p); err != nil {
+		return nil, err
+	}
+	return c.FileSystem.Open(p)
+}
+
+func (c *confinedFS) ReadDir(p string) ([]string, error) {
+	if _, err := c.check(p); err != nil {
+		return nil, err
+	}
+	return c.FileSystem.ReadDir(p)
+}
+
+func (c *confinedFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	if _, err := c.check(p); err != nil {
+		return "", "", err
+	}
+	return c.FileSystem.CleanedAbs(p)
+}
+
+func (c *confinedFS) Glob(pattern string) ([]string, error) {
+	matches, err := c.FileSystem.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	out := matches[:0]
+	for _, m := range matches {
+		if _, err := c.check(m); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func (c *confinedFS) Walk(p string, fn filepath.WalkFunc) error {
+	if _, err := c.check(p); err != nil {
+		return err
+	}
+	return c.FileSystem.Walk(p, func(path string, info os.FileInfo, err error) error {
+		if _, cerr := c.check(path); cerr != nil {
+			return nil
+		}
+		return fn(path, info, err)
+	})
+}
+
+func (c *confinedFS) Create(string) (filesys.File, error) { return nil, errReadOnly }
+func (c *confinedFS) Mkdir(string) error                  { return errReadOnly }
+func (c *confinedFS) MkdirAll(string) error               { return errReadOnly }
+func (c *confinedFS) RemoveAll(string) error              { return errReadOnly }
+func (c *confinedFS) WriteFile(string, []byte) error      { return errReadOnly }
 
 // markingFS reads from disk and marks the documents of source files with their path.
 type markingFS struct {
@@ -139,8 +269,26 @@ func mark(n *yaml.RNode, key, value string) {
 	}
 }
 
+// limitMemory caps the process: a soft Go memory limit (the GC works harder near it) and an
+// address-space rlimit of twice that, past which allocation fails and the process exits, so a
+// hostile input ends one build instead of exhausting the machine.
+func limitMemory() {
+	mb := int64(2048)
+	if v := os.Getenv("FLUXGUARD_KUSTOMIZE_MEMORY_MB"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d", &mb); err != nil || mb <= 0 {
+			mb = 2048
+		}
+	}
+	debug.SetMemoryLimit(mb << 20)
+	as := uint64(mb<<20) * 2
+	if as < 1<<30 {
+		as = 1 << 30
+	}
+	_ = syscall.Setrlimit(syscall.RLIMIT_AS, &syscall.Rlimit{Cur: as, Max: as})
+}
+
 // protocolVersion changes when the request/response format does.
-const protocolVersion = "2"
+const protocolVersion = "3"
 
 func apiVersion() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -160,7 +308,21 @@ func build(disk filesys.FileSystem, req request) ([]byte, error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsNone
 	opts.PluginConfig = types.DisabledPluginConfig()
-	fs := &markingFS{FileSystem: disk, sources: req.Sources, annotation: req.Annotation, real: map[string]string{}, marked: marked}
+	if len(req.Roots) == 0 {
+		return nil, fmt.Errorf("request without roots")
+	}
+	maxBytes := req.MaxFileBytes
+	if maxBytes <= 0 {
+		maxBytes = 4 << 20
+	}
+	roots := make([]string, 0, len(req.Roots))
+	for _, r := range req.Roots {
+		if real, err := filepath.EvalSymlinks(r); err == nil {
+			roots = append(roots, real)
+		}
+	}
+	confined := &confinedFS{FileSystem: disk, roots: roots, maxBytes: maxBytes}
+	fs := &markingFS{FileSystem: confined, sources: req.Sources, annotation: req.Annotation, real: map[string]string{}, marked: marked}
 	m, err := krusty.MakeKustomizer(opts).Run(fs, req.Dir)
 	if err != nil {
 		return nil, err
@@ -191,6 +353,7 @@ func main() {
 		fmt.Printf("fluxguard-kustomize protocol %s, sigs.k8s.io/kustomize/api %s\n", protocolVersion, apiVersion())
 		return
 	}
+	limitMemory()
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// kustomize allocates heavily; a 400 % GC target trades ~100 MB for a quarter of the CPU.
 		debug.SetGCPercent(400)

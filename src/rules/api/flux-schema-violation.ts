@@ -1,4 +1,4 @@
-import { parse as parseYaml } from "yaml";
+import { parseYamlValue } from "../../loader/yaml.js";
 import { asArray, asObject, asString, GROUP, path, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { parsePointer } from "../../core/pointer.js";
@@ -36,7 +36,8 @@ function checkPatches(m: ModelObject, crd: CrdKind, report: (r: Report & { objec
     if (!text || isTemplated(text)) return;
     let doc: unknown;
     try {
-      doc = parseYaml(text, { maxAliasCount: 100 });
+      doc = parseYamlValue(text);
+      if (doc === undefined) return;
     } catch {
       return;
     }

@@ -1,7 +1,7 @@
 import { asArray, asObject, asString, isHelmRelease, path, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import type { JsonValue, Severity } from "../../core/types.js";
-import { parse as parseYaml } from "yaml";
+import { parseYamlValue } from "../../loader/yaml.js";
 import { auditedObjects, describe, isTemplated, oncePerLine, reconcilerOf } from "../util.js";
 import { valuesPrivileges } from "../workloads/privilege.js";
 
@@ -52,7 +52,9 @@ export default defineRule({
         if (!cm || text === undefined) return;
         let values: JsonValue;
         try {
-          values = (str(ref, "targetPath") ? { [str(ref, "targetPath")!]: parseYaml(text) } : parseYaml(text)) as JsonValue;
+          const parsed = parseYamlValue(text);
+          if (parsed === undefined) return;
+          values = str(ref, "targetPath") ? { [str(ref, "targetPath")!]: parsed } : parsed;
         } catch {
           return;
         }

@@ -7,9 +7,9 @@ export default defineRule({
     title: "Malformed YAML",
     severity: "medium",
     threats: [],
-    summary: "a YAML document could not be parsed (or exceeded the alias limit); Flux would fail to build it",
+    summary: "a YAML document could not be parsed; Flux would fail to build it",
     rationale:
-      "kustomize-controller fails the whole Kustomization when one document is malformed, so the path stops reconciling, including security fixes. fluxguard also cannot audit what it cannot parse. Documents with too many alias expansions are refused as possible alias bombs.",
+      "kustomize-controller fails the whole Kustomization when one document is malformed, so the path stops reconciling, including security fixes. fluxguard also cannot audit what it cannot parse. The message names the file, line, column and what is wrong, never the text (a value may be a secret). YAML past a bound (aliases, depth, documents) is input-not-assessed, at high severity.",
     remediation: { text: "Fix the YAML syntax at the reported line.", snippet: "# validate locally:\nkubectl kustomize <path> > /dev/null" },
     references: ["https://yaml.org/spec/1.2.2/"],
   },

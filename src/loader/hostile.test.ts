@@ -1,0 +1,148 @@
+/**
+ * Hostile repositories (issue 11): what a pull request can put in the scanned tree must never
+ * make fluxguard or kustomize read outside the root, and spec.path is clamped like Flux does.
+ * Each kind runs with the kustomize server (confined file system) and with the kustomize CLI
+ * (handed a mirror without outside links).
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { runAudit } from "../engine/audit.js";
+import { formatJson } from "../formatters/json.js";
+import { formatText } from "../formatters/text.js";
+import { crb, fluxKustomization, hostileDir, mkfleet, writeTree } from "../testing/hostile.js";
+import { findKustomize, type KustomizeTool } from "./kustomize.js";
+
+const ENV = { PATH: process.env["PATH"], FLUXGUARD_CACHE: "off" };
+const server = findKustomize({ PATH: process.env["PATH"] });
+const cli = findKustomize({ PATH: process.env["PATH"], FLUXGUARD_KUSTOMIZE: "kubectl" });
+const TOOLS: Array<[string, KustomizeTool | null]> = [
+  ["server", server?.server ? server : null],
+  ["kubectl kustomize", cli],
+];
+
+async function outputs(root: string, tool: KustomizeTool | null, env: Record<string, string | undefined> = ENV): Promise<{ all: string; json: string }> {
+  const report = await runAudit({ root, env, ...(tool ? { kustomize: tool } : {}) });
+  const json = formatJson(report);
+  return { json, all: json + formatText(report, { color: false, verbose: true, quiet: false }) };
+}
+
+/** A fleet beside an `outside/` directory holding a ClusterRoleBinding named `outside-crb-canary`. */
+function withOutside(): { d: string; t: string; outside: string } {
+  const d = hostileDir();
+  const outside = join(d, "outside");
+  writeTree(outside, {
+    "o.yaml": crb("outside-crb-canary"),
+    "kustomization.yaml": "resources: [o.yaml]\n",
+    "patch.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: innocent, namespace: default}\ndata: {leak: OUTSIDE-PATCH-CANARY}\n",
+    "secret.txt": "OUTSIDE-FILE-CANARY\n",
+  });
+  return { d, t: mkfleet(join(d, "t")), outside };
+}
+
+const ESCAPES: Array<[string, (t: string, outside: string) => void]> = [
+  ["a file link in a Flux-generated path", (t, o) => symlinkSync(join(o, "o.yaml"), join(t, "apps/evil/o.yaml"))],
+  ["resources: [link]", (t, o) => {
+    symlinkSync(join(o, "o.yaml"), join(t, "apps/evil/o.yaml"));
+    writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml, o.yaml]\n");
+  }],
+  ["a symlinked directory as a base", (t, o) => {
+    symlinkSync(o, join(t, "apps/base"));
+    writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml, ../base]\n");
+  }],
+  ["a symlinked kustomization.yaml", (t, o) => {
+    writeFileSync(join(o, "k.yaml"), "resources: [o.yaml]\n");
+    symlinkSync(join(o, "k.yaml"), join(t, "apps/evil/kustomization.yaml"));
+  }],
+  ["a symlinked spec.path", (t, o) => {
+    symlinkSync(o, join(t, "apps/linked"));
+    writeFileSync(join(t, "clusters/prod/evil.yaml"), fluxKustomization("evil", "./apps/linked"));
+  }],
+  ["a symlinked Flux spec.components entry", (t, o) => {
+    writeTree(o, { "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [../o.yaml]\n" });
+    symlinkSync(join(o, "comp"), join(t, "apps/comp"));
+    writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml]\n");
+    writeFileSync(join(t, "clusters/prod/evil.yaml"), fluxKustomization("evil", "./apps/evil", "  components: [../comp]\n"));
+  }],
+  ["a symlinked patch file", (t, o) => {
+    symlinkSync(join(o, "patch.yaml"), join(t, "apps/evil/patch.yaml"));
+    writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml]\npatches:\n  - path: patch.yaml\n");
+  }],
+  // Variants of our own: a generator input link, a lexical ../ escape, an absolute resource.
+  ["a configMapGenerator file link", (t, o) => {
+    symlinkSync(join(o, "secret.txt"), join(t, "apps/evil/secret.txt"));
+    writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml]\nconfigMapGenerator:\n  - name: leak\n    files: [secret.txt]\n");
+  }],
+  ["a lexical ../ resource", (t) => writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml, ../../../outside/o.yaml]\n")],
+  ["an absolute resource path", (t, o) => writeFileSync(join(t, "apps/evil/kustomization.yaml"), `resources: [cm.yaml, ${join(o, "o.yaml")}]\n`)],
+  ["a directory link inside a base's tree", (t, o) => {
+    mkdirSync(join(t, "apps/base2"));
+    symlinkSync(o, join(t, "apps/base2/sub"));
+    writeFileSync(join(t, "apps/base2/kustomization.yaml"), "resources: [sub/o.yaml]\n");
+    writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml, ../base2]\n");
+  }],
+];
+
+describe("symlink-escape: nothing outside the scanned root is read", () => {
+  for (const [label, tool] of TOOLS) {
+    for (const [name, plant] of ESCAPES) {
+      it(`${name} (${label})`, { skip: tool === null ? `no ${label}` : false, timeout: 60_000 }, async () => {
+        const { t, outside } = withOutside();
+        plant(t, outside);
+        const { all } = await outputs(t, tool);
+        for (const canary of ["outside-crb-canary", "OUTSIDE-PATCH-CANARY", "OUTSIDE-FILE-CANARY"]) {
+          assert.ok(!all.includes(canary), `${canary} must not appear in the output`);
+        }
+        // The fleet's own content is still audited.
+        assert.match(all, /innocent|evil/);
+      });
+    }
+  }
+});
+
+describe("environ-to-cache: the process environment never reaches output or the render cache", () => {
+  for (const [label, tool] of TOOLS) {
+    it(`a generator over /proc/self/environ (${label})`, { skip: tool === null ? `no ${label}` : false, timeout: 60_000 }, async () => {
+      const d = hostileDir();
+      const t = mkfleet(join(d, "t"));
+      symlinkSync("/proc/self/environ", join(t, "apps/evil/environ.txt"));
+      writeFileSync(join(t, "apps/evil/kustomization.yaml"), "resources: [cm.yaml]\nconfigMapGenerator:\n  - name: leak\n    files: [environ.txt]\n    envs: [environ.txt]\n");
+      const cache = join(d, "cache");
+      const { all } = await outputs(t, tool, { ...ENV, FLUXGUARD_CACHE: undefined, FLUXGUARD_CACHE_DIR: cache, CI_TOKEN: "ENVIRON-CANARY-91b2" });
+      assert.ok(!all.includes("ENVIRON-CANARY-91b2"));
+      for (const f of existsSync(cache) ? readdirSync(cache) : []) assert.ok(!readFileSync(join(cache, f), "utf8").includes("ENVIRON-CANARY-91b2"), f);
+    });
+  }
+});
+
+describe("spec-path-absolute: spec.path is clamped to the source root, as Flux's securejoin does", () => {
+  for (const p of ["./apps/evil", "/apps/evil", "../apps/evil", "../../../../apps/evil", "/../apps/./evil/"]) {
+    it(`path ${p} renders ./apps/evil`, { timeout: 60_000 }, async () => {
+      const t = mkfleet(join(hostileDir(), "t"), {
+        "apps/evil/crb.yaml": crb("team-escalate", "team"),
+        "clusters/prod/evil.yaml": `apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: team, namespace: team}\nspec:\n  interval: 10m\n  path: "${p}"\n  prune: true\n  serviceAccountName: team-sa\n  targetNamespace: team\n  sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}\n`,
+      });
+      const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+      const f = report.findings.find((x) => x.ruleId === "tenant-applies-cluster-scoped");
+      assert.ok(f, "the tenant's ClusterRoleBinding is rendered and flagged");
+      assert.equal(f.severity, "high");
+      assert.ok(!report.findings.some((x) => x.ruleId === "kustomization-not-rendered" && /leaves the source root/.test(x.message)));
+    });
+  }
+});
+
+describe("symlink-loop-hang: link loops end", () => {
+  it("two `-> .` links in a Flux-generated path render the ConfigMap once, quickly", { timeout: 30_000 }, async () => {
+    const t = mkfleet(join(hostileDir(), "t"));
+    symlinkSync(".", join(t, "apps/evil/l1"));
+    symlinkSync(".", join(t, "apps/evil/l2"));
+    // Our variant: a loop through a parent directory.
+    symlinkSync("..", join(t, "apps/evil/up"));
+    const t0 = Date.now();
+    const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+    assert.ok(Date.now() - t0 < 20_000);
+    const evil = report.rendering.reconcilers.find((r) => r.reconciler.startsWith("Kustomization/flux-system/evil"));
+    assert.equal(evil?.objects, 1);
+  });
+});
