@@ -146,3 +146,63 @@ describe("symlink-loop-hang: link loops end", () => {
     assert.equal(evil?.objects, 1);
   });
 });
+
+describe("evasion-skipped-file: an object the audit cannot read never lets a run pass", () => {
+  const CRB = crb("team-a-escalate", "team-a");
+  const variants: Array<[string, string | Buffer]> = [
+    ["padded past 4 MiB with a comment", `${CRB}# ${"p".repeat(4 * 1024 * 1024)}\n`],
+    ["UTF-16 without a byte order mark", Buffer.from(CRB, "utf16le")],
+    ["past the document bound", `${"---\n".repeat(10_001)}${CRB}`],
+  ];
+  for (const [name, content] of variants) {
+    it(name, { timeout: 60_000 }, async () => {
+      const t = mkfleet(join(hostileDir(), "t"), { "apps/evil/crb.yaml": content });
+      const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+      const f = report.findings.find((x) => x.ruleId === "input-not-assessed" && x.location?.file === "apps/evil/crb.yaml");
+      assert.ok(f, "a high input-not-assessed finding names the file");
+      assert.equal(f.severity, "high");
+      assert.equal(report.summary.failed, true);
+      assert.ok(report.posture.every((p) => p.verdict !== "defended"), "no threat is defended");
+      assert.ok(report.posture.some((p) => /not assessed/.test(p.because)));
+    });
+  }
+  for (const [name, encode] of [
+    ["UTF-16 with a BOM", (s: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(s, "utf16le")])],
+    ["UTF-16BE with a BOM", (s: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(s, "utf16le").swap16()])],
+    ["UTF-8 with a BOM", (s: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(s)])],
+  ] as const) {
+    it(`${name} is read and audited like UTF-8`, { timeout: 60_000 }, async () => {
+      const t = mkfleet(join(hostileDir(), "t"), {
+        "apps/evil/crb.yaml": encode(CRB),
+        "clusters/prod/evil.yaml": fluxKustomization("evil", "./apps/evil", "  serviceAccountName: team-sa\n  targetNamespace: team-a\n"),
+      });
+      const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+      assert.ok(!report.findings.some((x) => x.ruleId === "input-not-assessed"));
+      assert.ok(report.findings.some((x) => x.ruleId === "tenant-applies-cluster-scoped" && x.message.includes("team-a-escalate")), "the ClusterRoleBinding is audited");
+    });
+  }
+});
+
+describe("guard: secureJoin and decodeText", () => {
+  it("secureJoin clamps like securejoin.SecureJoin", async () => {
+    const { secureJoin } = await import("./guard.js");
+    const d = hostileDir();
+    mkdirSync(join(d, "a/b"), { recursive: true });
+    symlinkSync("/etc", join(d, "a/etc-link"));
+    symlinkSync("../../..", join(d, "a/up"));
+    assert.equal(secureJoin(d, "/a/b"), join(d, "a/b"));
+    assert.equal(secureJoin(d, "../../a/./b/"), join(d, "a/b"));
+    assert.equal(secureJoin(d, "a/etc-link/passwd"), join(d, "etc/passwd"), "an absolute link target starts at the root");
+    assert.equal(secureJoin(d, "a/up/x"), join(d, "x"), "a link climbing out stays at the root");
+    assert.equal(secureJoin(d, ""), d);
+  });
+  it("decodeText reads BOM-marked UTF-16/32 and refuses other binary content", async () => {
+    const { decodeText } = await import("./guard.js");
+    const text = "kind: ConfigMap # é 😀\n";
+    const le32 = Buffer.alloc(4 * [...text].length);
+    [...text].forEach((ch, i) => le32.writeUInt32LE(ch.codePointAt(0)!, i * 4));
+    assert.deepEqual(decodeText(Buffer.concat([Buffer.from([0xff, 0xfe, 0, 0]), le32])), { ok: true, text });
+    assert.deepEqual(decodeText(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")])), { ok: true, text });
+    assert.equal(decodeText(Buffer.from("a\0b")).ok, false);
+  });
+});
