@@ -14,6 +14,7 @@ import { controllersPattern, LOCKDOWN_FLAGS } from "../core/flux.js";
 import { type Doc, note, stringifyDocs } from "./emit.js";
 import { rbacRules } from "./kinds.js";
 import { alertDocs, ksmConfigDoc, prometheusRuleDoc, providerDoc } from "./monitoring.js";
+import { alertmanagerRoutingText, dashboardDoc, monitorPodMonitorDoc, monitorPrometheusRuleDoc } from "./monitor-rules.js";
 import { admissionPolicyDocs, kyvernoPolicyDocs, MANAGED_BY } from "./policies.js";
 import { renderReadme } from "./readme.js";
 import { sshHost, type ChartSpec, type ClusterSpec, type FleetSpec, type SigningKey, type TenantSpec } from "./spec.js";
@@ -310,7 +311,9 @@ function clusterFiles(spec: FleetSpec, c: ClusterSpec, opts: GenerateOptions): G
     out.push({
       path: `${dir}/monitoring.yaml`,
       content: stringifyDocs(
-        [platformKustomization(spec, "platform-monitoring", "./platform/monitoring", `weakness-6-no-alerting: Prometheus alerts and the kube-state-metrics config (needs kube-prometheus-stack in\nnamespace '${spec.platform.monitoring.namespace}').`)],
+        [platformKustomization(spec, "platform-monitoring", "./platform/monitoring", spec.platform.monitoring.monitor
+            ? `weakness-6-no-alerting: Prometheus alerts on the fluxguard monitor's metrics, its PodMonitor and dashboard (needs\nkube-prometheus-stack in namespace '${spec.platform.monitoring.namespace}' and charts/fluxguard in '${spec.platform.monitoring.monitorNamespace}').`
+            : `weakness-6-no-alerting: Prometheus alerts and the kube-state-metrics config (needs kube-prometheus-stack in\nnamespace '${spec.platform.monitoring.namespace}').`)],
         HEADER,
       ),
     });
@@ -608,7 +611,14 @@ export function generateFleet(spec: FleetSpec, opts: GenerateOptions): Generated
       out.push({ path: "platform/kyverno/kustomization.yaml", content: kustomizeConfig(["cluster-policies.yaml"]) });
     }
   }
-  if (spec.platform.monitoring.prometheus) {
+  if (spec.platform.monitoring.prometheus && spec.platform.monitoring.monitor) {
+    // fluxguard monitor runs: alerts on its metrics replace the kube-state-metrics route.
+    out.push({ path: "platform/monitoring/prometheus-rules.yaml", content: stringifyDocs([monitorPrometheusRuleDoc(spec)], HEADER) });
+    out.push({ path: "platform/monitoring/fluxguard-podmonitor.yaml", content: stringifyDocs([monitorPodMonitorDoc(spec)], HEADER) });
+    out.push({ path: "platform/monitoring/fluxguard-dashboard.yaml", content: stringifyDocs([dashboardDoc(spec)], HEADER) });
+    out.push({ path: "platform/monitoring/alertmanager-routing.example.yml", content: alertmanagerRoutingText() });
+    out.push({ path: "platform/monitoring/kustomization.yaml", content: kustomizeConfig(["fluxguard-dashboard.yaml", "fluxguard-podmonitor.yaml", "prometheus-rules.yaml"]) });
+  } else if (spec.platform.monitoring.prometheus) {
     out.push({ path: "platform/monitoring/prometheus-rules.yaml", content: stringifyDocs([prometheusRuleDoc(spec)], HEADER) });
     out.push({ path: "platform/monitoring/kube-state-metrics-config.yaml", content: stringifyDocs([ksmConfigDoc(spec)], HEADER) });
     out.push({ path: "platform/monitoring/kustomization.yaml", content: kustomizeConfig(["kube-state-metrics-config.yaml", "prometheus-rules.yaml"]) });

@@ -128,7 +128,17 @@ export interface FleetSpec {
     fluxVersion: string;
     alerts: AlertReceiver;
     network: { sourceCIDRs: string[]; sourceExceptCIDRs: string[]; sourcePorts: number[]; apiServerCIDRs: string[] };
-    monitoring: { prometheus: boolean; namespace: string; ruleLabels: Record<string, string> };
+    monitoring: {
+      prometheus: boolean;
+      namespace: string;
+      ruleLabels: Record<string, string>;
+      /** fluxguard monitor runs: alerts on its metrics instead of gotk_resource_info. */
+      monitor: boolean;
+      /** Namespace of the fluxguard chart (the monitor's Pods). */
+      monitorNamespace: string;
+      /** Seconds a Flux object may be not Ready before the readiness alert fires. */
+      notReadyAfter: number;
+    };
   };
   clusters: ClusterSpec[];
   tenants: TenantSpec[];
@@ -177,7 +187,7 @@ export const SPEC_KEYS = {
   platform: ["namespace", "repository", "branch", "signingKeys", "installer", "fluxVersion", "alerts", "network", "monitoring"],
   defaults: ["allowedKinds", "allowedRegistries", "alerts"],
   network: ["sourceCIDRs", "sourceExceptCIDRs", "sourcePorts", "apiServerCIDRs"],
-  monitoring: ["prometheus", "namespace", "ruleLabels"],
+  monitoring: ["prometheus", "namespace", "ruleLabels", "monitor", "monitorNamespace", "notReadyAfter"],
   alerts: ["type", "channel", "secretName"],
   signingKey: ["name", "fingerprint", "file", "type"],
   cluster: ["name", "environment", "path", "branch", "installer"],
@@ -355,6 +365,9 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
     prometheus: ctx.bool("/platform/monitoring/prometheus", mon["prometheus"]) ?? true,
     namespace: ctx.string("/platform/monitoring/namespace", mon["namespace"], { pattern: DNS_LABEL, patternHint: "is not a valid namespace name" }) ?? "monitoring",
     ruleLabels: labels(ctx, "/platform/monitoring/ruleLabels", mon["ruleLabels"]) ?? { release: "kube-prometheus-stack" },
+    monitor: ctx.bool("/platform/monitoring/monitor", mon["monitor"]) ?? false,
+    monitorNamespace: ctx.string("/platform/monitoring/monitorNamespace", mon["monitorNamespace"], { pattern: DNS_LABEL, patternHint: "is not a valid namespace name" }) ?? "fluxguard-system",
+    notReadyAfter: durationSeconds(ctx.string("/platform/monitoring/notReadyAfter", mon["notReadyAfter"], { pattern: /^[0-9]+(s|m|h)$/, patternHint: "is not a duration like 10m, 600s or 1h" }) ?? "10m"),
   };
 
   // --- defaults for tenants --------------------------------------------------------------
@@ -406,6 +419,7 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
   const owners = new Map<string, string>();
   owners.set(namespace, "the platform (Flux namespace)");
   if (monitoring.prometheus) owners.set(monitoring.namespace, "the platform (monitoring namespace)");
+  if (monitoring.monitor) owners.set(monitoring.monitorNamespace, "the platform (fluxguard monitor namespace)");
   tenantList.forEach((raw, i) => {
     const tp = `/tenants/${i}`;
     const t = ctx.mapping(tp, raw, SPEC_KEYS.tenant, `tenants[${i}]`);
@@ -683,6 +697,13 @@ function registries(ctx: Ctx, p: string, v: JsonValue | undefined): string[] | u
   });
   if (!l) return undefined;
   return [...new Set(l.map((r) => r.replace(/\/+$/, "")))].sort();
+}
+
+/** `10m` -> 600; the pattern was checked by the caller (an invalid value reads as 10m). */
+function durationSeconds(v: string): number {
+  const m = /^([0-9]+)(s|m|h)$/.exec(v);
+  if (!m) return 600;
+  return Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
 }
 
 function ports(ctx: Ctx, p: string, v: JsonValue | undefined): number[] | undefined {

@@ -327,6 +327,19 @@ async function loadSecret(text: string, shown: string, ring: KeyRing, mustBeSecr
   }
 }
 
+/**
+ * The trusted keys of a live Flux verification Secret (`data`, base64 values), read with the
+ * same suffix rules as a Secret manifest. `id` (`namespace/name`) names it in messages. Throws
+ * a UsageError naming the Secret key when a key is malformed; never echoes key material.
+ */
+export async function keyRingFromSecretData(id: string, data: Record<string, string>): Promise<KeyRing> {
+  const ring: KeyRing = { keys: [], warnings: [] };
+  const [namespace, name] = id.includes("/") ? (id.split("/", 2) as [string, string]) : ["", id];
+  const manifest = JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name, ...(namespace ? { namespace } : {}) }, data });
+  await loadSecret(manifest, `Secret ${id}`, ring, true);
+  return ring;
+}
+
 /** Every identity a key answers to in a policy: fingerprints, key IDs, emails, principals. */
 export function keyIdentities(k: TrustedKey): { fingerprints: string[]; identities: string[] } {
   if (k.type === "openpgp") {

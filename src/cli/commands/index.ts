@@ -7,6 +7,7 @@ import { keysCommand } from "./keys.js";
 import { initCommand } from "./init.js";
 import { generateCommand } from "./generate.js";
 import { fixCommand } from "./fix.js";
+import { monitorCommand } from "./monitor.js";
 
 /** Every subcommand, in the order `fluxguard --help` lists them. Add new commands here. */
-export const COMMANDS: readonly Command[] = [auditCommand, rulesCommand, explainCommand, verifyCommand, keysCommand, initCommand, generateCommand, fixCommand];
+export const COMMANDS: readonly Command[] = [auditCommand, rulesCommand, explainCommand, verifyCommand, keysCommand, initCommand, generateCommand, fixCommand, monitorCommand];

@@ -1,0 +1,183 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease (client-go's leaderelection, simplified)
+ * and the persisted ledger in a ConfigMap.
+ *
+ * Why a leader: every replica watches and counts by failure identity, so every replica serves
+ * the same counters and an alert survives either replica dying. Only the persisted ledger needs
+ * one writer, so that two replicas never overwrite each other's ledger: the Lease holder writes
+ * it, the others read it and merge (a union, see ledger.ts). Optimistic concurrency
+ * (resourceVersion) guards both the Lease and the ConfigMap.
+ */
+import type { CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { statusCode } from "./watch.js";
+
+/** RFC 3339 with microseconds, the wire format of a MicroTime. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+function parseTime(v: unknown): number {
+  if (v instanceof Date) return v.getTime();
+  return typeof v === "string" ? Date.parse(v) : NaN;
+}
+
+export interface LeaseOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  /** Seconds a holder's claim lasts without renewal (client-go default 15). */
+  leaseSeconds?: number;
+  /** How often the holder renews and the others retry, ms (default 2000). */
+  retryMs?: number;
+  log?: (msg: string) => void;
+  onChange?: (leader: boolean) => void;
+}
+
+export class LeaderElector {
+  leader = false;
+  holder = "";
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private lastRenew = 0;
+
+  constructor(
+    private readonly api: CoordinationV1Api,
+    private readonly o: LeaseOptions,
+  ) {}
+
+  start(): void {
+    void this.tick();
+  }
+
+  /** Stops renewing; a holder releases the Lease so the other replica takes over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (!this.leader) return;
+    try {
+      const lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+      if (lease.spec?.holderIdentity === this.o.identity) {
+        lease.spec.holderIdentity = "";
+        lease.spec.leaseDurationSeconds = 1;
+        await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+      }
+    } catch {
+      /* the Lease expires on its own */
+    }
+    this.set(false);
+  }
+
+  private set(leader: boolean): void {
+    if (leader === this.leader) return;
+    this.leader = leader;
+    this.o.log?.(leader ? `became the leader (Lease ${this.o.namespace}/${this.o.name})` : "is no longer the leader");
+    this.o.onChange?.(leader);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const now = Date.now();
+    const duration = this.o.leaseSeconds ?? 15;
+    try {
+      let lease;
+      try {
+        lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+      } catch (e) {
+        if (statusCode(e) !== 404) throw e;
+        await this.api.createNamespacedLease({
+          namespace: this.o.namespace,
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: this.o.name, namespace: this.o.namespace },
+            spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now) as unknown as Date, renewTime: microTime(now) as unknown as Date, leaseTransitions: 0 },
+          },
+        });
+        this.holder = this.o.identity;
+        this.lastRenew = now;
+        this.set(true);
+        return;
+      }
+      const spec = lease.spec ?? {};
+      const holder = spec.holderIdentity ?? "";
+      const renewed = parseTime(spec.renewTime);
+      const expired = !holder || !Number.isFinite(renewed) || renewed + (spec.leaseDurationSeconds ?? duration) * 1000 < now;
+      this.holder = holder;
+      if (holder === this.o.identity || expired) {
+        const transitions = (spec.leaseTransitions ?? 0) + (holder === this.o.identity ? 0 : 1);
+        lease.spec = {
+          ...spec,
+          holderIdentity: this.o.identity,
+          leaseDurationSeconds: duration,
+          renewTime: microTime(now) as unknown as Date,
+          acquireTime: (holder === this.o.identity ? spec.acquireTime : microTime(now)) as unknown as Date,
+          leaseTransitions: transitions,
+        };
+        await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+        this.holder = this.o.identity;
+        this.lastRenew = now;
+        this.set(true);
+      } else {
+        this.set(false);
+      }
+    } catch (e) {
+      // A conflict means another replica won this round; any other error: keep leading only
+      // while the last renewal is still valid.
+      if (statusCode(e) !== 409) this.o.log?.(`lease: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
+      if (this.leader && now - this.lastRenew > duration * 1000 * 0.66) this.set(false);
+    } finally {
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void this.tick(), this.o.retryMs ?? 2000);
+        this.timer.unref?.();
+      }
+    }
+  }
+}
+
+/** The ledger ConfigMap: read by every replica, written by the leader. */
+export class StateStore {
+  private rv: string | undefined;
+
+  constructor(
+    private readonly api: CoreV1Api,
+    private readonly namespace: string,
+    private readonly name: string,
+  ) {}
+
+  /** The persisted ledger JSON, or null when there is none yet. */
+  async read(): Promise<unknown> {
+    try {
+      const cm = await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
+      this.rv = cm.metadata?.resourceVersion;
+      const text = cm.data?.["ledger.json"];
+      return text ? (JSON.parse(text) as unknown) : null;
+    } catch (e) {
+      if (statusCode(e) === 404) return null;
+      throw e;
+    }
+  }
+
+  /** Writes the ledger; a conflict (someone else wrote) is reported as false. */
+  async write(snapshot: unknown): Promise<boolean> {
+    const body = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: this.name, namespace: this.namespace, labels: { "app.kubernetes.io/part-of": "fluxguard", "app.kubernetes.io/component": "monitor" }, ...(this.rv ? { resourceVersion: this.rv } : {}) },
+      data: { "ledger.json": JSON.stringify(snapshot) },
+    };
+    try {
+      const res = this.rv
+        ? await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body })
+        : await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
+      this.rv = res.metadata?.resourceVersion;
+      return true;
+    } catch (e) {
+      const code = statusCode(e);
+      if (code === 409) {
+        this.rv = undefined;
+        return false;
+      }
+      throw e;
+    }
+  }
+}

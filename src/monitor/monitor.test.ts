@@ -1,0 +1,209 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { FailureLedger } from "./ledger.js";
+import { eventFailures, FLUX_KINDS, parseDenials, verificationSubject, viewObject, type Failure } from "./signals.js";
+
+const GIT = FLUX_KINDS.find((k) => k.kind === "GitRepository")!;
+const KS = FLUX_KINDS.find((k) => k.kind === "Kustomization")!;
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+const SHA2 = "89abcdef0123456789abcdef0123456789abcdef";
+
+/** A GitRepository as source-controller 1.9 writes it after rejecting an unsigned commit. */
+function rejected(sha: string, ltt: string, uid = "uid-git-1"): unknown {
+  const message = `signature verification of commit '${sha}' failed: unsupported signature type: empty`;
+  return {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name: "apps", namespace: "flux-system", uid },
+    spec: { url: "https://example.invalid/apps.git", verify: { mode: "HEAD", secretRef: { name: "signers" } } },
+    status: {
+      conditions: [
+        { type: "Ready", status: "False", reason: "InvalidCommitSignature", message, lastTransitionTime: ltt },
+        { type: "SourceVerified", status: "False", reason: "InvalidCommitSignature", message, lastTransitionTime: ltt },
+      ],
+    },
+  };
+}
+
+function event(sha: string, count: number, uid = "uid-git-1"): unknown {
+  return {
+    metadata: { name: `apps.${count}`, namespace: "flux-system", uid: `ev-${count}` },
+    type: "Warning",
+    reason: "InvalidCommitSignature",
+    message: `signature verification of commit '${sha}' failed: unsupported signature type: empty`,
+    count,
+    firstTimestamp: "2026-11-29T10:00:00Z",
+    involvedObject: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", name: "apps", namespace: "flux-system", uid },
+  };
+}
+
+function failures(o: unknown): Failure[] {
+  return viewObject(GIT, o, "flux-system")!.failures;
+}
+
+function value(l: FailureLedger, signal: string): number {
+  return l.counters().filter((c) => c.signal === signal).reduce((n, c) => n + c.value, 0);
+}
+
+describe("monitor signals", () => {
+  it("reads a rejected commit as one verification failure named by the commit", () => {
+    const f = failures(rejected(SHA, "2026-11-29T10:00:00Z"));
+    assert.equal(f.length, 1);
+    assert.equal(f[0]!.signal, "verification");
+    assert.deepEqual(f[0]!.labels, { kind: "GitRepository", namespace: "flux-system", name: "apps", reason: "InvalidCommitSignature" });
+    assert.match(f[0]!.key, new RegExp(SHA));
+    assert.equal(viewObject(GIT, rejected(SHA, "2026-11-29T10:00:00Z"), "flux-system")!.verifySecret, "signers");
+  });
+
+  it("gives the Event of a rejection the same identity as its condition", () => {
+    const [fromCondition] = failures(rejected(SHA, "2026-11-29T10:00:00Z"));
+    const [fromEvent] = eventFailures(event(SHA, 1));
+    assert.equal(fromEvent!.key, fromCondition!.key);
+    assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), type: "Normal" }), [], "Normal events are not failures");
+    assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), reason: "GitOperationFailed" }), [], "only verification reasons");
+    assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), involvedObject: { apiVersion: "v1", kind: "Pod", name: "x", uid: "u" } }), [], "only Flux objects");
+  });
+
+  it("names what was rejected: commit, tag, or a digest of the message", () => {
+    assert.equal(verificationSubject(`signature verification of commit '${SHA}' failed`), SHA);
+    assert.equal(verificationSubject("signature verification of tag 'v1.2.3' failed"), "v1.2.3");
+    assert.match(verificationSubject("PGP public keys secret error: secrets \"x\" not found"), /^msg:[0-9a-f]{16}$/);
+  });
+
+  it("reads FetchFailed as one episode per reason and transition", () => {
+    const o = (reason: string, ltt: string) => ({
+      metadata: { name: "apps", namespace: "flux-system", uid: "u1" },
+      status: { conditions: [{ type: "FetchFailed", status: "True", reason, message: "failed to checkout and determine revision: authentication required", lastTransitionTime: ltt }] },
+    });
+    const a = failures(o("AuthenticationFailed", "2026-11-29T10:00:00Z"));
+    assert.equal(a.length, 1);
+    assert.equal(a[0]!.signal, "fetch");
+    assert.equal(a[0]!.labels["reason"], "AuthenticationFailed");
+    assert.equal(failures(o("AuthenticationFailed", "2026-11-29T10:00:00Z"))[0]!.key, a[0]!.key, "same episode, same key");
+    assert.notEqual(failures(o("GitOperationFailed", "2026-11-29T10:00:00Z"))[0]!.key, a[0]!.key, "another reason is another failure");
+    assert.notEqual(failures(o("AuthenticationFailed", "2026-11-29T11:00:00Z"))[0]!.key, a[0]!.key, "a new episode");
+  });
+
+  it("reads RBAC and admission refusals out of kustomize-controller's apply errors", () => {
+    const rbac =
+      'ClusterRoleBinding/escalate dry-run failed (Forbidden): clusterrolebindings.rbac.authorization.k8s.io "escalate" is forbidden: User "system:serviceaccount:team-a:team-a" cannot get resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope';
+    assert.deepEqual(parseDenials(rbac, "team-a/team-a"), [{ mechanism: "rbac", identity: "team-a/team-a", kind: "ClusterRoleBinding", verb: "get" }]);
+    const bare = 'namespaces "x" is forbidden: User "system:serviceaccount:flux-system:default" cannot create resource "namespaces" in API group "" at the cluster scope';
+    assert.deepEqual(parseDenials(bare, "?"), [{ mechanism: "rbac", identity: "flux-system/default", kind: "namespaces", verb: "create" }]);
+    const vap = "Deployment/team-a/web dry-run failed (Forbidden): deployments.apps \"web\" is forbidden: ValidatingAdmissionPolicy 'tenant-workloads' with binding 'tenant-workloads' denied request: privileged containers are not allowed";
+    assert.deepEqual(parseDenials(vap, "team-a/team-a"), [{ mechanism: "admission", identity: "team-a/team-a", kind: "Deployment", verb: "create" }]);
+    assert.deepEqual(parseDenials("kustomize build failed: accumulating resources", "x/y"), [], "other failures are not denials");
+    const ks = {
+      metadata: { name: "team-a", namespace: "team-a", uid: "ks1" },
+      spec: { serviceAccountName: "team-a" },
+      status: { conditions: [{ type: "Ready", status: "False", reason: "ReconciliationFailed", message: rbac, lastTransitionTime: "2026-11-29T10:00:00Z" }] },
+    };
+    const v = viewObject(KS, ks, "flux-system")!;
+    assert.equal(v.failures.length, 1);
+    assert.deepEqual(v.failures[0]!.labels, { identity: "team-a/team-a", kind: "ClusterRoleBinding", verb: "get", mechanism: "rbac" });
+    assert.equal(v.ready.status, "False");
+  });
+
+  it("never throws on malformed objects", () => {
+    for (const bad of [null, 1, "x", [], {}, { metadata: { uid: 3 } }, { metadata: { uid: "u", name: "n" }, status: { conditions: "nope" } }, { metadata: { uid: "u", name: "n" }, status: { conditions: [null, 3, { type: 5 }, { type: "Ready", status: ["x"], lastTransitionTime: {} }] } }]) {
+      assert.doesNotThrow(() => viewObject(GIT, bad, "flux-system"));
+      assert.doesNotThrow(() => eventFailures(bad));
+    }
+    assert.equal(viewObject(GIT, {}, "flux-system"), null);
+    const v = viewObject(GIT, { metadata: { uid: "u", name: "n" }, status: { conditions: [{ type: "Ready", status: "False", lastTransitionTime: "not a date" }] } }, "flux-system")!;
+    assert.equal(v.ready.status, "False");
+    assert.ok(Number.isNaN(v.ready.since));
+  });
+});
+
+describe("monitor ledger: each failure counted once", () => {
+  const T0 = Date.parse("2026-11-29T10:00:00Z");
+
+  it("ignores relists, repeated reconciles and the Event of the same rejection", () => {
+    const l = new FailureLedger();
+    // The first reconcile rejects the commit, the watch delivers it; a relist delivers it again;
+    // the next retry moves lastTransitionTime (the condition is rebuilt) but rejects the same commit.
+    for (const ltt of ["2026-11-29T10:00:00Z", "2026-11-29T10:00:00Z", "2026-11-29T10:10:00Z"]) for (const f of failures(rejected(SHA, ltt))) l.record(f, T0);
+    for (const count of [1, 2, 3]) for (const f of eventFailures(event(SHA, count))) l.record(f, T0);
+    assert.equal(value(l, "verification"), 1);
+    // Another unsigned commit is another failure.
+    for (const f of failures(rejected(SHA2, "2026-11-29T10:20:00Z"))) l.record(f, T0 + 1);
+    assert.equal(value(l, "verification"), 2);
+    assert.equal(l.counters()[0]!.lastCounted, T0 + 1);
+  });
+
+  it("a restart that reloads the persisted ledger neither loses nor re-counts", () => {
+    const before = new FailureLedger();
+    for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) before.record(f, T0);
+    const persisted = JSON.parse(JSON.stringify(before.snapshot())) as unknown;
+    const after = new FailureLedger();
+    after.merge(persisted);
+    assert.equal(value(after, "verification"), 1, "not lost");
+    // The relist after the restart sees the same condition and the Event of the hour.
+    for (const f of [...failures(rejected(SHA, "2026-11-29T10:00:00Z")), ...eventFailures(event(SHA, 4))]) assert.equal(after.record(f, T0 + 60_000), false);
+    assert.equal(value(after, "verification"), 1, "not re-counted");
+    assert.equal(after.counters()[0]!.lastCounted, T0, "the alert's timestamp does not move either");
+  });
+
+  it("two replicas that saw the same failures serve the same values, and merge without double counting", () => {
+    const a = new FailureLedger();
+    const b = new FailureLedger();
+    const seen = [...failures(rejected(SHA, "2026-11-29T10:00:00Z")), ...eventFailures(event(SHA, 1))];
+    for (const f of seen) a.record(f, T0);
+    for (const f of [...seen].reverse()) b.record(f, T0 + 5);
+    assert.equal(value(a, "verification"), 1);
+    assert.equal(value(b, "verification"), 1);
+    // b saw one more (a missed it while reconnecting); a merges b's ledger: union, once each.
+    for (const f of failures(rejected(SHA2, "2026-11-29T10:30:00Z"))) b.record(f, T0 + 10);
+    a.merge(JSON.parse(JSON.stringify(b.snapshot())));
+    b.merge(JSON.parse(JSON.stringify(a.snapshot())));
+    assert.equal(value(a, "verification"), 2);
+    assert.equal(value(b, "verification"), 2);
+    a.merge(JSON.parse(JSON.stringify(b.snapshot())));
+    assert.equal(value(a, "verification"), 2, "merging twice changes nothing");
+  });
+
+  it("folds old keys into the count; a folded failure is not counted again", () => {
+    const l = new FailureLedger(3600_000);
+    for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) l.record(f, T0);
+    assert.equal(l.prune(T0 + 2 * 3600_000, new Set()), 1);
+    assert.equal(value(l, "verification"), 1, "the count stays");
+    assert.equal(l.snapshot().keys && Object.keys(l.snapshot().keys).length, 0);
+    for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) assert.equal(l.record(f, T0 + 2 * 3600_000), false, "older than the horizon");
+    assert.equal(value(l, "verification"), 1);
+    // A replica that still holds the old key merges the pruned ledger: still 1.
+    const other = new FailureLedger(3600_000);
+    for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) other.record(f, T0);
+    other.merge(JSON.parse(JSON.stringify(l.snapshot())));
+    assert.equal(value(other, "verification"), 1);
+  });
+
+  it("keeps a failure the cluster still shows, however old", () => {
+    const l = new FailureLedger(3600_000);
+    const f = failures(rejected(SHA, "2026-11-29T10:00:00Z"));
+    for (const x of f) l.record(x, T0);
+    assert.equal(l.prune(T0 + 5 * 3600_000, new Set(f.map((x) => x.key))), 0);
+    for (const x of f) assert.equal(l.record(x, T0 + 5 * 3600_000), false);
+    assert.equal(value(l, "verification"), 1);
+  });
+
+  it("keeps the not-ready clock across Unknown flips and restarts, stops it when Ready", () => {
+    const l = new FailureLedger();
+    assert.equal(l.notReadySince("k1", T0, T0 + 1000), T0);
+    assert.equal(l.notReadySince("k1", T0 + 60_000, T0 + 61_000), T0, "Ready=Unknown at the next attempt: the clock keeps running");
+    const r = new FailureLedger();
+    r.merge(JSON.parse(JSON.stringify(l.snapshot())));
+    assert.equal(r.notReadyAt("k1"), T0);
+    l.clearNotReady("k1");
+    assert.equal(l.notReadyAt("k1"), null);
+    assert.equal(l.notReadySince("k1", Number.NaN, T0 + 120_000), T0 + 120_000, "no transition time: from now");
+  });
+
+  it("ignores a malformed persisted ledger", () => {
+    const l = new FailureLedger();
+    for (const bad of [null, 3, "x", { version: 2 }, { version: 1, series: 3, keys: [] }, { version: 1, series: { a: null }, keys: { k: "x" }, notReadySince: { u: "x" } }]) {
+      assert.doesNotThrow(() => l.merge(bad));
+    }
+    assert.equal(l.counters().length, 0);
+  });
+});

@@ -1,0 +1,463 @@
+/**
+ * `fluxguard monitor`: a long-running process that watches Flux objects and their Warning
+ * Events and serves Prometheus metrics on /metrics, with /healthz (the process runs) and
+ * /readyz (the persisted ledger is loaded and every resource has been listed).
+ *
+ * Design (README "Monitoring"): every replica watches and counts; a failure's identity
+ * (signals.ts) makes counting idempotent, so replicas serve the same values and Prometheus
+ * alert rules take `max` over them. The Lease holder persists the ledger in a ConfigMap so a
+ * restart neither loses nor re-counts a failure (ledger.ts, lease.ts).
+ *
+ * It never writes outside its own namespace, reads Secrets only by name (the verification
+ * Secrets sources name), and exports key fingerprints and dates, never key material.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import type { Registry } from "prom-client";
+import { defaultConfig } from "../core/config.js";
+import { checkKeys, type KeyStatus } from "../verify/keycheck.js";
+import { keyRingFromSecretData } from "../verify/keys.js";
+import { FailureLedger } from "./ledger.js";
+import { LeaderElector, StateStore } from "./lease.js";
+import { buildRegistry } from "./metrics.js";
+import { eventFailures, FLUX_KINDS, viewObject, type ObjectView, type WatchedKind } from "./signals.js";
+import { ResourceWatch, statusCode, type ResourceSource } from "./watch.js";
+
+export interface MonitorOptions {
+  kc: KubeConfig;
+  /** The namespace Flux runs in (default reconciler identities, posture). */
+  fluxNamespace: string;
+  /** Where the Lease and the ledger ConfigMap live; null = no persistence, no election (one process). */
+  stateNamespace: string | null;
+  leaseName: string;
+  stateName: string;
+  /** This replica's name in the Lease (the Pod name in a cluster). */
+  identity: string;
+  /** Seconds between posture analyses; 0 = off. */
+  postureInterval: number;
+  /** Seconds between re-reads of verification Secrets; 0 = off. */
+  keysInterval: number;
+  warnDays: number;
+  /** How often the leader persists the ledger and followers merge it, ms (default 2000). */
+  persistIntervalMs?: number;
+  /** Lease duration, seconds (default 15). */
+  leaseSeconds?: number;
+  log: (msg: string) => void;
+}
+
+export interface KeyGauge {
+  namespace: string;
+  secret: string;
+  type: "openpgp" | "ssh";
+  fingerprint: string;
+  /** ms since the epoch; null: never expires. */
+  expires: number | null;
+  status: KeyStatus;
+}
+
+export interface LockdownGauge {
+  controller: string;
+  enabled: boolean;
+  evidence: string;
+}
+
+export interface PostureState {
+  at: number;
+  clusterAdmin: Array<{ identity: string; tier: string }>;
+  lockdown: LockdownGauge[];
+}
+
+/** What a scrape reads. */
+export interface MonitorView {
+  now: number;
+  counters: ReturnType<FailureLedger["counters"]>;
+  objects: Array<ObjectView & { notReadySince: number | null }>;
+  keys: KeyGauge[];
+  secrets: Array<{ namespace: string; secret: string; readable: boolean }>;
+  posture: PostureState | null;
+  synced: boolean;
+  leader: boolean;
+  watches: Array<{ name: string; status: string; restarts: number }>;
+  errors: Map<string, number>;
+}
+
+export class Monitor {
+  readonly ledger = new FailureLedger();
+  private readonly objects = new Map<string, ObjectView>();
+  private readonly watches: Array<{ name: string; w: ResourceWatch }> = [];
+  private readonly errors = new Map<string, number>();
+  private keys: KeyGauge[] = [];
+  private secrets: Array<{ namespace: string; secret: string; readable: boolean }> = [];
+  private posture: PostureState | null = null;
+  private stateLoaded = false;
+  private elector: LeaderElector | null = null;
+  private store: StateStore | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private server: Server | null = null;
+  private registry: Registry | null = null;
+  private persistedGeneration = -1;
+  private keysDirty = false;
+  private verifySecrets = "";
+  private stopped = false;
+  /** When /readyz first answered 200 (ms), for the catch-up measurement. */
+  readyAt: number | null = null;
+
+  constructor(private readonly o: MonitorOptions) {}
+
+  private error(stage: string, msg: string): void {
+    this.errors.set(stage, (this.errors.get(stage) ?? 0) + 1);
+    this.o.log(`${stage}: ${msg}`);
+  }
+
+  /** Every replica serves the same picture; computed per scrape. */
+  view(): MonitorView {
+    const now = Date.now();
+    const objects: MonitorView["objects"] = [];
+    for (const v of this.objects.values()) objects.push({ ...v, notReadySince: this.ledger.notReadyAt(v.uid) });
+    return {
+      now,
+      counters: this.ledger.counters(),
+      objects,
+      keys: this.keys,
+      secrets: this.secrets,
+      posture: this.posture,
+      synced: this.synced,
+      leader: this.o.stateNamespace === null ? true : (this.elector?.leader ?? false),
+      watches: this.watches.map(({ name, w }) => ({ name, status: w.status, restarts: w.restarts })),
+      errors: this.errors,
+    };
+  }
+
+  get synced(): boolean {
+    return this.stateLoaded && this.watches.length > 0 && this.watches.every(({ w }) => w.synced);
+  }
+
+  /** Loads the persisted ledger, starts the watches, the election and the periodic work. */
+  async start(): Promise<void> {
+    const k8s = await import("@kubernetes/client-node");
+    const core = this.o.kc.makeApiClient(k8s.CoreV1Api);
+    const custom = this.o.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.registry = await buildRegistry(() => this.view());
+    if (this.o.stateNamespace !== null) {
+      this.store = new StateStore(core, this.o.stateNamespace, this.o.stateName);
+      void this.loadState();
+      this.elector = new LeaderElector(this.o.kc.makeApiClient(k8s.CoordinationV1Api), {
+        namespace: this.o.stateNamespace,
+        name: this.o.leaseName,
+        identity: this.o.identity,
+        leaseSeconds: this.o.leaseSeconds ?? 15,
+        log: this.o.log,
+      });
+      this.elector.start();
+      this.every(this.o.persistIntervalMs ?? 2000, () => this.syncState());
+    } else this.stateLoaded = true;
+
+    for (const k of FLUX_KINDS) this.watchKind(k, custom);
+    this.watchEvents(core);
+    this.every(600_000, () => this.prune());
+    if (this.o.keysInterval > 0) {
+      this.every(this.o.keysInterval * 1000, () => this.refreshKeys(core));
+      this.every(1000, () => (this.keysDirty ? this.refreshKeys(core) : Promise.resolve()));
+    }
+    if (this.o.postureInterval > 0) {
+      const first = setTimeout(() => void this.refreshPosture(), 5000);
+      first.unref?.();
+      this.timers.push(first);
+      this.every(this.o.postureInterval * 1000, () => this.refreshPosture());
+    }
+  }
+
+  private every(ms: number, fn: () => Promise<void> | void): void {
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy || this.stopped) return;
+      busy = true;
+      Promise.resolve()
+        .then(fn)
+        .catch((e: unknown) => this.error("loop", String((e as Error)?.message ?? e)))
+        .finally(() => (busy = false));
+    }, ms);
+    t.unref?.();
+    this.timers.push(t);
+  }
+
+  private async loadState(): Promise<void> {
+    let delay = 500;
+    while (!this.stopped && !this.stateLoaded) {
+      try {
+        const snap = await this.store!.read();
+        if (snap) this.ledger.merge(snap);
+        this.reconcileReadiness();
+        this.stateLoaded = true;
+        this.o.log(`ledger loaded (${this.ledger.counters().length} series)`);
+      } catch (e) {
+        this.error("state", `cannot read the ledger ConfigMap ${this.o.stateNamespace}/${this.o.stateName}: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+
+  /** Leader: write the ledger when it changed. Others: merge the leader's. */
+  private async syncState(): Promise<void> {
+    if (!this.store || !this.stateLoaded) return;
+    if (this.elector?.leader) {
+      if (this.ledger.generation === this.persistedGeneration) return;
+      const gen = this.ledger.generation;
+      const ok = await this.store.write(this.ledger.snapshot());
+      if (ok) this.persistedGeneration = gen;
+      else {
+        // Someone else wrote (a previous leader's last write): merge theirs, write next round.
+        const snap = await this.store.read();
+        if (snap) this.ledger.merge(snap);
+        this.reconcileReadiness();
+      }
+    } else {
+      const snap = await this.store.read();
+      if (snap) this.ledger.merge(snap);
+      this.reconcileReadiness();
+      this.persistedGeneration = -1;
+    }
+  }
+
+  /** A merged ledger may hold clocks of objects that are Ready now: those stop. */
+  private reconcileReadiness(): void {
+    for (const v of this.objects.values()) if (v.ready.status === "True" || v.suspended) this.ledger.clearNotReady(v.uid);
+  }
+
+  private observe(v: ObjectView): void {
+    const now = Date.now();
+    for (const f of v.failures) this.ledger.record(f, now);
+    if (v.ready.status === "True" || v.suspended) this.ledger.clearNotReady(v.uid);
+    else this.ledger.notReadySince(v.uid, v.ready.since, now);
+  }
+
+  private watchKind(k: WatchedKind, custom: CustomObjectsApi): void {
+    const name = `${k.plural}.${k.group}`;
+    const src: ResourceSource = {
+      name,
+      path: `/apis/${k.group}/${k.version}/${k.plural}`,
+      list: async (cont) => {
+        const res = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: 500, ...(cont ? { _continue: cont } : {}) })) as {
+          items?: unknown[];
+          metadata?: { resourceVersion?: string; continue?: string };
+        };
+        return { items: res.items ?? [], resourceVersion: res.metadata?.resourceVersion ?? "", cont: res.metadata?.continue || undefined };
+      },
+    };
+    const mine = new Set<string>();
+    const upsert = (o: unknown): void => {
+      const v = viewObject(k, o, this.o.fluxNamespace);
+      if (!v) {
+        this.error("object", `${name}: an object without metadata.uid or name was ignored`);
+        return;
+      }
+      this.objects.set(v.uid, v);
+      mine.add(v.uid);
+      this.observe(v);
+      if (k.source) this.noteVerifySecrets();
+    };
+    const w = new ResourceWatch(
+      this.o.kc,
+      src,
+      {
+        replace: (items) => {
+          const seen = new Set<string>();
+          for (const o of items) {
+            try {
+              upsert(o);
+              const uid = (o as { metadata?: { uid?: string } }).metadata?.uid;
+              if (uid) seen.add(uid);
+            } catch (e) {
+              this.error("object", `${name}: ${(e as Error).message}`);
+            }
+          }
+          for (const uid of [...mine]) {
+            if (seen.has(uid)) continue;
+            mine.delete(uid);
+            this.objects.delete(uid);
+            this.ledger.clearNotReady(uid);
+          }
+          if (k.source) this.noteVerifySecrets();
+        },
+        upsert,
+        remove: (o) => {
+          const uid = (o as { metadata?: { uid?: string } } | null)?.metadata?.uid;
+          if (!uid) return;
+          mine.delete(uid);
+          this.objects.delete(uid);
+          this.ledger.clearNotReady(uid);
+          if (k.source) this.noteVerifySecrets();
+        },
+      },
+      { log: this.o.log, onSynced: () => this.checkReady() },
+    );
+    this.watches.push({ name, w });
+    w.start();
+  }
+
+  private watchEvents(core: CoreV1Api): void {
+    const fieldSelector = "type=Warning";
+    const src: ResourceSource = {
+      name: "events",
+      path: "/api/v1/events",
+      fieldSelector,
+      list: async (cont) => {
+        const res = await core.listEventForAllNamespaces({ fieldSelector, limit: 500, ...(cont ? { _continue: cont } : {}) });
+        // The typed client turns timestamps into Dates; the signals read RFC 3339 strings.
+        const items = JSON.parse(JSON.stringify(res.items)) as unknown[];
+        return { items, resourceVersion: res.metadata?.resourceVersion ?? "", cont: res.metadata?._continue || undefined };
+      },
+    };
+    const upsert = (o: unknown): void => {
+      const now = Date.now();
+      for (const f of eventFailures(o)) this.ledger.record(f, now);
+    };
+    const w = new ResourceWatch(
+      this.o.kc,
+      src,
+      {
+        replace: (items) => items.forEach((o) => upsert(o)),
+        upsert,
+        remove: () => undefined,
+      },
+      { log: this.o.log, onSynced: () => this.checkReady() },
+    );
+    this.watches.push({ name: "events", w });
+    w.start();
+  }
+
+  private checkReady(): void {
+    if (this.readyAt === null && this.synced) {
+      this.readyAt = Date.now();
+      this.o.log(`caches synced: ${this.objects.size} Flux objects`);
+    }
+  }
+
+  private noteVerifySecrets(): void {
+    const names = new Set<string>();
+    for (const v of this.objects.values()) if (v.verifySecret) names.add(`${v.namespace}/${v.verifySecret}`);
+    const key = [...names].sort().join(",");
+    if (key !== this.verifySecrets) {
+      this.verifySecrets = key;
+      this.keysDirty = true;
+    }
+  }
+
+  /** Reads each verification Secret a source names (by name only) and checks its keys. */
+  private async refreshKeys(core: CoreV1Api): Promise<void> {
+    this.keysDirty = false;
+    const names = this.verifySecrets ? this.verifySecrets.split(",") : [];
+    const keys: KeyGauge[] = [];
+    const secrets: MonitorView["secrets"] = [];
+    const now = new Date();
+    for (const id of names) {
+      const [namespace, secret] = id.split("/") as [string, string];
+      try {
+        const s = await core.readNamespacedSecret({ name: secret, namespace });
+        const ring = await keyRingFromSecretData(id, s.data ?? {});
+        const report = checkKeys(ring, { warnDays: this.o.warnDays, now });
+        for (const k of report.keys) {
+          keys.push({ namespace, secret, type: k.type, fingerprint: k.fingerprint, expires: k.expires ? Date.parse(k.expires) : null, status: k.status });
+        }
+        secrets.push({ namespace, secret, readable: ring.keys.length > 0 });
+      } catch (e) {
+        const code = statusCode(e);
+        secrets.push({ namespace, secret, readable: false });
+        this.error("keys", `verification Secret ${id}: ${code === 404 ? "not found" : code === 403 ? "forbidden (grant get on it, see the chart's monitor.verificationSecrets)" : String((e as Error)?.message ?? e).slice(0, 200)}`);
+      }
+    }
+    this.keys = keys;
+    this.secrets = secrets;
+  }
+
+  /** The live audit's SubjectAccessReview analysis, reduced to the posture gauges. */
+  private async refreshPosture(): Promise<void> {
+    try {
+      const { loadCluster } = await import("../loader/cluster.js");
+      const { analyzeLive } = await import("../engine/live.js");
+      const config = defaultConfig();
+      config.platform.namespaces = [this.o.fluxNamespace];
+      const cluster = this.o.kc.getCurrentCluster();
+      const live = { context: this.o.kc.getCurrentContext(), server: cluster?.server ?? "", client: this.o.kc, notices: [], close: async () => undefined };
+      const { model } = await loadCluster({ config, env: {} }, live);
+      const analysis = await analyzeLive(model, live);
+      const c = model.clusters[0];
+      this.posture = {
+        at: Date.now(),
+        clusterAdmin: analysis.identities.filter((r) => r.allowed["cluster-admin"]).map((r) => ({ identity: r.identity, tier: r.tier })),
+        lockdown: c
+          ? (["kustomize-controller", "helm-controller"] as const).map((name) => {
+              const l = c.lockdown[name];
+              return { controller: name, enabled: l.noCrossNamespaceRefs === true && !!l.defaultServiceAccount, evidence: l.evidence };
+            })
+          : [],
+      };
+    } catch (e) {
+      this.error("posture", String((e as Error)?.message ?? e).slice(0, 300));
+    }
+  }
+
+  private prune(): void {
+    const live = new Set<string>();
+    for (const v of this.objects.values()) for (const f of v.failures) live.add(f.key);
+    if (this.elector === null || this.elector.leader) this.ledger.prune(Date.now(), live);
+  }
+
+  /** Serves /metrics, /healthz and /readyz. Resolves with the bound address. */
+  async listen(host: string, port: number): Promise<AddressInfo> {
+    const registry = this.registry!;
+    this.server = createServer((req, res) => {
+      const path = (req.url ?? "/").split("?")[0];
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.writeHead(405).end();
+        return;
+      }
+      if (path === "/healthz") {
+        res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+        return;
+      }
+      if (path === "/readyz") {
+        const ok = this.synced;
+        if (ok) this.checkReady();
+        res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "caches not synced\n");
+        return;
+      }
+      if (path === "/metrics") {
+        registry
+          .metrics()
+          .then((text) => res.writeHead(200, { "content-type": registry.contentType }).end(text))
+          .catch((e: unknown) => {
+            this.error("scrape", String((e as Error)?.message ?? e));
+            res.writeHead(500).end();
+          });
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops watching, persists the ledger one last time (leader) and releases the Lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const { w } of this.watches) w.stop();
+    try {
+      if (this.store && this.elector?.leader && this.ledger.generation !== this.persistedGeneration) await this.store.write(this.ledger.snapshot());
+    } catch {
+      /* the other replica holds the same ledger */
+    }
+    await this.elector?.stop();
+    const closed = new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.server?.closeAllConnections();
+    await closed;
+  }
+}
