@@ -8,6 +8,7 @@
  * it, the others read it and merge (a union, see ledger.ts). Optimistic concurrency
  * (resourceVersion) guards both the Lease and the ConfigMap.
  */
+import { gunzipSync, gzipSync } from "node:zlib";
 import type { CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { statusCode } from "./watch.js";
 
@@ -149,6 +150,8 @@ export class StateStore {
     try {
       const cm = await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
       this.rv = cm.metadata?.resourceVersion;
+      const gz = cm.binaryData?.["ledger.json.gz"];
+      if (gz) return JSON.parse(gunzipSync(Buffer.from(gz, "base64")).toString("utf8")) as unknown;
       const text = cm.data?.["ledger.json"];
       return text ? (JSON.parse(text) as unknown) : null;
     } catch (e) {
@@ -163,7 +166,8 @@ export class StateStore {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: this.name, namespace: this.namespace, labels: { "app.kubernetes.io/part-of": "fluxguard", "app.kubernetes.io/component": "monitor" }, ...(this.rv ? { resourceVersion: this.rv } : {}) },
-      data: { "ledger.json": JSON.stringify(snapshot) },
+      // gzip: a ConfigMap holds at most 1 MiB, and failure keys compress well (≈10x).
+      binaryData: { "ledger.json.gz": gzipSync(JSON.stringify(snapshot)).toString("base64") },
     };
     try {
       const res = this.rv

@@ -102,6 +102,12 @@ describe("monitor signals", () => {
     assert.equal(v.failures.length, 1);
     assert.deepEqual(v.failures[0]!.labels, { identity: "team-a/team-a", kind: "ClusterRoleBinding", verb: "get", mechanism: "rbac" });
     assert.equal(v.ready.status, "False");
+    // Flux retries the refused revision every retryInterval (Ready flips through Unknown, so the
+    // transition time moves): the same revision is the same denial.
+    const retry = (ltt: string, revision: string) =>
+      viewObject(KS, { ...ks, status: { lastAttemptedRevision: revision, conditions: [{ ...ks.status.conditions[0], lastTransitionTime: ltt }] } }, "flux-system")!.failures[0]!.key;
+    assert.equal(retry("2026-11-29T10:00:00Z", "main@sha1:aaa"), retry("2026-11-29T10:05:00Z", "main@sha1:aaa"));
+    assert.notEqual(retry("2026-11-29T10:00:00Z", "main@sha1:aaa"), retry("2026-11-29T10:05:00Z", "main@sha1:bbb"));
   });
 
   it("never throws on malformed objects", () => {

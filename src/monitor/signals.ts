@@ -18,8 +18,9 @@
  *   (ReconciliationFailed, InstallFailed, …) with the API server's message:
  *   `… is forbidden: User "system:serviceaccount:NS:SA" cannot VERB resource "R" in API group "G" …`
  *   or an admission denial (`admission webhook "W" denied the request`,
- *   `ValidatingAdmissionPolicy 'P' with binding 'B' denied request`). Ready goes Unknown at the
- *   start of each attempt, so each failed attempt is a new lastTransitionTime.
+ *   `ValidatingAdmissionPolicy 'P' with binding 'B' denied request`). A denial is identified by
+ *   the revision attempted (`status.lastAttemptedRevision`): retries of the same revision are
+ *   the same incident.
  */
 import { createHash } from "node:crypto";
 
@@ -249,7 +250,10 @@ export function viewObject(k: WatchedKind, o: unknown, fluxNamespace: string): O
   }
   if (k.applier && ready && ready.status === "False" && ready.message) {
     const identity = reconcilerIdentity(k.kind, namespace, spec, fluxNamespace);
-    const attempt = `${Number.isNaN(ready.lastTransitionTime) ? "" : ready.lastTransitionTime}/${digest(ready.message)}`;
+    // One denial per revision attempted: Flux retries a refused revision every retryInterval,
+    // and each retry is the same incident. Without a revision: per failed attempt.
+    const revision = str(obj(obj(o)?.["status"])?.["lastAttemptedRevision"]);
+    const attempt = revision ? `rev:${revision}` : `${Number.isNaN(ready.lastTransitionTime) ? "" : ready.lastTransitionTime}/${digest(ready.message)}`;
     for (const d of parseDenials(ready.message, identity)) {
       failures.push({
         signal: "denied",

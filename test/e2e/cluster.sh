@@ -11,14 +11,15 @@
 #   bash test/e2e/cluster.sh status                what runs, where, and whether it is healthy
 #   bash test/e2e/cluster.sh repo NAME             create an empty bare repo, print its URL
 #   bash test/e2e/cluster.sh down                  stop everything `up` started
+#   bash test/e2e/cluster.sh bin COMPONENT         print the path of a built binary (e.g. helm)
 #
 # Environment:
 #   FLUXGUARD_E2E_CACHE       binary cache (default ~/.cache/fluxguard-e2e)
 #   FLUXGUARD_E2E_STATE       run state: pids, logs, pki, etcd data (default $CACHE/run)
 #   FLUXGUARD_E2E_COMPONENTS  what to build/start (default: etcd kube-apiserver
 #                             source-controller kustomize-controller; add
-#                             notification-controller if wanted; `helm` builds
-#                             the helm CLI only, nothing runs it)
+#                             notification-controller if wanted; `helm` and
+#                             `kube-state-metrics` are only built, `up` runs neither)
 #   FLUXGUARD_E2E_LOCKDOWN=1  same as `up --lockdown`
 #   FLUXGUARD_E2E_BUILD_JOBS  concurrent `go build`s (default 2)
 #   FLUXGUARD_E2E_TIMEOUT     seconds to wait for each health check (default 120)
@@ -52,6 +53,7 @@ comp_module() {
     etcd) echo go.etcd.io/etcd/server/v3 ;;
     kube-apiserver) echo k8s.io/kubernetes ;;
     helm) echo helm.sh/helm/v4 ;;
+    kube-state-metrics) echo k8s.io/kube-state-metrics/v2 ;;
     *-controller) echo "github.com/fluxcd/$1" ;;
     *) die "unknown component $1" ;;
   esac
@@ -163,7 +165,7 @@ cmd_build() {
   mkdir -p "$CACHE/logs"
   local todo=() c
   # Longest first, so the 2 lanes finish together.
-  for c in kube-apiserver source-controller kustomize-controller helm-controller notification-controller helm etcd; do
+  for c in kube-apiserver source-controller kustomize-controller helm-controller notification-controller helm kube-state-metrics etcd; do
     case " $COMPONENTS " in *" $c "*) ;; *) continue ;; esac
     if comp_is_built "$c"; then log "cached: $c $(comp_version "$c") ($(comp_dir "$c"))"; else todo+=("$c"); fi
   done
@@ -536,5 +538,6 @@ case ${1:-} in
   restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   repo) shift; cmd_repo "$@" ;;
   versions) for c in $COMPONENTS; do echo "$c $(comp_version "$c")"; done ;;
-  *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  bin) shift; comp_is_built "${1:?usage: bin COMPONENT}" || die "$1 is not built; run: FLUXGUARD_E2E_COMPONENTS=$1 $0 build"; comp_bin "$1" ;;
+  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
