@@ -6,6 +6,7 @@
  * per process, a few processes in parallel; a failing batch is split until the culprit is
  * alone, and a culprit falls back to the built-in resolver.
  */
+import { envsubst } from "../core/envsubst.js";
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -803,12 +804,15 @@ function parseTransformations(v: string | undefined, base: string): string[] {
   return [...new Set(out)];
 }
 
-/** Flux postBuild substitution: `${var}`, `${var:=default}` and `${var:-default}`; unknown ones are kept. */
+/**
+ * Flux postBuild substitution over an object (src/core/envsubst.ts: `${var}` and the default
+ * forms drone/envsubst accepts); variables not in `vars` stay as written unless a default applies.
+ */
 export function substitute(value: JsonValue, vars: Record<string, string>): JsonValue {
   if (typeof value === "string") {
     if (!value.includes("${")) return value;
-    const whole = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[=-]([^}]*))?\}$/.exec(value);
-    const replaced = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[=-]([^}]*))?\}/g, (m, name: string, def: string | undefined) => vars[name] ?? def ?? m);
+    const whole = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?:(?:=|:=|:-|:\?|:\+)[^{}]*)?\}$/.test(value);
+    const replaced = envsubst(value, vars);
     if (whole && replaced !== value) {
       if (/^-?\d+(\.\d+)?$/.test(replaced)) return Number(replaced);
       if (replaced === "true" || replaced === "false") return replaced === "true";

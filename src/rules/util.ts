@@ -1,5 +1,6 @@
 /** Helpers shared by rules. Pure functions over the model. */
 import { parseYamlValue } from "../loader/yaml.js";
+import { substitutionLiteral } from "../core/envsubst.js";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, objectId, path, str } from "../core/flux.js";
 import { refOf, runsFlux, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
@@ -59,8 +60,14 @@ export function isTemplated(v: unknown): boolean {
   return typeof v === "string" && (/\$\{[^}]*\}/.test(v) || /<<[^>]*>>/.test(v));
 }
 
-/** Whether a string is a placeholder resolved outside Git (secret managers, templating). */
+/**
+ * Whether a string is a placeholder resolved outside Git (secret managers, templating). A
+ * substitution expression with a literal default (`${VAR:=literal}`, src/core/envsubst.ts) is
+ * not: Flux applies the literal whenever VAR is unset, so the literal is what is judged.
+ */
 export function isExternalReference(v: string): boolean {
+  const literal = substitutionLiteral(v);
+  if (literal !== null) return literal.trim() === "" || isExternalReference(literal);
   const t = v.trim();
   return (
     isTemplated(t) ||

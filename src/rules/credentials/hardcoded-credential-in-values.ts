@@ -1,3 +1,4 @@
+import { hasSubstitutionDefault } from "../../core/envsubst.js";
 import { asObject, GROUP, isFluxKustomization, isHelmRelease, path } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { escapeToken, getAt } from "../../core/pointer.js";
@@ -40,7 +41,7 @@ export default defineRule({
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "HelmRelease spec.values or Kustomization postBuild.substitute hold a literal value under a password, token or secret-like key",
     rationale:
-      "`spec.values` and `postBuild.substitute` are plain fields of objects in Git and in the cluster: anyone who can read the repository, or get HelmReleases and Kustomizations (far more people than can read Secrets), reads the credential. Flux can take both from Secrets instead: `valuesFrom` with kind Secret, and `substituteFrom` with kind Secret, SOPS-encrypted in Git.",
+      "`spec.values` and `postBuild.substitute` are plain fields of objects in Git and in the cluster: anyone who can read the repository, or get HelmReleases and Kustomizations (far more people than can read Secrets), reads the credential. Flux can take both from Secrets instead: `valuesFrom` with kind Secret, and `substituteFrom` with kind Secret, SOPS-encrypted in Git. A `${VAR:=literal}` default (or `${VAR:-…}`, `${VAR=…}`, `${VAR:?…}`, `${VAR:+…}`) is a literal too: Flux applies it whenever VAR is unset.",
     remediation: {
       text: "Move the value into a (SOPS-encrypted) Secret and reference it.",
       snippet: `apiVersion: helm.toolkit.fluxcd.io/v2
@@ -68,7 +69,12 @@ spec:
       let hits: string[] = [];
       if (isHelmRelease(m.object)) {
         const git = gitForm(model, m);
-        hits = literals(path(m.object, "spec", "values"), "/spec/values").filter((p) => !isTemplated(getAt(git?.object, p)));
+        // A `${var}` in Git was substituted by Flux (reported where the variable is defined), unless
+        // it carries its own literal (`${var:=literal}`): that literal is in Git, here.
+        hits = literals(path(m.object, "spec", "values"), "/spec/values").filter((p) => {
+          const g = getAt(git?.object, p);
+          return !isTemplated(g) || (typeof g === "string" && hasSubstitutionDefault(g));
+        });
       }
       else if (isFluxKustomization(m.object) && isFluxKind(m, GROUP.kustomize, "Kustomization")) {
         const sub = asObject(path(m.object, "spec", "postBuild", "substitute"));

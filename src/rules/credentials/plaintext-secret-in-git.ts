@@ -13,7 +13,7 @@ export default defineRule({
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "a Secret with data or stringData that is not SOPS-encrypted, or a kustomize secretGenerator with plain-text literals, files or envs (sops metadata without ENC[...] values is plain text)",
     rationale:
-      "Everything in the repository is readable by everyone who can clone it, forever: history keeps a value after it is deleted. Flux decrypts SOPS-encrypted Secrets (and secretGenerator inputs) at apply time with `spec.decryption`, so nothing needs to be in Git in the clear. Git deploy keys, tokens and registry credentials in plain text are Adversary 2 without even touching the cluster. What is encrypted is a value (`ENC[...]`), not a file with a `sops:` block: sops writes its metadata even when the creation rule's `encrypted_regex` selects no key (a Helm values file under the Secret rule `^(data|stringData)$` has neither key), and then everything stays in the clear. A file with some `ENC[...]` values is judged by the credential-named keys it leaves in the clear.",
+      "Everything in the repository is readable by everyone who can clone it, forever: history keeps a value after it is deleted. Flux decrypts SOPS-encrypted Secrets (and secretGenerator inputs) at apply time with `spec.decryption`, so nothing needs to be in Git in the clear. Git deploy keys, tokens and registry credentials in plain text are Adversary 2 without even touching the cluster. What is encrypted is a value (`ENC[...]`), not a file with a `sops:` block: sops writes its metadata even when the creation rule's `encrypted_regex` selects no key (a Helm values file under the Secret rule `^(data|stringData)$` has neither key), and then everything stays in the clear. A file with some `ENC[...]` values is judged by the credential-named keys it leaves in the clear. A substitution expression is no hiding place either: Flux applies the literal of `${VAR:=literal}` (and of `${VAR=…}`, `${VAR:-…}`, `${VAR:?…}`, `${VAR:+…}`) whenever VAR is unset, so that literal is a value in Git.",
     remediation: {
       text: "Encrypt with SOPS (age or a KMS) and set `spec.decryption` on the Kustomization, or keep the value out of Git with External Secrets; rotate any credential that was committed in the clear.",
       snippet: `# .sops.yaml
@@ -43,11 +43,13 @@ spec:
       const meta = asObject(o["sops"]);
       const selector = meta ? ["encrypted_regex", "encrypted_suffix", "unencrypted_regex", "unencrypted_suffix"].find((k) => typeof meta[k] === "string") : undefined;
       const sops = meta === undefined ? "" : `, although the file has sops metadata${selector ? ` (its ${selector} ${String(meta![selector])} leaves them in the clear)` : ""}`;
+      const defaults = plain.filter((e) => e.substitutionDefault).map((e) => e.key);
+      const viaDefault = defaults.length ? `; ${defaults.join(", ")} ${defaults.length === 1 ? "is a" : "are"} \${VAR:=literal} default${defaults.length === 1 ? "" : "s"}, which Flux applies whenever the variable is unset` : "";
       report({
         object: m,
         pointer: pointer(plain[0]!.field, plain[0]!.key),
         severity: critical ? "critical" : "high",
-        message: `${describe(m)} holds ${plain.length} value(s) in plain text in Git (key(s): ${plain.map((e) => e.key).join(", ")})${sops}${critical ? "; they look like Git or registry credentials" : ""}`,
+        message: `${describe(m)} holds ${plain.length} value(s) in plain text in Git (key(s): ${plain.map((e) => e.key).join(", ")})${sops}${viaDefault}${critical ? "; they look like Git or registry credentials" : ""}`,
       });
     }
     for (const kf of model.kustomizeFiles) {

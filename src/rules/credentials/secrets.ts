@@ -7,6 +7,7 @@ import { asObject } from "../../core/flux.js";
 import { isSopsEncryptedValue, sopsFileStatus, type SopsFileStatus } from "../../core/sops.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import type { JsonObject } from "../../core/types.js";
+import { substitutionLiteral } from "../../core/envsubst.js";
 import { isExternalReference } from "../util.js";
 
 /** Keys that hold Git or registry credentials (FLUX-FACTS.md §7, `flux create secret`). */
@@ -73,6 +74,8 @@ export interface SecretEntry {
   key: string;
   /** Whether the value is in the clear (not SOPS, not a reference, not public material, not empty). */
   plaintext: boolean;
+  /** The clear text is the literal of a substitution expression (`${VAR:=literal}`). */
+  substitutionDefault: boolean;
 }
 
 /** The keys of a Secret and which of them are plain text. */
@@ -82,8 +85,10 @@ export function secretEntries(o: JsonObject): SecretEntry[] {
     for (const [key, raw] of Object.entries(asObject(o[field]) ?? {})) {
       const v = typeof raw === "string" ? raw : raw === null ? "" : JSON.stringify(raw);
       const clear = field === "data" && !isSopsValue(v) ? decode(v) : v;
-      const plaintext = v.trim() !== "" && !isSopsValue(v) && !isExternalReference(clear) && !isPublicMaterial(key, clear);
-      out.push({ field, key, plaintext });
+      const literal = substitutionLiteral(clear);
+      const judged = literal ?? clear;
+      const plaintext = v.trim() !== "" && !isSopsValue(v) && !isExternalReference(clear) && !isPublicMaterial(key, judged);
+      out.push({ field, key, plaintext, substitutionDefault: literal !== null });
     }
   }
   return out;
