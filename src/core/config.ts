@@ -29,6 +29,16 @@ export interface FleetConfig {
   sources: Record<string, string>;
   /** The verify policy, inline or a path. Read by `fluxguard verify`. */
   signers: unknown;
+  /**
+   * Set in untrusted mode (`--untrusted`): the scanned repository's own `.fluxguard.yaml` may
+   * only tighten rules (enable them, raise severity); what it asked for and was refused is listed.
+   */
+  untrusted?: {
+    /** The repository's own config (relative to the scan root), or null when it has none. */
+    repositoryConfig: string | null;
+    /** Settings of the repository's config that were not applied, e.g. `rules.parse-error: off`. */
+    ignored: string[];
+  };
 }
 
 export function defaultConfig(): FleetConfig {

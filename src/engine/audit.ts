@@ -24,6 +24,12 @@ export interface AuditOptions {
   configPath?: string;
   failOn?: Severity;
   env?: Record<string, string | undefined>;
+  /**
+   * Untrusted mode (a pull request): `configPath` is the trusted config; the repository's own
+   * `.fluxguard.yaml` can only tighten rules, and in-source suppressions do not keep the run
+   * from failing (they are still reported as suppressed).
+   */
+  untrusted?: boolean;
   rules?: readonly Rule[];
   /** Passed through to the loader (tests force the built-in resolver with `null`). */
   kustomize?: LoadOptions["kustomize"];
@@ -36,7 +42,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditReport> {
   if (!existsSync(root)) throw new UsageError(`no such directory: ${opts.root}`);
   if (!statSync(root).isDirectory()) throw new UsageError(`not a directory: ${opts.root}`, "fluxguard audit scans a directory of manifests");
   const rules = opts.rules ?? ALL_RULES;
-  const config = loadConfig(root, opts.configPath, rules.map((r) => r.meta.id));
+  const severityOf = new Map(rules.map((r) => [r.meta.id, r.meta.severity]));
+  const config = loadConfig(root, opts.configPath, rules.map((r) => r.meta.id), { untrusted: opts.untrusted ?? false, severityOf: (id) => severityOf.get(id) });
   const loadOpts: LoadOptions = { root, config, env: opts.env ?? process.env };
   if (opts.kustomize !== undefined) loadOpts.kustomize = opts.kustomize;
   if (opts.maxFileBytes !== undefined) loadOpts.maxFileBytes = opts.maxFileBytes;
@@ -105,7 +112,9 @@ export function buildReport(
       files: loaded.filesScanned,
       clusters: model.clusters.map((c) => c.id),
       failOn,
-      failed: active.some((f) => severityRank(f.severity) >= severityRank(failOn)),
+      // In untrusted mode a suppression written in the scanned content does not pass the run.
+      failed: (config.untrusted ? findings : active).some((f) => severityRank(f.severity) >= severityRank(failOn)),
+      ...(config.untrusted ? { untrusted: { repositoryConfig: config.untrusted.repositoryConfig, ignored: [...config.untrusted.ignored], suppressionsCount: false } } : {}),
     },
     findings,
     posture: evaluatePosture(model, findings, enabled),

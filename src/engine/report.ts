@@ -57,6 +57,11 @@ export interface AuditReport {
     clusters: string[];
     failOn: Severity;
     failed: boolean;
+    /**
+     * Present in untrusted mode: the repository's own config (or null), the settings of it that
+     * were ignored, and `suppressionsCount: false` (in-source suppressions do not pass the run).
+     */
+    untrusted?: { repositoryConfig: string | null; ignored: string[]; suppressionsCount: false };
   };
   findings: Finding[];
   posture: PostureEntry[];

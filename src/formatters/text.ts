@@ -44,6 +44,10 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
   lines.push(
     `${s.findings} finding${s.findings === 1 ? "" : "s"}${counts.length ? ` (${counts.join(", ")})` : ""}${s.suppressed ? `, ${s.suppressed} suppressed` : ""} in ${s.objects} objects from ${report.target.kind === "cluster" ? `cluster context ${report.target.path}` : `${s.files} files`}; failing at ${s.failOn} or above: ${s.failed ? "yes" : "no"}`,
   );
+  if (s.untrusted) {
+    const ign = s.untrusted.ignored.length ? ` (ignored: ${s.untrusted.ignored.join(", ")})` : "";
+    lines.push(`untrusted mode: the repository's ${s.untrusted.repositoryConfig ?? ".fluxguard.yaml"} could only tighten rules${s.untrusted.repositoryConfig ? ign : " (it has none)"}; in-source suppressions do not pass the run`);
+  }
   if (!opts.quiet) {
     const notes = report.rendering.reconcilers;
     const by = new Map<string, number>();

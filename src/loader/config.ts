@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { defaultConfig, type FleetConfig, type RuleSetting } from "../core/config.js";
 import { UsageError } from "../core/errors.js";
 import { pointer } from "../core/pointer.js";
-import { isSeverity, type JsonValue } from "../core/types.js";
+import { isSeverity, severityRank, type JsonValue, type Severity } from "../core/types.js";
+import { isInside } from "./guard.js";
 import { parseYamlFile } from "./yaml.js";
 
 export const CONFIG_FILE = ".fluxguard.yaml";
@@ -12,11 +13,67 @@ const TOP_KEYS = ["rules", "allowedRegistries", "environments", "platform", "sou
 const PLATFORM_KEYS = ["namespaces", "serviceAccounts", "defaultServiceAccount"];
 const ENV_KEYS = ["paths", "branches"];
 
+export interface ConfigTrust {
+  /**
+   * Untrusted mode, for pull requests: `explicit` (if any) is the trusted config and must lie
+   * outside the scanned root; the repository's own `.fluxguard.yaml` may only enable rules or
+   * raise their severity, and every other setting in it is ignored.
+   */
+  untrusted?: boolean;
+  /** A rule's default severity (to tell a raise from a lowering). */
+  severityOf?: (ruleId: string) => Severity | undefined;
+}
+
+function realOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
 /**
  * Loads `.fluxguard.yaml` from `--config` or the scan root. Unknown keys and wrong types are
- * errors with the line they are on.
+ * errors with the line they are on. In untrusted mode (see {@link ConfigTrust}), the
+ * repository's own config is merged so that it can only tighten the rules.
  */
-export function loadConfig(root: string | null, explicit: string | undefined, knownRuleIds: readonly string[]): FleetConfig {
+export function loadConfig(root: string | null, explicit: string | undefined, knownRuleIds: readonly string[], trust: ConfigTrust = {}): FleetConfig {
+  if (trust.untrusted && root !== null) return loadUntrusted(root, explicit, knownRuleIds, trust);
+  return loadOne(root, explicit, knownRuleIds);
+}
+
+function loadUntrusted(root: string, explicit: string | undefined, knownRuleIds: readonly string[], trust: ConfigTrust): FleetConfig {
+  if (explicit && isInside(realOr(root), realOr(explicit))) {
+    throw new UsageError(`--config ${explicit} is inside the scanned repository, which --untrusted does not trust`, "keep the trusted config outside the checkout of the pull request (e.g. from the base branch)");
+  }
+  const cfg = explicit ? loadOne(null, explicit, knownRuleIds) : defaultConfig();
+  const own = join(root, CONFIG_FILE);
+  const ignored: string[] = [];
+  cfg.untrusted = { repositoryConfig: existsSync(own) ? CONFIG_FILE : null, ignored };
+  if (!existsSync(own)) return cfg;
+  const repo = loadOne(null, own, knownRuleIds);
+  for (const [id, want] of Object.entries(repo.rules).sort(([a], [b]) => a.localeCompare(b))) {
+    const have = cfg.rules[id] ?? { enabled: true };
+    const haveSev = have.severity ?? trust.severityOf?.(id);
+    const wantSev = want.severity ?? haveSev;
+    const disables = have.enabled && !want.enabled;
+    const lowers = haveSev !== undefined && wantSev !== undefined && severityRank(wantSev) < severityRank(haveSev);
+    if (disables || lowers) {
+      ignored.push(`rules.${id}: ${disables ? "off" : wantSev}`);
+      continue;
+    }
+    cfg.rules[id] = { enabled: have.enabled || want.enabled, ...(wantSev !== undefined ? { severity: wantSev } : {}) };
+  }
+  const def = defaultConfig();
+  if (repo.allowedRegistries !== null) ignored.push("allowedRegistries");
+  if (Object.keys(repo.environments).length) ignored.push("environments");
+  if (JSON.stringify(repo.platform) !== JSON.stringify(def.platform)) ignored.push("platform");
+  if (Object.keys(repo.sources).length) ignored.push("sources");
+  if (repo.signers !== null) ignored.push("signers");
+  return cfg;
+}
+
+function loadOne(root: string | null, explicit: string | undefined, knownRuleIds: readonly string[]): FleetConfig {
   const file = explicit ? resolve(explicit) : root ? join(root, CONFIG_FILE) : null;
   if (file === null || !existsSync(file)) {
     if (explicit) throw new UsageError(`config file not found: ${explicit}`);

@@ -12,7 +12,7 @@ import type { Command } from "../command.js";
 import { useColor, type CliIO } from "../io.js";
 import { writeFileAtomic } from "../../io/write.js";
 
-const USAGE = "fluxguard audit <dir> | --cluster [--context NAME] [--kubeconfig FILE] [--format text|json|sarif] [--output FILE] [--config FILE] [--fail-on SEVERITY] [--quiet] [--verbose] [--no-color]";
+const USAGE = "fluxguard audit <dir> [--untrusted] | --cluster [--context NAME] [--kubeconfig FILE] [--format text|json|sarif] [--output FILE] [--config FILE] [--fail-on SEVERITY] [--quiet] [--verbose] [--no-color]";
 const FORMATS = ["text", "json", "sarif"] as const;
 
 export const auditCommand: Command = {
@@ -22,7 +22,7 @@ export const auditCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parse(
       argv,
-      { ...COMMON_OPTIONS, cluster: { type: "boolean" }, context: { type: "string" }, kubeconfig: { type: "string" } },
+      { ...COMMON_OPTIONS, cluster: { type: "boolean" }, context: { type: "string" }, kubeconfig: { type: "string" }, untrusted: { type: "boolean" } },
       USAGE,
     );
     if (values.help) {
@@ -34,6 +34,7 @@ export const auditCommand: Command = {
     const failOn = parseSeverity(values["fail-on"], "high");
     if (values.cluster) {
       if (positionals.length) throw new UsageError("audit --cluster takes no directory", `usage: ${USAGE}`);
+      if (values.untrusted) throw new UsageError("--untrusted applies to auditing a directory (a pull request's checkout), not --cluster", `usage: ${USAGE}`);
       const report = await runClusterAudit({
         failOn,
         env: io.env,
@@ -53,6 +54,7 @@ export const auditCommand: Command = {
       root: resolve(io.cwd, target),
       failOn,
       env: io.env,
+      untrusted: Boolean(values.untrusted),
       ...(values.config ? { configPath: resolve(io.cwd, values.config) } : {}),
     });
     report.target.path = target;
