@@ -47,6 +47,23 @@ export function addArgPatch(arg: string): string {
   return `- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: ${arg}\n`;
 }
 
+/**
+ * Where Flux distributes its controller images: `flux install --registry` defaults to
+ * `ghcr.io/fluxcd` (FLUX-FACTS.md §7), the same images are on Docker Hub under `fluxcd/`, and
+ * the Flux Operator (and its distribution) publishes under `ghcr.io/controlplaneio-fluxcd`.
+ */
+export const FLUX_DISTRIBUTION_REGISTRIES = ["ghcr.io/fluxcd", "docker.io/fluxcd", "ghcr.io/controlplaneio-fluxcd"] as const;
+
+/**
+ * Whether a Deployment is one of Flux's own (a toolkit controller, or the Flux Operator) running
+ * its image from the Flux distribution (`registry/repository` as `parseImage` normalises it,
+ * e.g. `ghcr.io/fluxcd/source-controller`). A Flux-named Deployment running another image is not.
+ */
+export function isFluxDistributionImage(deploymentName: string, imagePath: string): boolean {
+  if (!(FLUX_CONTROLLERS as readonly string[]).includes(deploymentName) && deploymentName !== "flux-operator") return false;
+  return FLUX_DISTRIBUTION_REGISTRIES.some((r) => imagePath.startsWith(`${r}/`) && imagePath.endsWith(`/${deploymentName}`));
+}
+
 /** Controllers that impersonate a service account when applying (the reconcilers). */
 export const IMPERSONATING_CONTROLLERS = ["kustomize-controller", "helm-controller"] as const;
 
