@@ -1,8 +1,8 @@
-import { GROUP, path } from "../../core/flux.js";
-import { gitCheckout } from "../../core/gitref.js";
+import { GROUP, path, str } from "../../core/flux.js";
+import { describeCheckout, gitCheckout } from "../../core/gitref.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isFluxKind } from "../util.js";
-import { appliedBy, effectiveSource, fromFluxInstance, isApplied, usersOf, verifyOf } from "./usage.js";
+import { appliedBy, effectiveSource, fleetGitOwners, fromFluxInstance, gitOwner, isApplied, usersOf, verifyOf } from "./usage.js";
 
 export default defineRule({
   meta: {
@@ -12,7 +12,7 @@ export default defineRule({
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "a GitRepository has no spec.verify, so Flux applies any commit pushed to it",
     rationale:
-      "Without `spec.verify`, source-controller turns whatever the branch points at into an artifact, and every Kustomization on that source applies it within one interval: a stolen developer credential with push access is a cluster operation (Adversary 1). With `verify`, an unsigned or wrongly signed HEAD (or tag) sets SourceVerified=False and no new artifact is produced. `flux bootstrap` never sets verify, and `flux create source git` has no flag for it.",
+      "Without `spec.verify`, source-controller turns whatever the branch points at into an artifact, and every Kustomization on that source applies it within one interval: a stolen developer credential with push access is a cluster operation (Adversary 1). With `verify`, an unsigned or wrongly signed HEAD (or tag) sets SourceVerified=False and no new artifact is produced. `flux bootstrap` never sets verify, and `flux create source git` has no flag for it. Severity follows what a push does: high for a branch (or semver range) whose next commit an applied source serves, medium for a pinned tag (anyone who can push to that repository can move it), low for a pinned commit (it changes only when the pin in your repository does) and for sources nothing applies. Messages name a third party's repository (another host/owner than the fleet's sync source).",
     remediation: {
       text: "Add `spec.verify` with the trusted public keys in a Secret in the same namespace (`.asc` armored PGP keys, or `.sshpub` SSH keys from Flux v2.9). For a Flux Operator sync source, add it through the FluxInstance's kustomize patches.",
       snippet: `apiVersion: source.toolkit.fluxcd.io/v1
@@ -48,8 +48,28 @@ spec:
       const applied = isApplied(u);
       const checkout = gitCheckout(path(obj, "spec", "ref"));
       const branch = checkout.kind === "branch" && checkout.field !== "default" ? checkout.branch : null;
-      const what = branch ? `commit pushed to branch ${branch}` : "commit";
       const op = fromFluxInstance(m) ? " (the FluxInstance sync source: add spec.verify through spec.kustomize.patches)" : "";
+      // A pinned commit never changes; a pinned tag changes only if someone moves it. Either is
+      // less exposed than a branch (or a semver range) whose next push Flux applies.
+      if (checkout.kind === "commit" || checkout.kind === "tag") {
+        const url = str(obj, "spec", "url");
+        const owner = url ? gitOwner(url) : null;
+        const owners = fleetGitOwners(model);
+        const thirdParty = owner !== null && owners.size > 0 && !owners.has(owner);
+        const whose = thirdParty ? ` of a third-party repository (${owner}, not the fleet's ${[...owners].sort().join(", ")})` : "";
+        const pinned = `pinned to ${describeCheckout(checkout)}${whose}`;
+        report({
+          object: m,
+          pointer: fromFluxInstance(m) ? "/spec/url" : "/spec/ref",
+          severity: checkout.kind === "commit" || !applied ? "low" : "medium",
+          message:
+            checkout.kind === "commit"
+              ? `${describe(m)} has no spec.verify but is ${pinned}: what it serves changes only when the pin in this repository does${op}`
+              : `${describe(m)} has no spec.verify and is ${pinned}: ${applied ? `${appliedBy(u)} whatever the tag points at, and` : "whatever the tag points at becomes an artifact;"} anyone who can push to that repository can move a tag; pin a commit, or verify with mode: Tag and the publisher's keys${op}`,
+        });
+        continue;
+      }
+      const what = branch ? `commit pushed to branch ${branch}` : "commit";
       report({
         object: m,
         pointer: fromFluxInstance(m) ? "/spec/url" : "/spec",

@@ -111,3 +111,38 @@ export function verificationProblems(verify: JsonObject): string[] {
   });
   return out;
 }
+
+/**
+ * `host/owner` of a Git URL (`ssh://git@github.com/acme/fleet`, `git@github.com:acme/fleet.git`,
+ * `https://github.com/acme/fleet`), lower-cased; null when it has no owner segment.
+ */
+export function gitOwner(url: string): string | null {
+  const t = url.trim();
+  const scp = /^[^@/:]+@([^:/]+):\/?([^/]+)\/.+$/.exec(t);
+  if (scp) return `${scp[1]}/${scp[2]}`.toLowerCase();
+  const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]+@)?([^/:]+)(?::\d+)?\/([^/]+)\/.+$/i.exec(t);
+  return m ? `${m[1]}/${m[2]}`.toLowerCase() : null;
+}
+
+const ownersCache = new WeakMap<FleetModel, Set<string>>();
+
+/**
+ * The fleet's own Git owners: `host/owner` of the GitRepositories the cluster entrypoints
+ * (flux-system sync Kustomizations, FluxInstance sync sources) reconcile from.
+ */
+export function fleetGitOwners(model: FleetModel): Set<string> {
+  let out = ownersCache.get(model);
+  if (out) return out;
+  out = new Set();
+  for (const c of model.clusters) {
+    const entry = c.entrypoint;
+    if (!entry) continue;
+    const key = refKey(path(entry.object, "spec", "sourceRef"), entry.object.metadata.namespace ?? "default");
+    const src = key ? auditedObjects(model).find((m) => objectKey(m) === key && isFluxKind(m, GROUP.source, "GitRepository")) : undefined;
+    const url = src ? str(src.object, "spec", "url") : undefined;
+    const owner = url ? gitOwner(url) : null;
+    if (owner) out.add(owner);
+  }
+  ownersCache.set(model, out);
+  return out;
+}
