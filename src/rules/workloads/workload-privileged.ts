@@ -1,7 +1,7 @@
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
 import { describe, oncePerLine, podSpecs, renderingReconciler, isAppliedContent } from "../util.js";
-import { podPrivileges } from "./privilege.js";
+import { podPrivileges, type Privilege } from "./privilege.js";
 
 export default defineRule({
   meta: {
@@ -11,7 +11,7 @@ export default defineRule({
     threats: ["adversary-4-helm-values-injection", "adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization"],
     summary: "a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod that a Flux Kustomization renders is privileged, uses host namespaces, escalation, root, dangerous capabilities or hostPath",
     rationale:
-      "A privileged container, the host's PID or IPC namespace, a hostPath of the node's root or runtime socket, or SYS_ADMIN is root on the node, and from there every Secret on it and often the cluster. The check runs on the effective, rendered object, so an overlay patch that turns a hardened base privileged is caught at the patch that does it. Tenant Kustomizations are rated higher than platform ones: infrastructure such as CNI agents legitimately needs some of this, a team's application does not.",
+      "A privileged container, the host's PID or IPC namespace, a hostPath of the node's root or runtime socket, or SYS_ADMIN is root on the node, and from there every Secret on it and often the cluster. Each workload is one finding listing all its privileges, at the severity of the worst. The check runs on the effective, rendered object, so an overlay patch that turns a hardened base privileged is caught at the patch that does it. Tenant Kustomizations are rated higher than platform ones: infrastructure such as CNI agents legitimately needs some of this, a team's application does not.",
     remediation: {
       text: "Remove the setting (or the overlay patch that adds it), run as a non-root user without added capabilities, and enforce the restricted Pod Security Standard on tenant namespaces.",
       snippet: `spec:
@@ -46,13 +46,21 @@ metadata:
       const r = renderingReconciler(model, m);
       const tenant = r?.tier === "tenant";
       for (const { pointer, spec } of pods) {
-        for (const p of podPrivileges(pointer, spec)) {
+        // One workload, one finding: every privilege it has, at the severity of the worst.
+        const privileges = podPrivileges(pointer, spec);
+        if (privileges.length === 0) continue;
+        const rank = (p: Privilege): number => (p.host ? 1 : 0);
+        const worst = privileges.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+        const severity: Severity = tenant ? (worst.host ? "critical" : "high") : worst.host ? "high" : "medium";
+        const setBy = privileges.map((p) => {
           const loc = m.locate(p.pointer);
-          const severity: Severity = tenant ? (p.host ? "critical" : "high") : p.host ? "high" : "medium";
-          const patched = loc && m.origin.file && loc.file !== m.origin.file ? `, set by ${loc.file}` : "";
-          const by = r ? ` (applied by ${describe(r.object)}, ${r.tier} tier${patched})` : "";
-          once({ object: m, pointer: p.pointer, severity, message: `${describe(m)}: ${p.what}${by}` }, p.what);
-        }
+          return loc && m.origin.file && loc.file !== m.origin.file ? loc.file : null;
+        });
+        const files = new Set(setBy);
+        const oneFile = files.size === 1 ? setBy[0] : null;
+        const items = privileges.map((p, i) => (files.size > 1 && setBy[i] ? `${p.what} (set by ${setBy[i]})` : p.what));
+        const by = r ? ` (applied by ${describe(r.object)}, ${r.tier} tier${oneFile ? `, set by ${oneFile}` : ""})` : oneFile ? ` (set by ${oneFile})` : "";
+        once({ object: m, pointer: worst.pointer, severity, message: `${describe(m)}: ${items.join("; ")}${by}` }, items.join("; "));
       }
     }
   },
