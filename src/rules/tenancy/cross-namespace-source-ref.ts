@@ -1,19 +1,7 @@
-import { str } from "../../core/flux.js";
-import { clusterOf, type ModelObject } from "../../core/model.js";
+import { clusterOf } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { describe } from "../util.js";
-
-/** Where each kind keeps a reference that may cross namespaces. */
-const REFS: Record<string, string[][]> = {
-  Kustomization: [["spec", "sourceRef"]],
-  HelmRelease: [
-    ["spec", "chart", "spec", "sourceRef"],
-    ["spec", "chartRef"],
-  ],
-  ImageUpdateAutomation: [["spec", "sourceRef"]],
-  HelmChart: [["spec", "sourceRef"]],
-  ImagePolicy: [["spec", "imageRepositoryRef"]],
-};
+import { crossNamespaceRefs, describeRef, hasNoTenants, type CrossNamespaceRef } from "./cross-namespace.js";
 
 export default defineRule({
   meta: {
@@ -23,30 +11,40 @@ export default defineRule({
     threats: ["adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization", "weakness-5-shared-instance"],
     summary: "a sourceRef, chart sourceRef or chartRef points into another namespace",
     rationale:
-      "A cross-namespace reference lets one tenant consume (and be steered by) another namespace's source, including the platform's flux-system repository. Flux's lockdown (`--no-cross-namespace-refs=true`) refuses them; without it they are how tenants reach sources they should not.",
+      "A cross-namespace reference lets one tenant consume (and be steered by) another namespace's source, including the platform's flux-system repository. Flux's lockdown (`--no-cross-namespace-refs=true`) refuses them; without it they are how tenants reach sources they should not. In a cluster with no tenants (every reconciler runs as the platform) they are the platform's own layout: one info finding for the cluster, and multitenancy-lockdown-missing says they must move before the lockdown goes on.",
     remediation: { text: "Define the source in the same namespace as the object that uses it.", snippet: `spec:\n  sourceRef:\n    kind: GitRepository\n    name: team-a        # in the Kustomization's own namespace; no 'namespace:'` },
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#cross-namespace-references", "FLUX-FACTS.md §2.1"],
   },
   check({ model, report }) {
-    const seen = new Set<ModelObject>();
-    for (const m of model.objects) {
-      const paths = REFS[m.object.kind];
-      if (!paths || !m.object.apiVersion.includes("toolkit.fluxcd.io")) continue;
-      if (seen.has(m)) continue;
-      seen.add(m);
-      const own = m.object.metadata.namespace ?? "default";
-      for (const p of paths) {
-        const ns = str(m.object, ...p, "namespace");
-        if (!ns || ns === own) continue;
-        const cluster = clusterOf(model, m);
-        const blocked = cluster?.lockdown["kustomize-controller"].noCrossNamespaceRefs === true;
-        report({
-          object: m,
-          pointer: `/${p.join("/")}/namespace`,
-          severity: blocked ? "low" : "medium",
-          message: `${describe(m)} references ${str(m.object, ...p, "kind") ?? "a source"} ${ns}/${str(m.object, ...p, "name") ?? "?"} in another namespace${blocked ? " (the --no-cross-namespace-refs lockdown will refuse it)" : ""}`,
-        });
+    const platformOnly = new Map<string, CrossNamespaceRef[]>();
+    for (const r of crossNamespaceRefs(model)) {
+      const m = r.object;
+      const cluster = clusterOf(model, m);
+      const blocked = cluster?.lockdown["kustomize-controller"].noCrossNamespaceRefs === true;
+      if (!blocked && cluster && hasNoTenants(cluster)) {
+        const list = platformOnly.get(cluster.id) ?? [];
+        list.push(r);
+        platformOnly.set(cluster.id, list);
+        continue;
       }
+      report({
+        object: m,
+        pointer: r.pointer,
+        severity: blocked ? "low" : "medium",
+        message: `${describe(m)} references ${r.kind} ${r.namespace}/${r.name} in another namespace${blocked ? " (the --no-cross-namespace-refs lockdown will refuse it)" : ""}`,
+      });
+    }
+    // No tenants: every reconciler is the platform, so these references are its own layout.
+    // One info finding per cluster; multitenancy-lockdown-missing says they block the lockdown.
+    for (const [id, refs] of platformOnly) {
+      const where = model.clusters.length > 1 && id !== "(unattached)" ? ` in ${id}` : "";
+      report({
+        object: refs[0]!.object,
+        pointer: refs[0]!.pointer,
+        severity: "info",
+        related: refs.slice(1).map((r) => r.object),
+        message: `${refs.length} reference(s) cross namespaces${where} (e.g. ${describeRef(refs[0]!)}), where every reconciler is the platform (no tenants): not an escalation today, but --no-cross-namespace-refs would refuse them, so move the sources before turning the lockdown on (see multitenancy-lockdown-missing)`,
+      });
     }
   },
 });

@@ -2,6 +2,7 @@ import { controllersPattern, flagIsTrue, LOCKDOWN_FLAGS, path as at } from "../.
 import type { ControllerInfo, FleetModel } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
+import { crossNamespaceRefs, describeRef } from "./cross-namespace.js";
 
 /** The lockdown flags each controller should carry, from the one table in core/flux.ts. */
 const REQUIRED: Record<string, string[]> = {};
@@ -58,6 +59,13 @@ export default defineRule({
     references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
   },
   check({ model, report }) {
+    const refs = crossNamespaceRefs(model);
+    /** What turning on --no-cross-namespace-refs would refuse in this cluster, for the message. */
+    const wouldBreak = (clusterId: string): string => {
+      const mine = refs.filter((r) => r.object.clusterId === clusterId);
+      if (mine.length === 0) return "";
+      return `; turning on --no-cross-namespace-refs would refuse ${mine.length} cross-namespace reference(s) (e.g. ${describeRef(mine[0]!)}): define those sources in each namespace first`;
+    };
     for (const cluster of model.clusters) {
       for (const [name, ctrl] of cluster.controllers) {
         const required = REQUIRED[name];
@@ -70,7 +78,7 @@ export default defineRule({
           object: ctrl.object,
           pointer: `${ctrl.containerPointer}/args`,
           severity,
-          message: `${name} runs without ${missing.map((f) => (f === "default-service-account" ? `--${f}` : `--${f}=true`)).join(", ")}`,
+          message: `${name} runs without ${missing.map((f) => (f === "default-service-account" ? `--${f}` : `--${f}=true`)).join(", ")}${name === "kustomize-controller" && missing.includes("no-cross-namespace-refs") ? wouldBreak(cluster.id) : ""}`,
         });
       }
       const inst = cluster.fluxInstance;
@@ -78,7 +86,7 @@ export default defineRule({
         report({
           object: inst,
           pointer: "/spec/cluster",
-          message: "FluxInstance does not set cluster.multitenant: true, so the controllers run without --no-cross-namespace-refs and --default-service-account",
+          message: `FluxInstance does not set cluster.multitenant: true, so the controllers run without --no-cross-namespace-refs and --default-service-account${wouldBreak(cluster.id)}`,
         });
       }
     }
