@@ -12,7 +12,7 @@ export default defineRule({
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "an HTTPS GitRepository authenticates with a secretRef (a token or password) instead of a read-only deploy key or a GitHub App",
     rationale:
-      "An HTTPS credential for Git is usually a personal or bot token: it reaches every repository its owner can, it can often push, and it rarely expires. Whoever reads it from the Flux namespace (Adversary 2) gets all of that. A read-only SSH deploy key reaches one repository and cannot write; `provider: github` uses a GitHub App installation token that is short-lived and scoped to the repositories the App is installed on.",
+      "An HTTPS credential for Git is often a personal or bot token: a classic one reaches every repository its owner can, can push, and rarely expires; a fine-grained or project token may be limited to one repository and read-only. fluxguard sees only the Secret's key names, not the token's scope, so it says what to check. Whoever reads it from the Flux namespace (Adversary 2) gets whatever it grants. A read-only SSH deploy key reaches one repository and cannot write; `provider: github` uses a GitHub App installation token that is short-lived and scoped to the repositories the App is installed on.",
     remediation: {
       text: "Use an SSH URL with a read-only deploy key (and known_hosts), or `provider: github` with a GitHub App Secret.",
       snippet: `apiVersion: source.toolkit.fluxcd.io/v1
@@ -47,7 +47,7 @@ spec:
       report({
         object: m,
         pointer: "/spec/secretRef",
-        message: `${describe(m)} authenticates to ${url.replace(/\/\/[^@/]*@/, "//***@")} with ${what} from Secret ${ns}/${secret}: such tokens usually reach every repository of their owner and can push; use a read-only SSH deploy key or provider: github`,
+        message: `${describe(m)} authenticates to ${url.replace(/\/\/[^@/]*@/, "//***@")} with ${what} from Secret ${ns}/${secret}; fluxguard cannot see what the token may do: check that it is read-only and scoped to this repository (a fine-grained personal access token, a project or deploy token), not a classic token that reaches every repository of its owner and can push; a read-only SSH deploy key or provider: github avoids the question`,
       });
     }
   },
