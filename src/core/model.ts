@@ -6,6 +6,7 @@ import type { JsonObject, K8sObject, ResourceRef, SourceLocation } from "./types
 import type { RbacGraph } from "./rbac.js";
 import type { FluxControllerName } from "./flux.js";
 import type { NotAssessed } from "./coverage.js";
+import type { DeclaredFluxVersion } from "./flux-version.js";
 
 /** How an object entered the model. */
 export type OriginKind = "file" | "rendered" | "cluster" | "synthesized";
@@ -37,8 +38,13 @@ export interface ModelObject {
   origin: Origin;
   /** The cluster (entrypoint) whose Flux applies this object, or null when unattached. */
   clusterId: string | null;
-  /** Resolves a JSON pointer in `object` to where a reader should look. Late, by design. */
+  /**
+   * Resolves a JSON pointer in `object` to where a reader should look: the object's own file
+   * and line (its nearest existing ancestor when a patch added the field). Late, by design.
+   */
   locate(pointer: string): SourceLocation | null;
+  /** Where the kustomize or Flux patch that changed the field at `pointer` is, when one did (rendered objects). */
+  patchOf?(pointer: string): SourceLocation | null;
 }
 
 /** A parsed kustomize config file (kustomization.yaml). */
@@ -142,6 +148,11 @@ export interface FluxCluster {
    * runs no Flux unless its objects install one.
    */
   remote?: { hub: string; via: string[] };
+  /**
+   * The Flux version this cluster declares, with its evidence (src/core/flux-version.ts); null
+   * when nothing declares one (rules then judge against CURRENT_FLUX and say so).
+   */
+  fluxVersion: DeclaredFluxVersion | null;
 }
 
 export interface RenderNote {

@@ -165,6 +165,9 @@ function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Fi
   for (const r of raw) {
     const obj = r.object ?? null;
     const loc = r.location ?? (r.file && r.pointer !== undefined ? r.file.locate(r.pointer) : r.file ? r.file.locate("") : obj ? obj.locate(r.pointer ?? "") : null);
+    // The object's own line, and the patch that changed the field when one did.
+    const patch = obj && !r.location && r.pointer !== undefined ? (obj.patchOf?.(r.pointer) ?? null) : null;
+    const message = patch && !(loc && patch.file === loc.file && patch.line === loc.line) ? `${r.message} (set by the patch at ${patch.file}:${patch.line})` : r.message;
     const sup = obj ? suppressionFor(obj, r.rule.meta.id) : null;
     const severity = config.rules[r.rule.meta.id]?.severity ?? r.severity ?? r.rule.meta.severity;
     const cluster = obj ? clusterOf(model, obj) : undefined;
@@ -172,7 +175,7 @@ function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Fi
       ruleId: r.rule.meta.id,
       severity,
       title: r.rule.meta.title,
-      message: r.message,
+      message,
       resource: obj ? obj.ref : null,
       location: loc,
       pointer: obj ? (r.pointer ?? null) : null,

@@ -4,7 +4,7 @@
  * Fixtures: src/loader/fixtures/clusters/ (field layouts 01 and 04, case 17, and variants).
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, renameSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -49,7 +49,6 @@ async function permuted(name: string, from: string, to: string): Promise<{ befor
   const before = normalized(await audit(dir), from, to);
   renameSync(join(dir, from), join(dir, to));
   // The entrypoint names its own path: keep it pointing at the renamed directory.
-  const { readFileSync, writeFileSync, readdirSync } = await import("node:fs");
   for (const f of readdirSync(join(dir, to), { recursive: true, encoding: "utf8" })) {
     if (!f.endsWith(".yaml")) continue;
     const p = join(dir, to, f);
@@ -156,3 +155,96 @@ for (const [name, from, to] of [
     assert.deepEqual(after, before);
   });
 }
+
+// --- parent patches and locations ----------------------------------------------------------
+
+test("parent patches (field layout 02): with no cluster entrypoint, the child is rendered with the patches its parent gave it", async () => {
+  const r = await audit(fixture("parent-patch-no-entrypoint"));
+  assert.deepEqual(r.findings.filter((f) => f.ruleId === "helmrelease-no-remediation"), [], "the nested HelmRelease patch gives remediation");
+  const hr = r.findings.filter((f) => f.resource?.kind === "HelmRelease");
+  assert.ok(hr.length > 0);
+  for (const f of hr) assert.equal(f.location?.file, "apps/web/release.yaml", `${f.ruleId} is located at the HelmRelease's own file`);
+});
+
+test("locations (field layout 06): findings about a patched object point at its own file, not at the parent's patch", async () => {
+  const r = await audit(fixture("location-parent-patch"));
+  const web = r.findings.filter((f) => f.resource?.name === "web");
+  assert.deepEqual(web.map((f) => [f.ruleId, f.location?.file, f.location?.line]).sort(), [
+    ["helm-chart-unverified", "apps/web/release.yaml", 6],
+    ["helmrelease-missing-service-account", "apps/web/release.yaml", 21],
+  ]);
+  for (const f of web) assert.doesNotMatch(f.message, /set by the patch/, "the patch did not change these fields");
+});
+
+test("locations (variant): a field a parent's patch set is located at the object, and the message names the patch's line", async () => {
+  const r = await audit(fixture("location-parent-patch-sets-field"));
+  const f = r.findings.find((x) => x.ruleId === "helmrelease-privileged-values");
+  assert.ok(f);
+  assert.deepEqual(f.location, { file: "apps/web/release.yaml", line: 21, column: 1 });
+  assert.match(f.message, /\(set by the patch at clusters\/prod\/flux-system\.yaml:52\)$/);
+});
+
+test("locations (variant): a value from a generated values ConfigMap points into the values file", async () => {
+  const r = await audit(fixture("location-generated-values"));
+  const f = r.findings.find((x) => x.ruleId === "helmrelease-privileged-values");
+  assert.ok(f);
+  assert.deepEqual(f.location, { file: "apps/web/web-values.yaml", line: 5, column: 3 });
+  assert.equal(f.pointer, "/data/values.yaml/securityContext/privileged");
+});
+
+// --- the Flux version a cluster declares ---------------------------------------------------
+
+test("declared Flux version (field layout 07): fluxcd/flux2 at v0.31.4; removed APIs are upgrade debt, once per apiVersion; gotk_reconcile_condition works", async () => {
+  const dir = fixture("declared-flux-v0-31");
+  const m = await model(dir);
+  const c = m.clusters.find((x) => x.id === "cluster")!;
+  assert.equal(c.fluxVersion?.declared, "v0.31.4");
+  assert.equal(c.fluxVersion?.evidence.kind, "flux2-source");
+  assert.equal(c.fluxVersion?.evidence.file, "cluster/flux-system/flux.yaml");
+  const r = await audit(dir);
+  const removed = r.findings.filter((f) => f.ruleId === "flux-api-removed");
+  assert.equal(removed.length, 2, removed.map((f) => f.message).join("\n"));
+  for (const f of removed) {
+    assert.equal(f.severity, "low");
+    assert.match(f.message, /^upgrade debt: 2 object\(s\) use (source|kustomize)\.toolkit\.fluxcd\.io\/v1beta2, which Flux v0\.31\.4 \(declared by GitRepository flux-system\/flux-installation/);
+    assert.doesNotMatch(f.message, /apply fails/);
+  }
+  assert.deepEqual(r.findings.filter((f) => f.ruleId === "no-failure-alerting"), [], "gotk_reconcile_condition is emitted on v0.31.4");
+});
+
+test("declared Flux version (variant): FluxInstance distribution 2.4.x", async () => {
+  const r = await audit(fixture("declared-flux-instance-2-4"));
+  const removed = r.findings.filter((f) => f.ruleId === "flux-api-removed");
+  assert.equal(removed.length, 1);
+  assert.match(removed[0]!.message, /upgrade debt: 2 object\(s\) use helm\.toolkit\.fluxcd\.io\/v2beta2, which Flux v2\.4 \(declared by FluxInstance flux-system\/flux spec\.distribution\.version 2\.4\.x\) still serves but Flux v2\.8 removed.*HelmRelease apps\/podinfo, HelmRelease apps\/redis$/);
+  assert.ok(!r.findings.some((f) => f.ruleId === "no-failure-alerting" && /gotk_reconcile_condition/.test(f.message)));
+});
+
+test("declared Flux version (variant): gotk-components.yaml header v2.8.1; what v2.8 removed fails, what v2.9 removed is debt; the old metric is dead", async () => {
+  const r = await audit(fixture("declared-flux-gotk-header-2-8"));
+  const removed = r.findings.filter((f) => f.ruleId === "flux-api-removed").map((f) => [f.severity, f.message.split(",")[0]]);
+  assert.deepEqual(removed.sort(), [
+    ["high", "OCIRepository flux-system/web-config uses source.toolkit.fluxcd.io/v1beta2"],
+    ["low", "upgrade debt: 1 object(s) use image.toolkit.fluxcd.io/v1beta2"],
+  ]);
+  const dead = r.findings.find((f) => f.ruleId === "no-failure-alerting" && /relies on gotk_reconcile_condition/.test(f.message));
+  assert.ok(dead);
+  assert.match(dead.message, /this cluster declares Flux v2\.8\.1: clusters\/prod\/flux-system\/gotk-components\.yaml header 'Flux Version: v2\.8\.1'/);
+});
+
+test("declared Flux version: none declared keeps today's judgement (Flux v2.9) and says so", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fg-noversion-"));
+  cpSync(fixture("declared-flux-gotk-header-2-8"), dir, { recursive: true });
+  const gotk = join(dir, "clusters/prod/flux-system/gotk-components.yaml");
+  writeFileSync(gotk, readFileSync(gotk, "utf8").replace("# Flux Version: v2.8.1\n", "").replace("    app.kubernetes.io/version: v2.8.1\n", ""));
+  const m = await model(dir);
+  assert.ok(m.clusters.every((c) => c.fluxVersion === null));
+  const r = await audit(dir);
+  const removed = r.findings.filter((f) => f.ruleId === "flux-api-removed");
+  assert.equal(removed.length, 2);
+  for (const f of removed) {
+    assert.equal(f.severity, "high");
+    assert.match(f.message, /which Flux v2\.9 no longer serves .*the apply fails.*\(no Flux version is declared in the repository; judged against Flux v2\.9\)$/);
+  }
+  assert.ok(r.findings.some((f) => f.ruleId === "no-failure-alerting" && f.message.includes("(no Flux version is declared in the repository; judged against Flux v2.9)")));
+});

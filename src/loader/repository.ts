@@ -84,6 +84,8 @@ function isKustomizeConfig(v: JsonValue): boolean {
 interface FileEntry {
   rel: string;
   abs: string;
+  /** The first characters of the file (comments included), for headers such as gotk-components.yaml's Flux version. */
+  head: string;
   docs: ParsedDocument[];
   objects: ModelObject[];
 }
@@ -124,7 +126,7 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
         if (!boundFiles.has(f.abs)) boundFiles.set(f.abs, e.message);
       } else parseErrors.push(e);
     }
-    const entry: FileEntry = { rel: f.rel, abs: f.abs, docs: parsed.documents, objects: [] };
+    const entry: FileEntry = { rel: f.rel, abs: f.abs, head: f.text.slice(0, 1024), docs: parsed.documents, objects: [] };
     files.set(f.abs, entry);
     if (KUSTOMIZATION_FILES.includes(basename(f.abs))) {
       const doc = parsed.documents[0];
@@ -398,10 +400,17 @@ class ModelBuilder {
       }
     };
     await runLevels();
-    // Kustomizations in files that no cluster reaches are still audited, unattached.
+    // Kustomizations in files that no cluster reaches are still audited, unattached. Parents
+    // first: a Kustomization whose file lies under another one's path is rendered by that
+    // parent (with the parent's spec.patches applied to it), not on its own; it is rendered on
+    // its own only if no parent's output contains it.
     const unattached = this.fileObjects.filter((m) => isFluxKustomization(m.object) && !this.consumed.has(m.key));
     if (unattached.length) {
-      frontier = unattached.map((ks) => ({ ks, clusterId: UNATTACHED }));
+      const under = (child: ModelObject): boolean =>
+        unattached.some((p) => p !== child && child.origin.file !== undefined && p.origin.file !== child.origin.file && isInside(resolve(this.root, str(p.object, "spec", "path") ?? "."), resolve(this.root, child.origin.file)));
+      frontier = unattached.filter((m) => !under(m)).map((ks) => ({ ks, clusterId: UNATTACHED }));
+      await runLevels();
+      frontier = unattached.filter((m) => under(m) && !this.consumed.has(m.key)).map((ks) => ({ ks, clusterId: UNATTACHED }));
       await runLevels();
     }
   }
@@ -664,6 +673,7 @@ class ModelBuilder {
         },
         clusterId: target,
         locate: (p) => this.locateRendered(p, src, d.patchedBy, ks, d.value),
+        patchOf: (p) => this.patchOfRendered(p, src, d.patchedBy, ks, d.value),
       };
       out.push(m);
       this.objects.push(m);
@@ -711,15 +721,81 @@ class ModelBuilder {
     return contained[0] ?? (sameKind.length === 1 ? sameKind[0]! : null);
   }
 
+  /**
+   * Where a finding about a rendered object points: the object's own file and line (the
+   * nearest existing ancestor when a patch added the field), never a parent's patch; the patch
+   * is named by {@link patchOfRendered}. Objects with no source file (generated) point at
+   * their generator's input, else at the patch, else at the Kustomization's path.
+   */
   private locateRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
-    // The source line, unless a patch changed the value there: then the patch.
-    const srcValue = src ? getAt(src.object, p) : undefined;
-    if (src && srcValue !== undefined && (patchedBy.length === 0 || JSON.stringify(srcValue) === JSON.stringify(getAt(obj, p)))) return src.locate(p);
+    if (src) return src.locate(p);
+    const gen = this.generatorLocate(obj, p);
+    if (gen) return gen;
+    return this.patchLocation(p, patchedBy, ks, obj) ?? ks.locate("/spec/path");
+  }
+
+  /**
+   * The patch that changed the field at `p` of a rendered object, when one did: the value
+   * differs from the object's source and is not merely a map whose members changed (those are
+   * named at the member's own pointer).
+   */
+  private patchOfRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
+    if (!src || patchedBy.length === 0) return null;
+    const before = getAt(src.object, p);
+    const after = getAt(obj, p);
+    const isMap = (v: unknown): boolean => v !== null && typeof v === "object" && !Array.isArray(v);
+    if (JSON.stringify(before) === JSON.stringify(after) || (isMap(before) && isMap(after))) return null;
+    return this.patchLocation(p, patchedBy, ks, obj);
+  }
+
+  /**
+   * A generated ConfigMap or Secret (configMapGenerator/secretGenerator): `/data/<key>` points
+   * at the file the key was read from, and `/data/<key>/<pointer>` into that file when it is
+   * YAML (a Helm values file); other pointers at the generator entry.
+   */
+  private generatorLocate(obj: K8sObject, p: string): SourceLocation | null {
+    const field = obj.kind === "ConfigMap" ? "configMapGenerator" : obj.kind === "Secret" ? "secretGenerator" : null;
+    if (!field || obj.apiVersion !== "v1") return null;
+    const name = obj.metadata.name;
+    const candidates: Array<{ kf: KustomizeFile; abs: string; i: number; gen: JsonObject; exact: boolean }> = [];
+    for (const [abs, kf] of this.kustomizeByAbs) {
+      asArray(kf.config[field]).forEach((g, i) => {
+        const gen = asObject(g);
+        const gname = asString(gen?.["name"]);
+        if (!gen || !gname) return;
+        const exact = name === gname || new RegExp(`^${gname.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[a-z0-9]{10}$`).test(name);
+        if (exact || name.includes(gname)) candidates.push({ kf, abs, i, gen, exact });
+      });
+    }
+    candidates.sort((a, b) => Number(b.exact) - Number(a.exact) || a.kf.file.localeCompare(b.kf.file));
+    const c = candidates[0];
+    if (!c) return null;
+    const parts = p.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+    if ((parts[0] === "data" || parts[0] === "stringData") && parts[1] !== undefined) {
+      for (const [j, f] of asArray(c.gen["files"]).entries()) {
+        if (typeof f !== "string") continue;
+        const eq = f.indexOf("=");
+        const key = eq >= 0 ? f.slice(0, eq) : basename(f);
+        if (key !== parts[1]) continue;
+        const entry = this.files.get(resolve(dirname(c.abs), eq >= 0 ? f.slice(eq + 1) : f));
+        const doc = entry?.docs[0];
+        if (entry && doc) return parts.length > 2 ? doc.locate(pointer(...parts.slice(2))) : { file: entry.rel, line: 1, column: 1 };
+        return c.kf.locate(pointer(field, c.i, "files", j));
+      }
+    }
+    return c.kf.locate(pointer(field, c.i));
+  }
+
+  private patchLocation(p: string, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
     for (const pb of patchedBy) {
       if (pb === "flux") {
         const patches = asArray(at(ks.object, "spec", "patches"));
         const i = patches.findIndex((x) => typeof asObject(x)?.["patch"] === "string" && patchTouches(asString(asObject(x)!["patch"])!, p));
-        return ks.locate(i >= 0 ? pointer("spec", "patches", i, "patch") : "/spec/patches");
+        const where = i >= 0 ? pointer("spec", "patches", i, "patch") : "/spec/patches";
+        // A patch a parent's patch gave this Kustomization is located at the parent's patch.
+        const start = ks.patchOf?.(where) ?? ks.locate(where);
+        const text = i >= 0 ? asString(asObject(patches[i])?.["patch"]) : undefined;
+        return start && text && !ks.patchOf?.(where) ? (lineInBlock(start, text, p) ?? start) : start;
       }
       const kf = this.kustomizeByAbs.get(pb);
       if (!kf) continue;
@@ -744,8 +820,7 @@ class ModelBuilder {
         void i;
       }
     }
-    if (src) return src.locate(p);
-    return ks.locate("/spec/path");
+    return null;
   }
 
   finish(kustomizeFiles: KustomizeFile[]): FleetModel {
@@ -790,6 +865,7 @@ class ModelBuilder {
       ...(bootstrap ? { patchFlags: lockdownPatches(asArray(bootstrap.config["patches"])).flags } : {}),
       render: (m: ModelObject) => this.renders.get(`${id}|${ksKey(m)}`),
       synthesizeDefaultBinding: true,
+      headerOf: (file) => this.files.get(resolve(this.root, file))?.head ?? null,
       ...(this.remotes.has(id) ? { remote: { hub: this.remotes.get(id)!.hub, via: [...this.remotes.get(id)!.via].sort() } } : {}),
     });
   }
@@ -831,6 +907,19 @@ export function normalizeUrl(url: string): string {
   let u = url.trim().toLowerCase().replace(/\.git$/, "").replace(/\/+$/, "");
   u = u.replace(/^(ssh:\/\/)?git@([^:/]+)[:/]/, "$2/").replace(/^[a-z+]+:\/\//, "").replace(/^[^@/]+@/, "");
   return u;
+}
+
+/**
+ * The line of a pointer's last key inside an inline patch written as a block scalar (`patch: |`),
+ * whose text starts on the line after `start`; null when the key is not found.
+ */
+function lineInBlock(start: SourceLocation, text: string, p: string): SourceLocation | null {
+  const last = p.split("/").filter((t) => t && !/^\d+$/.test(t)).pop();
+  if (last === undefined) return null;
+  const lines = text.split("\n");
+  const idx = lines.findIndex((l) => new RegExp(`^\\s*(- )?${last.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:`).test(l));
+  if (idx < 0) return null;
+  return { file: start.file, line: start.line + 1 + idx, column: start.column + (lines[idx]!.length - lines[idx]!.trimStart().length) };
 }
 
 /** Whether an inline patch mentions the last key of a pointer. */

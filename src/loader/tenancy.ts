@@ -9,6 +9,7 @@ import { refOf } from "../core/model.js";
 import { gitCheckout, trackedBranch } from "../core/gitref.js";
 import { pointer } from "../core/pointer.js";
 import { RbacGraph } from "../core/rbac.js";
+import { declaredFluxVersion } from "../core/flux-version.js";
 import type { JsonValue, K8sObject } from "../core/types.js";
 
 export interface ClusterInput {
@@ -23,6 +24,8 @@ export interface ClusterInput {
   synthesizeDefaultBinding: boolean;
   /** Set for a cluster reached from a hub through spec.kubeConfig. */
   remote?: { hub: string; via: string[] };
+  /** The first lines of a file (relative path), for the gotk-components.yaml version header; absent live. */
+  headerOf?: (file: string) => string | null;
 }
 
 export function normalizePath(p: string): string {
@@ -109,6 +112,7 @@ export function buildCluster(input: ClusterInput): FluxCluster {
     paths: [],
     branches: [],
     ...(input.remote ? { remote: input.remote } : {}),
+    fluxVersion: declaredFluxVersion(objects, input.headerOf ?? (() => null)),
   };
   for (const m of objects) {
     const isKs = isFluxKustomization(m.object);

@@ -5,6 +5,7 @@
  */
 import { alertSelects, isWaitCoverable, kustomizationWaitsFor } from "../../core/alerts.js";
 import { asArray, asObject, flagIsTrue, GROUP, isFluxKustomization, path, str } from "../../core/flux.js";
+import { olderThan } from "../../core/flux-version.js";
 import type { FleetModel, FluxCluster, ModelObject } from "../../core/model.js";
 import type { JsonObject } from "../../core/types.js";
 import { isFluxKind, renderingReconciler } from "../util.js";
@@ -20,6 +21,19 @@ export const DEAD_METRICS: Record<string, string> = {
   flux_git_fetch_failure_total: "no Flux component has ever exported flux_git_fetch_failure_total",
   flux_commit_verification_failures_total: "no Flux component has ever exported flux_commit_verification_failures_total",
 };
+
+/** Metrics Flux stopped emitting at a version (FLUX-FACTS.md §3): alive on a cluster that declares an older Flux. */
+const STOPPED_IN: Record<string, { major: number; minor: number }> = {
+  gotk_reconcile_condition: { major: 2, minor: 5 },
+  gotk_suspend_status: { major: 2, minor: 5 },
+};
+
+/** Whether the Flux a cluster declares still emits a metric; with no declaration, Flux today (CURRENT_FLUX). */
+export function emittedBy(metric: string, cluster: FluxCluster): boolean {
+  const stop = STOPPED_IN[metric];
+  const v = cluster.fluxVersion?.version;
+  return stop !== undefined && v !== undefined && olderThan(v, stop.major, stop.minor);
+}
 
 export const SOURCE_EVENT_KINDS = ["GitRepository", "OCIRepository", "HelmRepository", "HelmChart", "Bucket"];
 
@@ -96,7 +110,14 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
         const expr = str(rule, "expr");
         const name = str(rule, "alert");
         if (!expr || !name) return;
-        const deadMetric = Object.keys(DEAD_METRICS).find((mtr) => new RegExp(`\\b${mtr}\\b`).test(expr));
+        const deadMetric = Object.keys(DEAD_METRICS).find((mtr) => new RegExp(`\\b${mtr}\\b`).test(expr) && !emittedBy(mtr, cluster));
+        if (!deadMetric && /\bgotk_reconcile_condition\b/.test(expr) && /\bReady\b/.test(expr)) {
+          // A Flux older than v2.5 still emits it: a readiness rule for every kind it names.
+          const kinds = [...expr.matchAll(/\bkind\s*(=~|=)\s*"([^"]*)"/g)];
+          if (kinds.length === 0) promKinds.add("*");
+          for (const [, op, v = ""] of kinds) for (const k of op === "=~" ? v.split("|") : [v]) promKinds.add(k.replace(/[.^$()]/g, ""));
+          return;
+        }
         if (deadMetric) {
           dead.push({ rule: r, pointer: `/spec/groups/${gi}/rules/${ri}/expr`, alert: name, metric: deadMetric });
           return;

@@ -1,8 +1,9 @@
 import { GROUP } from "../../core/flux.js";
-import type { ModelObject } from "../../core/model.js";
+import type { FluxCluster, ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { checkedClusters, describe, isFluxKind } from "../util.js";
 import { literalNamespaceGlobs } from "../../core/alerts.js";
+import { formatFluxVersion } from "../../core/flux-version.js";
 import { clusterPool, coverage, coveredObjects, DEAD_METRICS, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
 
 const WATCHED = ["Kustomization", "HelmRelease", ...SOURCE_EVENT_KINDS];
@@ -66,7 +67,7 @@ spec:
           object: d.rule,
           pointer: d.pointer,
           severity: missingCore ? "high" : "low",
-          message: `alert ${d.alert} relies on ${d.metric}, so it never fires: ${DEAD_METRICS[d.metric]}; alert on gotk_resource_info{ready="False"} (kube-state-metrics) or forward events with a notification-controller Alert`,
+          message: `alert ${d.alert} relies on ${d.metric}, so it never fires: ${DEAD_METRICS[d.metric]}${versionNote(cluster, d.metric)}; alert on gotk_resource_info{ready="False"} (kube-state-metrics) or forward events with a notification-controller Alert`,
         });
       }
       if (!missingCore) continue;
@@ -86,3 +87,10 @@ spec:
     }
   },
 });
+
+/** Which Flux the judgement is about: the cluster's declared version, or none declared (Flux today). */
+function versionNote(cluster: FluxCluster, metric: string): string {
+  if (!/^gotk_(reconcile_condition|suspend_status)$/.test(metric)) return "";
+  const v = cluster.fluxVersion;
+  return v ? ` (this cluster declares Flux ${formatFluxVersion(v.version)}: ${v.evidence.detail})` : " (no Flux version is declared in the repository; judged against Flux v2.9)";
+}

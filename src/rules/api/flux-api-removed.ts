@@ -1,3 +1,5 @@
+import { formatFluxVersion, olderThan, parseMinor } from "../../core/flux-version.js";
+import { clusterOf, type FluxCluster, type ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isTemplated, oncePerLine } from "../util.js";
 import { crdFor, FLUX_GROUPS, FLUX_MINOR, groupOf, migrationHint, removedIn, versionOf } from "./crds.js";
@@ -27,6 +29,8 @@ kind: Alert`,
   },
   check({ model, report }) {
     const once = oncePerLine(report);
+    // Upgrade debt, per cluster and apiVersion: removed after the Flux the cluster declares.
+    const debt = new Map<string, { cluster: FluxCluster; apiVersion: string; removed: string; target: string; objects: ModelObject[] }>();
     for (const m of auditedObjects(model)) {
       if (m.origin.kind === "synthesized" && !m.key.startsWith("template:")) continue;
       const { apiVersion, kind } = m.object;
@@ -43,13 +47,40 @@ kind: Alert`,
           return v.code === "unknown-field" ? `${fieldPath(v.pointer)}: not in ${crd.storage}, remove or rename it` : v.message;
         });
       const removed = removedIn(apiVersion);
+      const cluster = clusterOf(model, m);
+      const declared = cluster?.fluxVersion ?? null;
+      const removedMinor = removed ? parseMinor(removed) : null;
+      if (declared && removedMinor && olderThan(declared.version, removedMinor.major, removedMinor.minor)) {
+        const k = `${cluster!.id}|${apiVersion}`;
+        const entry = debt.get(k) ?? { cluster: cluster!, apiVersion, removed: removed!, target, objects: [] };
+        entry.objects.push(m);
+        debt.set(k, entry);
+        continue;
+      }
+      const judged = declared
+        ? `Flux ${formatFluxVersion(declared.version)} (declared by ${declared.evidence.detail})`
+        : `Flux ${FLUX_MINOR}`;
       once({
         object: m,
         pointer: "/apiVersion",
         message:
-          `${describe(m)} uses ${apiVersion}, which Flux ${FLUX_MINOR} no longer serves${removed ? ` (removed in Flux ${removed})` : ""}: ` +
+          `${describe(m)} uses ${apiVersion}, which ${judged} no longer serves${removed ? ` (removed in Flux ${removed})` : ""}: ` +
           `the apply fails and the Kustomization that holds it stops reconciling. Migrate to ${target}` +
-          (changes.length ? `; field changes: ${changes.join("; ")}` : " (no field changes needed)"),
+          (changes.length ? `; field changes: ${changes.join("; ")}` : " (no field changes needed)") +
+          (declared ? "" : ` (no Flux version is declared in the repository; judged against Flux ${FLUX_MINOR})`),
+      });
+    }
+    for (const d of [...debt.values()].sort((a, b) => a.cluster.id.localeCompare(b.cluster.id) || a.apiVersion.localeCompare(b.apiVersion))) {
+      const objects = [...d.objects].sort((a, b) => (a.origin.file ?? "").localeCompare(b.origin.file ?? "") || describe(a).localeCompare(describe(b)));
+      const declared = d.cluster.fluxVersion!;
+      const names = [...new Set(objects.map(describe))];
+      report({
+        object: objects[0]!,
+        pointer: "/apiVersion",
+        severity: "low",
+        message:
+          `upgrade debt: ${names.length} object(s) use ${d.apiVersion}, which Flux ${formatFluxVersion(declared.version)} (declared by ${declared.evidence.detail}) still serves but Flux ${d.removed} removed; ` +
+          `migrate them to ${d.target} before upgrading to ${d.removed} or later: ${names.join(", ")}`,
       });
     }
   },

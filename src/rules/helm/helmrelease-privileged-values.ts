@@ -46,7 +46,7 @@ export default defineRule({
         if (!name || isTemplated(name)) return;
         const key = str(ref, "valuesKey") ?? "values.yaml";
         const cm = model.objects.find(
-          (o) => o.object.kind === "ConfigMap" && (o.object.metadata.namespace ?? ns) === ns && (o.object.metadata.name === name || new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[a-z0-9]{10}$`).test(o.object.metadata.name)),
+          (o) => o.object.kind === "ConfigMap" && o.clusterId === m.clusterId && (o.object.metadata.namespace ?? ns) === ns && (o.object.metadata.name === name || new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-[a-z0-9]{10}$`).test(o.object.metadata.name)),
         );
         const text = cm ? asString(asObject(cm.object["data"] as JsonValue)?.[key]) : undefined;
         if (!cm || text === undefined) return;
@@ -58,8 +58,11 @@ export default defineRule({
         } catch {
           return;
         }
+        // The pointer continues into the values document, so a generated ConfigMap's finding
+        // is located in the values file itself (without targetPath, which is not in the file).
+        const keyPointer = `/data/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
         for (const p of valuesPrivileges(values, "")) {
-          once({ object: cm, pointer: `/data/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`, severity: sev(p.host), message: `${describe(cm)} (values of ${describe(m)}, key ${key}) sets ${p.what}` }, p.pointer);
+          once({ object: cm, pointer: str(ref, "targetPath") ? keyPointer : `${keyPointer}${p.pointer}`, severity: sev(p.host), message: `${describe(cm)} (values of ${describe(m)}, key ${key}) sets ${p.what}` }, p.pointer);
         }
       });
     }
