@@ -116,8 +116,10 @@ test("kustomize renders overlays with the Kustomization's own patches; links bac
   assert.deepEqual(cm.object["data"], { LOG: "debug", KEEP: "${UNSET}", DEF: "fallback", FROM_FLUX: "yes" });
   assert.equal(cm.origin.file, "apps/base/cm.yaml");
   assert.deepEqual(cm.locate("/data/LOG"), { file: "apps/base/cm.yaml", line: 7, column: 3 });
-  // A field that only the Flux patch adds points at the patch.
-  assert.equal(cm.locate("/data/FROM_FLUX")?.file, "clusters/prod/apps.yaml");
+  // A field that only the Flux patch adds is located at the object (its nearest line); the patch is named apart.
+  assert.equal(cm.locate("/data/FROM_FLUX")?.file, "apps/base/cm.yaml");
+  assert.equal(cm.patchOf?.("/data/FROM_FLUX")?.file, "clusters/prod/apps.yaml");
+  assert.equal(cm.patchOf?.("/data/LOG"), null, "the patch did not change LOG");
 });
 
 test("kustomize missing: the built-in resolver renders plain resource lists and says so", async () => {

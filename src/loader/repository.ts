@@ -723,24 +723,35 @@ class ModelBuilder {
 
   /**
    * Where a finding about a rendered object points: the object's own file and line (the
-   * nearest existing ancestor when a patch added the field), never a parent's patch; the patch
-   * is named by {@link patchOfRendered}. Objects with no source file (generated) point at
+   * nearest existing ancestor when a patch added the field). A parent Kustomization's
+   * `spec.patches` never moves it (the message names that patch, {@link patchOfRendered}); a
+   * kustomize patch in the object's own overlay that set the field is where the field is
+   * written, so the finding points there. Objects with no source file (generated) point at
    * their generator's input, else at the patch, else at the Kustomization's path.
    */
   private locateRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
-    if (src) return src.locate(p);
+    if (src) {
+      const patch = this.changedBy(p, src, patchedBy, ks, obj);
+      return patch && !patch.flux ? patch.at : src.locate(p);
+    }
     const gen = this.generatorLocate(obj, p);
     if (gen) return gen;
-    return this.patchLocation(p, patchedBy, ks, obj) ?? ks.locate("/spec/path");
+    return this.patchLocation(p, patchedBy, ks, obj)?.at ?? ks.locate("/spec/path");
+  }
+
+  /** The Flux `spec.patches` entry that set the field at `p`, when one did (for the finding's message). */
+  private patchOfRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
+    const patch = src ? this.changedBy(p, src, patchedBy, ks, obj) : null;
+    return patch?.flux ? patch.at : null;
   }
 
   /**
-   * The patch that changed the field at `p` of a rendered object, when one did: the value
-   * differs from the object's source and is not merely a map whose members changed (those are
-   * named at the member's own pointer).
+   * The patch that changed the field at `p`, when one did: the value differs from the object's
+   * source and is not merely a map whose members changed (those are named at the member's own
+   * pointer).
    */
-  private patchOfRendered(p: string, src: ModelObject | null, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
-    if (!src || patchedBy.length === 0) return null;
+  private changedBy(p: string, src: ModelObject, patchedBy: string[], ks: ModelObject, obj: K8sObject): { at: SourceLocation; flux: boolean } | null {
+    if (patchedBy.length === 0) return null;
     const before = getAt(src.object, p);
     const after = getAt(obj, p);
     const isMap = (v: unknown): boolean => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -786,7 +797,7 @@ class ModelBuilder {
     return c.kf.locate(pointer(field, c.i));
   }
 
-  private patchLocation(p: string, patchedBy: string[], ks: ModelObject, obj: K8sObject): SourceLocation | null {
+  private patchLocation(p: string, patchedBy: string[], ks: ModelObject, obj: K8sObject): { at: SourceLocation; flux: boolean } | null {
     for (const pb of patchedBy) {
       if (pb === "flux") {
         const patches = asArray(at(ks.object, "spec", "patches"));
@@ -795,7 +806,8 @@ class ModelBuilder {
         // A patch a parent's patch gave this Kustomization is located at the parent's patch.
         const start = ks.patchOf?.(where) ?? ks.locate(where);
         const text = i >= 0 ? asString(asObject(patches[i])?.["patch"]) : undefined;
-        return start && text && !ks.patchOf?.(where) ? (lineInBlock(start, text, p) ?? start) : start;
+        const line = start && text && !ks.patchOf?.(where) ? (lineInBlock(start, text, p) ?? start) : start;
+        return line ? { at: line, flux: true } : null;
       }
       const kf = this.kustomizeByAbs.get(pb);
       if (!kf) continue;
@@ -809,14 +821,14 @@ class ModelBuilder {
             const v = d.value as JsonObject | null;
             return v && str(v, "kind") === obj.kind && getAt(v, p) !== undefined;
           });
-          if (doc) return doc.locate(p);
-        } else if (typeof po["patch"] === "string" && patchTouches(po["patch"], p)) return kf.locate(pointer("patches", i, "patch"));
+          if (doc) return { at: doc.locate(p), flux: false };
+        } else if (typeof po["patch"] === "string" && patchTouches(po["patch"], p)) return { at: kf.locate(pointer("patches", i, "patch")), flux: false };
       }
       for (const [i, f] of asArray(kf.config["patchesStrategicMerge"]).entries()) {
         if (typeof f !== "string") continue;
         const entry = this.files.get(resolve(dirname(pb), f));
         const doc = entry?.docs.find((d) => getAt(d.value, p) !== undefined && str(d.value, "kind") === obj.kind);
-        if (doc) return doc.locate(p);
+        if (doc) return { at: doc.locate(p), flux: false };
         void i;
       }
     }
