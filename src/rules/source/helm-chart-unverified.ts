@@ -1,9 +1,17 @@
-import { GROUP, isHelmRelease, path, str } from "../../core/flux.js";
+import { asObject, GROUP, isHelmRelease, path, str } from "../../core/flux.js";
+import { ociRepositoryOf } from "../../core/notation.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, findByKey, isFluxKind, refKey } from "../util.js";
+import { auditedObjects, describe, findByKey, isFluxKind, isTemplated, refKey } from "../util.js";
 import { isChartSource } from "./ocirepository-unverified.js";
 import { effectiveSource, usersOf, verificationProblems, verifyOf, whoApplies } from "./usage.js";
+
+/** The OCI repository of a chart served by an OCI HelmRepository (`oci://registry/charts` + chart name). */
+function chartArtifact(repo: ModelObject, chart: string | undefined): string | null {
+  const url = str(repo.object, "spec", "url");
+  if (!url || !chart || isTemplated(url) || isTemplated(chart)) return null;
+  return `${ociRepositoryOf(url).replace(/\/+$/, "")}/${chart}`;
+}
 
 export default defineRule({
   meta: {
@@ -13,7 +21,7 @@ export default defineRule({
     threats: ["adversary-4-helm-values-injection", "adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "a chart from an OCI registry (HelmRepository type oci, HelmChart, or a HelmRelease chartRef to an OCIRepository) is not verified",
     rationale:
-      "helm-controller renders whatever chart the registry serves for that version, with the reconciler's privileges. Charts in OCI registries can be signed with cosign or notation, and Flux verifies them: `spec.chart.spec.verify` on the HelmRelease, `spec.verify` on a HelmChart, or `spec.verify` on the OCIRepository a chartRef points at. Without it, a registry compromise or a re-pushed tag deploys an attacker's templates. (Flux cannot verify charts from plain HTTPS Helm repositories.)",
+      "helm-controller renders whatever chart the registry serves for that version, with the reconciler's privileges. Charts in OCI registries can be signed with cosign or notation, and Flux verifies them: `spec.chart.spec.verify` on the HelmRelease, `spec.verify` on a HelmChart, or `spec.verify` on the OCIRepository a chartRef points at. Without it, a registry compromise or a re-pushed tag deploys an attacker's templates. (Flux cannot verify charts from plain HTTPS Helm repositories.) A notation `verify` counts only as far as its trust policy does (`trustpolicy.json` in the `secretRef` Secret, when in the repository): level `skip`, `audit` or `permissive`, an empty trust store, or registryScopes that miss the chart are weak.",
     remediation: {
       text: "Verify the chart where it is fetched.",
       snippet: `# HelmRelease with chartRef:
@@ -54,6 +62,9 @@ spec:
         const verify = path(m.object, "spec", "chart", "spec", "verify");
         if (verify === undefined) {
           report({ object: m, pointer: "/spec/chart/spec", message: `${describe(m)} installs chart ${str(m.object, "spec", "chart", "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.chart.spec.verify` });
+        } else if (asObject(verify)) {
+          const artifact = chartArtifact(repo!, str(m.object, "spec", "chart", "spec", "chart"));
+          for (const p of verificationProblems(asObject(verify)!, { model, owner: m, artifact })) report({ object: m, pointer: "/spec/chart/spec/verify", message: `${describe(m)}: ${p}` });
         }
       } else if (isFluxKind(m, GROUP.source, "HelmChart")) {
         const key = refKey(path(m.object, "spec", "sourceRef"), ns);
@@ -61,14 +72,17 @@ spec:
         if (!isOciHelmRepo(repo)) continue;
         const verify = verifyOf(m.object as never, "spec");
         if (!verify) report({ object: m, pointer: "/spec", message: `${describe(m)} fetches chart ${str(m.object, "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.verify` });
-        else for (const p of verificationProblems(verify)) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
+        else for (const p of verificationProblems(verify, { model, owner: m, artifact: chartArtifact(repo!, str(m.object, "spec", "chart")) })) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
       } else if (isFluxKind(m, GROUP.source, "OCIRepository") && isChartSource(model, m)) {
         const obj = effectiveSource(model, m);
         const verify = verifyOf(obj, "spec");
         const users = usersOf(model, m).helmReleases;
         const who = users.length ? `: ${whoApplies(users, "install")} it` : "";
         if (!verify) report({ object: m, pointer: "/spec", message: `${describe(m)} serves a Helm chart without spec.verify${who}` });
-        else for (const p of verificationProblems(verify)) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
+        else {
+          const url = str(obj, "spec", "url");
+          for (const p of verificationProblems(verify, { model, owner: m, artifact: url && !isTemplated(url) ? ociRepositoryOf(url) : null })) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
+        }
       }
     }
   },

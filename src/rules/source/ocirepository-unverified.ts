@@ -1,7 +1,8 @@
 import { GROUP, str } from "../../core/flux.js";
+import { ociRepositoryOf } from "../../core/notation.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isFluxKind } from "../util.js";
+import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
 import { appliedBy, effectiveSource, isApplied, usersOf, verificationProblems, verifyOf } from "./usage.js";
 
 /** An OCIRepository that holds a Helm chart: helm-chart-unverified covers it. */
@@ -18,7 +19,7 @@ export default defineRule({
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "an OCIRepository has no spec.verify (cosign or notation), or keyless cosign matches any identity",
     rationale:
-      "An OCI artifact is as mutable as the registry's access control: whoever can push the tag decides what Flux applies. `spec.verify` with cosign or notation makes source-controller refuse an artifact without a trusted signature (SourceVerified=False, VerificationError). Keyless cosign trusts an identity, not a key: without `matchOIDCIdentity`, or with a wildcard or unanchored subject or issuer, a signature from anyone's CI passes.",
+      "An OCI artifact is as mutable as the registry's access control: whoever can push the tag decides what Flux applies. `spec.verify` with cosign or notation makes source-controller refuse an artifact without a trusted signature (SourceVerified=False, VerificationError). Keyless cosign trusts an identity, not a key: without `matchOIDCIdentity`, or with a wildcard or unanchored subject or issuer, a signature from anyone's CI passes. Notation is judged by its trust policy (`trustpolicy.json` in the `secretRef` Secret, when the repository holds it in the clear): the policy whose registryScopes name the artifact (else the `*` one) must verify at level `strict`; `skip` verifies nothing, `audit` accepts a bad signature, `permissive` ignores expiry and revocation, and a policy with no trust store, a `log` override, or no scope covering the artifact protects nothing.",
     remediation: {
       text: "Verify with cosign (public keys in a Secret, or keyless with exact, anchored identities) or notation.",
       snippet: `apiVersion: source.toolkit.fluxcd.io/v1
@@ -48,7 +49,8 @@ spec:
         });
         continue;
       }
-      for (const p of verificationProblems(verify)) report({ object: m, pointer: "/spec/verify", severity: applied ? "high" : "medium", message: `${describe(m)}: ${p}` });
+      const url = str(obj, "spec", "url");
+      for (const p of verificationProblems(verify, { model, owner: m, artifact: url && !isTemplated(url) ? ociRepositoryOf(url) : null })) report({ object: m, pointer: "/spec/verify", severity: applied ? "high" : "medium", message: `${describe(m)}: ${p}` });
     }
   },
 });
