@@ -5,13 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse, stringify } from "yaml";
 import { alertmanagerRoutingText, grafanaDashboard, monitorAlertRules, monitorRuleGroups, readinessTiming } from "./monitor-rules.js";
 import { METRIC } from "../monitor/metrics.js";
+import { REPO_ROOT } from "../testing/paths.js";
 
 function hasPromtool(): boolean {
   try {
@@ -216,5 +217,14 @@ describe("monitor dashboard and routing", () => {
     const cfg = parse(alertmanagerRoutingText()) as { route: { routes: Array<{ receiver: string; matchers: string[] }> } };
     const sec = cfg.route.routes.find((r) => r.matchers.some((m) => m.includes("FluxguardVerificationFailed")));
     assert.equal(sec?.receiver, "security");
+  });
+});
+
+describe("the chart's PrometheusRule", () => {
+  it("carries exactly the generated rules (UPDATE_GOLDEN=1 rewrites charts/fluxguard/files/prometheus-rules.yaml)", () => {
+    const file = join(REPO_ROOT, "charts", "fluxguard", "files", "prometheus-rules.yaml");
+    const want = `# Generated from src/generate/monitor-rules.ts (monitorRuleGroups, notReadyAfter 10m); do not edit.\n${stringify({ groups: monitorRuleGroups({ notReadyAfter: 600 }) }, { lineWidth: 0 })}`;
+    if (process.env["UPDATE_GOLDEN"]) writeFileSync(file, want);
+    assert.equal(readFileSync(file, "utf8"), want);
   });
 });

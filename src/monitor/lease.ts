@@ -145,18 +145,27 @@ export class StateStore {
     private readonly name: string,
   ) {}
 
-  /** The persisted ledger JSON, or null when there is none yet. */
-  async read(): Promise<unknown> {
+  /**
+   * The persisted ledger, or null when there is none yet. A ConfigMap that cannot be decoded
+   * (edited by hand, truncated) is reported in `corrupt` and read as empty: the next write
+   * replaces it. API errors (unreachable, forbidden) throw, so the caller retries.
+   */
+  async read(): Promise<{ snapshot: unknown; corrupt: string | null }> {
+    let cm;
     try {
-      const cm = await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
-      this.rv = cm.metadata?.resourceVersion;
-      const gz = cm.binaryData?.["ledger.json.gz"];
-      if (gz) return JSON.parse(gunzipSync(Buffer.from(gz, "base64")).toString("utf8")) as unknown;
-      const text = cm.data?.["ledger.json"];
-      return text ? (JSON.parse(text) as unknown) : null;
+      cm = await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
     } catch (e) {
-      if (statusCode(e) === 404) return null;
+      if (statusCode(e) === 404) return { snapshot: null, corrupt: null };
       throw e;
+    }
+    this.rv = cm.metadata?.resourceVersion;
+    try {
+      const gz = cm.binaryData?.["ledger.json.gz"];
+      if (gz) return { snapshot: JSON.parse(gunzipSync(Buffer.from(gz, "base64")).toString("utf8")) as unknown, corrupt: null };
+      const text = cm.data?.["ledger.json"];
+      return { snapshot: text ? (JSON.parse(text) as unknown) : null, corrupt: null };
+    } catch (e) {
+      return { snapshot: null, corrupt: (e as Error).message };
     }
   }
 

@@ -149,12 +149,13 @@ export async function buildRegistry(view: () => MonitorView): Promise<RegistryT>
 
   new prom.Gauge({
     name: METRIC.clusterAdmin,
-    help: "Reconciler identities the API server says may do anything cluster-wide (SubjectAccessReview * on *), from the live audit's analysis.",
+    help: "Reconciler identities the API server says may do anything cluster-wide (SubjectAccessReview * on *), from the live audit's analysis; no series until the first analysis succeeded (not assessed is not zero).",
+    labelNames: ["flux_namespace"],
     registers: [registry],
     collect() {
       this.reset();
-      const p = view().posture;
-      if (p) this.set(p.clusterAdmin.length);
+      const v = view();
+      if (v.posture) this.set({ flux_namespace: v.fluxNamespace }, v.posture.clusterAdmin.length);
     },
   });
   new prom.Gauge({
@@ -179,12 +180,13 @@ export async function buildRegistry(view: () => MonitorView): Promise<RegistryT>
   });
   new prom.Gauge({
     name: METRIC.postureLast,
-    help: "When the posture analysis last succeeded (Unix seconds).",
+    help: "When the posture analysis last succeeded (Unix seconds); no series before the first success.",
+    labelNames: ["flux_namespace"],
     registers: [registry],
     collect() {
       this.reset();
-      const p = view().posture;
-      if (p) this.set(p.at / 1000);
+      const v = view();
+      if (v.posture) this.set({ flux_namespace: v.fluxNamespace }, v.posture.at / 1000);
     },
   });
 

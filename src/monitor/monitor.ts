@@ -71,6 +71,7 @@ export interface PostureState {
 /** What a scrape reads. */
 export interface MonitorView {
   now: number;
+  fluxNamespace: string;
   counters: ReturnType<FailureLedger["counters"]>;
   objects: Array<ObjectView & { notReadySince: number | null }>;
   keys: KeyGauge[];
@@ -117,6 +118,7 @@ export class Monitor {
     for (const v of this.objects.values()) objects.push({ ...v, notReadySince: this.ledger.notReadyAt(v.uid) });
     return {
       now,
+      fluxNamespace: this.o.fluxNamespace,
       counters: this.ledger.counters(),
       objects,
       keys: this.keys,
@@ -186,8 +188,9 @@ export class Monitor {
     let delay = 500;
     while (!this.stopped && !this.stateLoaded) {
       try {
-        const snap = await this.store!.read();
-        if (snap) this.ledger.merge(snap);
+        const { snapshot, corrupt } = await this.store!.read();
+        if (corrupt) this.error("state", `the ledger ConfigMap ${this.o.stateNamespace}/${this.o.stateName} cannot be decoded (${corrupt}); starting from an empty ledger`);
+        if (snapshot) this.ledger.merge(snapshot);
         this.reconcileReadiness();
         this.stateLoaded = true;
         this.o.log(`ledger loaded (${this.ledger.counters().length} series)`);
@@ -209,13 +212,13 @@ export class Monitor {
       if (ok) this.persistedGeneration = gen;
       else {
         // Someone else wrote (a previous leader's last write): merge theirs, write next round.
-        const snap = await this.store.read();
-        if (snap) this.ledger.merge(snap);
+        const { snapshot } = await this.store.read();
+        if (snapshot) this.ledger.merge(snapshot);
         this.reconcileReadiness();
       }
     } else {
-      const snap = await this.store.read();
-      if (snap) this.ledger.merge(snap);
+      const { snapshot } = await this.store.read();
+      if (snapshot) this.ledger.merge(snapshot);
       this.reconcileReadiness();
       this.persistedGeneration = -1;
     }

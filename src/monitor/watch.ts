@@ -160,7 +160,8 @@ export class ResourceWatch {
     };
     try {
       const w = new k8s.Watch(this.kc);
-      this.status = "watching";
+      // The library's inactivity timeout (30 s) would cut an idle watch between bookmarks.
+      (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 120_000;
       const params: Record<string, string | number | boolean | undefined> = {
         resourceVersion: this.rv,
         allowWatchBookmarks: true,
@@ -190,7 +191,9 @@ export class ResourceWatch {
           if (gone) this.abort?.abort();
         },
       );
+      // Resolved after the response headers: connected unless it already ended.
       if (ended) this.abort = null;
+      else this.status = "watching";
     } catch (e) {
       end(e ?? new Error("watch failed"));
     }
