@@ -2,6 +2,8 @@ import { UsageError } from "../core/errors.js";
 import type { CliIO } from "./io.js";
 import { COMMANDS } from "./commands/index.js";
 import { VERSION } from "../core/version.js";
+import { redactMessage } from "../core/redact.js";
+import { escapeText } from "../formatters/escape.js";
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -40,13 +42,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr(`fluxguard: ${e.message}\n`);
-      if (e.hint) io.stderr(`hint: ${e.hint}\n`);
+      // Messages may quote paths and values from scanned content: one line, no secrets.
+      io.stderr(`fluxguard: ${escapeText(redactMessage(e.message))}\n`);
+      if (e.hint) io.stderr(`hint: ${escapeText(redactMessage(e.hint))}\n`);
       if (verbose && e.stack) io.stderr(`${e.stack}\n`);
       return 2;
     }
     const err = e as NodeJS.ErrnoException;
-    io.stderr(`fluxguard: internal error: ${err?.message ?? String(e)}\n`);
+    io.stderr(`fluxguard: internal error: ${escapeText(redactMessage(err?.message ?? String(e)))}\n`);
     if (verbose && err?.stack) io.stderr(`${err.stack}\n`);
     else io.stderr("hint: re-run with --verbose for a stack trace, and report it\n");
     return 2;

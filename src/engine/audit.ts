@@ -16,6 +16,7 @@ import { loadConfig } from "../loader/config.js";
 import { loadRepository, type LoadOptions, type LoadResult } from "../loader/repository.js";
 import { ALL_RULES } from "../rules/index.js";
 import { evaluatePosture } from "./posture.js";
+import { redactMessage } from "../core/redact.js";
 import { IGNORE_ANNOTATION, parseSuppressions } from "../core/suppressions.js";
 import { REPORT_SCHEMA_VERSION, type AuditReport, type Finding } from "./report.js";
 
@@ -96,6 +97,8 @@ export function buildReport(
   const { model } = loaded;
   const unassessed = dedupeNotices(loaded.unassessed ?? []);
   const raw = runRules(model, config, rules, loaded.parseErrors, unassessed);
+  // Messages quote scanned content: URL credentials are masked here, once, for every format.
+  for (const r of raw) r.message = redactMessage(r.message);
   const findings = finalize(raw, model, config);
   const active = findings.filter((f) => !f.suppressed);
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])) as Record<Severity, number>;
@@ -118,9 +121,12 @@ export function buildReport(
     },
     findings,
     posture: evaluatePosture(model, findings, enabled),
-    rendering: { kustomize: loaded.kustomize, reconcilers: [...model.renderNotes].sort((a, b) => a.reconciler.localeCompare(b.reconciler)) },
+    rendering: {
+      kustomize: loaded.kustomize,
+      reconcilers: [...model.renderNotes].map((n) => ({ ...n, problems: n.problems.map(redactMessage) })).sort((a, b) => a.reconciler.localeCompare(b.reconciler)),
+    },
     notices: [
-      ...loaded.skipped.map((n) => ({ ...n, level: /Helm chart/.test(n.reason) ? ("verbose" as const) : ("warn" as const) })),
+      ...loaded.skipped.map((n) => ({ ...n, reason: redactMessage(n.reason), level: /Helm chart/.test(n.reason) ? ("verbose" as const) : ("warn" as const) })),
       ...loaded.nonObjects.map((n) => ({ ...n, level: "verbose" as const })),
     ].sort((a, b) => a.file.localeCompare(b.file) || a.reason.localeCompare(b.reason)),
     empty: model.objects.length === 0 && model.kustomizeFiles.length === 0 && loaded.parseErrors.length === 0 && unassessed.length === 0,

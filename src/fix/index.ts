@@ -15,6 +15,8 @@ import type { JsonObject } from "../core/types.js";
 import { KUSTOMIZATION_FILES, walkYaml } from "../loader/files.js";
 import { kustomizationRefs } from "../loader/kustomize.js";
 import { unifiedDiff } from "./diff.js";
+import { redactYaml } from "../core/redact.js";
+import { escapeDiff } from "../formatters/escape.js";
 import { fixFluxSystemKustomization, fixObjectDocument, isFluxSystemKustomization, type Change, type DocContext, type Todo } from "./fixes.js";
 
 export interface FilePlan {
@@ -125,8 +127,12 @@ export function planFixes(target: string): FixPlan {
   return { root, files, todos, leftAlone, filesScanned: walk.files.length };
 }
 
+/**
+ * The plan as a unified diff, for people: secret values in the context (and changed) lines are
+ * masked line for line (core/redact.ts), and control characters escaped (formatters/escape.ts).
+ */
 export function planDiff(plan: FixPlan): string {
-  return plan.files.map((f) => unifiedDiff(f.before, f.after, `a/${f.file}`, `b/${f.file}`)).join("");
+  return escapeDiff(plan.files.map((f) => unifiedDiff(redactYaml(f.before), redactYaml(f.after), `a/${f.file}`, `b/${f.file}`)).join(""));
 }
 
 /** Writes every changed file atomically (a temporary file, then a rename). */

@@ -2,6 +2,7 @@
 import type { Rule } from "../core/rule.js";
 import type { Severity } from "../core/types.js";
 import type { AuditReport } from "../engine/report.js";
+import { escapeJsonOutput, escapeSarifText } from "./escape.js";
 
 const SECURITY_SEVERITY: Record<Severity, string> = { critical: "9.5", high: "8.0", medium: "5.5", low: "3.0", info: "0.0" };
 const LEVEL: Record<Severity, "error" | "warning" | "note"> = { critical: "error", high: "error", medium: "warning", low: "note", info: "note" };
@@ -44,7 +45,7 @@ export function formatSarif(report: AuditReport, rules: readonly Rule[]): string
             ruleId: f.ruleId,
             ruleIndex: index.get(f.ruleId) ?? -1,
             level: LEVEL[f.severity],
-            message: { text: f.message },
+            message: { text: escapeSarifText(f.message) },
             partialFingerprints: { "fluxguard/v1": f.fingerprint },
             properties: { severity: f.severity, "security-severity": SECURITY_SEVERITY[f.severity], threats: f.threats },
           };
@@ -68,5 +69,5 @@ export function formatSarif(report: AuditReport, rules: readonly Rule[]): string
       },
     ],
   };
-  return `${JSON.stringify(sarif, null, 2)}\n`;
+  return escapeJsonOutput(`${JSON.stringify(sarif, null, 2)}\n`);
 }

@@ -2,6 +2,7 @@
 import type { Severity } from "../core/types.js";
 import type { AuditReport, Finding } from "../engine/report.js";
 import { formatLiveText } from "../engine/live.js";
+import { escapeDeep, finishText } from "./escape.js";
 
 export interface TextOptions {
   color: boolean;
@@ -14,7 +15,9 @@ const RESET = "\x1b[0m";
 const BOLD = "\x1b[1m";
 const DIM = "\x1b[2m";
 
-export function formatText(report: AuditReport, opts: TextOptions): string {
+export function formatText(untrusted: AuditReport, opts: TextOptions): string {
+  // Every string of the report comes from the scanned repository: escaped here, once.
+  const report = escapeDeep(untrusted);
   const c = (code: string, s: string): string => (opts.color ? `${code}${s}${RESET}` : s);
   const lines: string[] = [];
   const active = report.findings.filter((f) => !f.suppressed || opts.verbose);
@@ -79,5 +82,5 @@ export function formatText(report: AuditReport, opts: TextOptions): string {
       lines.push(`  ${p.threat.padEnd(w)}  ${c(col, p.verdict.padEnd(14))}  ${c(DIM, p.because)}`);
     }
   }
-  return `${lines.join("\n")}\n`;
+  return finishText(`${lines.join("\n")}\n`);
 }

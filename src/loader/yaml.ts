@@ -44,6 +44,20 @@ export interface ParsedFile {
   errors: YamlError[];
 }
 
+/** An unresolved alias (a value starting with `*`), by offset; or null. */
+function unresolvedAlias(doc: Document): number | null {
+  const stack: unknown[] = [doc.contents];
+  let steps = 0;
+  while (stack.length && steps++ < 1_000_000) {
+    const node = stack.pop();
+    if (isAlias(node)) {
+      if (!node.resolve(doc)) return node.range?.[0] ?? 0;
+    } else if (isMap(node) || isSeq(node)) stack.push(...node.items);
+    else if (isPair(node)) stack.push(node.key, node.value);
+  }
+  return null;
+}
+
 /** Why a document is past a bound, or null. Walks the node tree without recursion. */
 function checkBounds(doc: Document): string | null {
   const sizes = new Map<unknown, number>();
@@ -141,6 +155,11 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
       return;
     }
     if (doc.contents === null) return;
+    const bad = unresolvedAlias(doc);
+    if (bad !== null) {
+      errors.push({ file, ...pos(bad), message: describeError("BAD_ALIAS") });
+      return;
+    }
     const past = checkBounds(doc);
     if (past) {
       errors.push({ file, ...pos(doc.range[0]), message: past, bound: true });

@@ -1,27 +1,30 @@
 import { UsageError } from "../../core/errors.js";
 import { applyPlan, planDiff, planFixes, type FixPlan } from "../../fix/index.js";
 import { COMMON_OPTIONS, parse, parseFormat } from "../args.js";
+import { redactMessage } from "../../core/redact.js";
+import { escapeText, finishText } from "../../formatters/escape.js";
 import type { Command } from "../command.js";
 
 const USAGE = "fluxguard fix <dir> [--dry-run] [--format text|json] [--quiet]";
 
 function summary(plan: FixPlan, dryRun: boolean): string {
   const lines: string[] = [];
+  const e = (s: string): string => escapeText(redactMessage(s));
   const n = plan.files.reduce((s, f) => s + f.changes.length, 0);
   if (n === 0) lines.push(`fluxguard: nothing to fix in ${plan.filesScanned} files`);
   else {
     lines.push(`fluxguard: ${dryRun ? "would apply" : "applied"} ${n} fix${n === 1 ? "" : "es"} in ${plan.files.length} file${plan.files.length === 1 ? "" : "s"}${dryRun ? " (dry run: nothing written)" : ""}`);
-    for (const f of plan.files) for (const c of f.changes) lines.push(`  ${f.file}: ${c.object}: ${c.message}`);
+    for (const f of plan.files) for (const c of f.changes) lines.push(`  ${e(f.file)}: ${e(c.object)}: ${e(c.message)}`);
   }
   if (plan.todos.length) {
     lines.push("", "You must still:");
-    for (const t of plan.todos) lines.push(`  - ${t.object}: ${t.message}`);
+    for (const t of plan.todos) lines.push(`  - ${e(t.object)}: ${e(t.message)}`);
   }
   if (plan.leftAlone.length) {
     lines.push("", "Left alone (not safe or certain to fix automatically):");
-    for (const l of plan.leftAlone) lines.push(`  - ${l.file}: ${l.object}: ${l.message}`);
+    for (const l of plan.leftAlone) lines.push(`  - ${e(l.file)}: ${e(l.object)}: ${e(l.message)}`);
   }
-  return `${lines.join("\n")}\n`;
+  return finishText(`${lines.join("\n")}\n`);
 }
 
 export const fixCommand: Command = {
