@@ -1,5 +1,5 @@
 /** The effective `.fluxguard.yaml` (CONVENTIONS.md, "Configuration"). */
-import type { Severity } from "./types.js";
+import type { JsonObject, Severity } from "./types.js";
 
 export interface RuleSetting {
   enabled: boolean;
@@ -27,6 +27,11 @@ export interface FleetConfig {
   };
   /** Source URL → local directory (relative to the config file). */
   sources: Record<string, string>;
+  /**
+   * Input sets for ResourceSetInputProviders that can only be resolved live (GitHub pull
+   * requests, OCI tags...), keyed by `namespace/name` or `name` of the provider.
+   */
+  inputs: Record<string, JsonObject[]>;
   /** The verify policy, inline or a path. Read by `fluxguard verify`. */
   signers: unknown;
   /**
@@ -49,6 +54,7 @@ export function defaultConfig(): FleetConfig {
     environments: {},
     platform: { namespaces: ["flux-system"], serviceAccounts: [], defaultServiceAccount: null },
     sources: {},
+    inputs: {},
     signers: null,
   };
 }

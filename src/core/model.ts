@@ -16,7 +16,8 @@ export type RenderMethod =
   | "kustomize" // a kustomize binary ran over a kustomization file
   | "flux-generated" // no kustomization file: Flux's generated kustomization over every manifest
   | "builtin" // kustomize unavailable or refused: fluxguard's resolver of plain resource lists
-  | "cluster"; // the live cluster
+  | "cluster" // the live cluster
+  | "flux-operator"; // a ResourceSet expanded by `flux-operator build resourceset`
 
 export interface Origin {
   kind: OriginKind;
@@ -28,6 +29,10 @@ export interface Origin {
   renderer?: RenderMethod;
   /** Files of kustomize patches that changed this object. */
   patchedBy?: string[];
+  /** `ResourceSet/namespace/name` that expanded this object (Flux Operator). */
+  resourceSet?: string;
+  /** The ResourceSet input set that produced it, by its first value (`team-a`). */
+  inputSet?: string;
 }
 
 export interface ModelObject {
@@ -163,6 +168,25 @@ export interface RenderNote {
   problems: string[];
 }
 
+/**
+ * A Flux Operator ResourceSet and what `flux-operator build resourceset` expanded it to.
+ * `objects` is empty when it was not expanded; `problems` then says why (no CLI, inputs
+ * from providers that need the network, a builder error), and its content is not assessed.
+ */
+export interface ResourceSetExpansion {
+  resourceSet: ModelObject;
+  clusterId: string | null;
+  /** `flux-operator 0.59.0`, or null when the CLI is not available. */
+  tool: string | null;
+  objects: ModelObject[];
+  /** The input sets the objects came from, by label (`team-a`). */
+  inputSets: string[];
+  /** ResourceSetInputProviders whose inputs could not be resolved offline (`ResourceSetInputProvider flux-system/prs (GitHubPullRequest)`). */
+  unresolved: string[];
+  /** Why it was not (fully) expanded; empty when expanded cleanly. */
+  problems: string[];
+}
+
 export interface FleetModel {
   /** "files" for a repository, "cluster" for a live cluster, "admission" for a request. */
   mode: "files" | "cluster" | "admission";
@@ -175,6 +199,8 @@ export interface FleetModel {
   clusters: FluxCluster[];
   reconcilers: Reconciler[];
   renderNotes: RenderNote[];
+  /** Flux Operator ResourceSets and their expansion (files mode; absent elsewhere). */
+  resourceSets?: ResourceSetExpansion[];
   /** Platform namespaces and service accounts (config or defaults). */
   platform: { namespaces: string[]; serviceAccounts: string[] };
   /** Content the audit did not see, and the posture rows it leaves unassessed (src/core/coverage.ts). */

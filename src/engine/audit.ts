@@ -88,7 +88,7 @@ export async function runClusterAudit(opts: ClusterAuditOptions): Promise<AuditR
 
 /** Runs the rules over a loaded model; shared by file, cluster and admission modes. */
 export function buildReport(
-  loaded: Pick<LoadResult, "model" | "parseErrors" | "skipped" | "kustomize" | "filesScanned" | "nonObjects"> & { unassessed?: LoadResult["unassessed"] },
+  loaded: Pick<LoadResult, "model" | "parseErrors" | "skipped" | "kustomize" | "filesScanned" | "nonObjects"> & { unassessed?: LoadResult["unassessed"] } & Pick<Partial<LoadResult>, "fluxOperator">,
   config: FleetConfig,
   rules: readonly Rule[],
   failOn: Severity,
@@ -123,6 +123,7 @@ export function buildReport(
     posture: evaluatePosture(model, findings, enabled),
     rendering: {
       kustomize: loaded.kustomize,
+      ...(model.resourceSets?.length ? { fluxOperator: loaded.fluxOperator ?? null } : {}),
       reconcilers: [...model.renderNotes].map((n) => ({ ...n, problems: n.problems.map(redactMessage) })).sort((a, b) => a.reconciler.localeCompare(b.reconciler)),
     },
     notices: [
@@ -181,7 +182,7 @@ function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Fi
       ruleId: r.rule.meta.id,
       severity,
       title: r.rule.meta.title,
-      message,
+      message: obj?.origin.resourceSet ? `${message} ${resourceSetNote(obj)}` : message,
       resource: obj ? obj.ref : null,
       location: loc,
       pointer: obj ? (r.pointer ?? null) : null,
@@ -204,6 +205,12 @@ function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Fi
     } else byKey.set(key, f);
   }
   return [...byKey.values()].sort(compareFindings);
+}
+
+/** Names the ResourceSet and input set an expanded object came from: `[ResourceSet flux-system/tenants, input set team-a]`. */
+export function resourceSetNote(obj: ModelObject): string {
+  const rs = (obj.origin.resourceSet ?? "").replace(/^ResourceSet\//, "");
+  return `[ResourceSet ${rs}${obj.origin.inputSet !== undefined ? `, input set ${obj.origin.inputSet}` : ""}]`;
 }
 
 function refKey(f: Finding): string {

@@ -67,6 +67,8 @@ export interface AuditReport {
   posture: PostureEntry[];
   rendering: {
     kustomize: string | null;
+    /** `flux-operator <version>`, or null when ResourceSets could not be expanded; absent without ResourceSets. */
+    fluxOperator?: string | null;
     reconcilers: RenderNote[];
   };
   /** Files skipped (`warn`: size, binary, symlinks) and documents ignored (`verbose`: not objects, chart templates). */

@@ -122,6 +122,11 @@ describe("config schema", () => {
       ["platform default sa not a string", "platform:\n  defaultServiceAccount: [a]"],
       ["sources", "sources:\n  https://github.com/acme/apps: ../apps"],
       ["sources not a string", "sources:\n  https://github.com/acme/apps: [../apps]"],
+      ["inputs", "inputs:\n  flux-system/pull-requests:\n    - {id: '42', branch: fix}\n  tenants: {tenant: team-a}"],
+      ["inputs not a mapping", "inputs: [a]"],
+      ["inputs empty list", "inputs:\n  prs: []"],
+      ["inputs set not a mapping", "inputs:\n  prs: [a]"],
+      ["inputs bad provider name", "inputs:\n  Flux/System/prs: [{id: '1'}]"],
       ["signers path", "signers: .fluxguard/signers.yaml"],
       ["signers inline", "signers:\n  groups: {}"],
     ];
@@ -139,7 +144,7 @@ describe("config schema", () => {
 
   it("describes every section and every rule, for editor completion", () => {
     const schema = loadSchema("fluxguard-config.schema.json") as { properties: Record<string, { description?: string; properties?: Record<string, { description?: string }> }> };
-    assert.deepEqual(Object.keys(schema.properties).sort(), ["allowedRegistries", "environments", "platform", "rules", "signers", "sources"]);
+    assert.deepEqual(Object.keys(schema.properties).sort(), ["allowedRegistries", "environments", "inputs", "platform", "rules", "signers", "sources"]);
     for (const [k, v] of Object.entries(schema.properties)) assert.ok(v.description, k);
     for (const id of ids) assert.ok(schema.properties["rules"]!.properties![id]?.description, `rules.${id} (run \`npm run docs\`)`);
   });

@@ -57,7 +57,8 @@ export function formatText(untrusted: AuditReport, opts: TextOptions): string {
     for (const n of notes) by.set(n.method ?? "not rendered", (by.get(n.method ?? "not rendered") ?? 0) + 1);
     if (notes.length) {
       lines.push("");
-      lines.push(c(BOLD, "Rendering") + ` (kustomize: ${report.rendering.kustomize ?? "not found, built-in resolver"})`);
+      const operator = report.rendering.fluxOperator === undefined ? "" : `; ResourceSets: ${report.rendering.fluxOperator ?? "not expanded, the Flux Operator CLI is not available"}`;
+      lines.push(c(BOLD, "Rendering") + ` (kustomize: ${report.rendering.kustomize ?? "not found, built-in resolver"}${operator})`);
       lines.push(`  ${[...by.entries()].sort().map(([m, n]) => `${n} ${m}`).join(", ")}`);
       for (const n of notes) {
         if (n.problems.length === 0 && !opts.verbose) continue;

@@ -52,6 +52,9 @@ const FLUX_KINDS: KindSpec[] = [
   { apiVersion: `${GROUP.notification}/v1`, kind: "Receiver", optional: true },
   { apiVersion: `${GROUP.operator}/v1`, kind: "FluxInstance", optional: true },
   { apiVersion: `${GROUP.operator}/v1`, kind: "ResourceSet", optional: true },
+  { apiVersion: `${GROUP.operator}/v1`, kind: "ResourceSetInputProvider", optional: true, bestEffort: true },
+  // Admission policies the repository relies on as its trust boundary (admission-policy-tenant-gap).
+  { apiVersion: "kyverno.io/v1", kind: "ClusterPolicy", optional: true, bestEffort: true },
   { apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator", optional: true },
   { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", optional: true },
 ];
@@ -64,6 +67,8 @@ const CORE_KINDS: KindSpec[] = [
   { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
   { apiVersion: "v1", kind: "ServiceAccount" },
   { apiVersion: "v1", kind: "Namespace" },
+  { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", optional: true, bestEffort: true },
+  { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", optional: true, bestEffort: true },
   { apiVersion: "apps/v1", kind: "Deployment", labelSelector: "app.kubernetes.io/part-of=flux" },
 ];
 

@@ -3,13 +3,13 @@ import { dirname, join, resolve } from "node:path";
 import { defaultConfig, type FleetConfig, type RuleSetting } from "../core/config.js";
 import { UsageError } from "../core/errors.js";
 import { pointer } from "../core/pointer.js";
-import { isSeverity, severityRank, type JsonValue, type Severity } from "../core/types.js";
+import { isSeverity, severityRank, type JsonObject, type JsonValue, type Severity } from "../core/types.js";
 import { isInside } from "./guard.js";
 import { parseYamlFile } from "./yaml.js";
 
 export const CONFIG_FILE = ".fluxguard.yaml";
 
-const TOP_KEYS = ["rules", "allowedRegistries", "environments", "platform", "sources", "signers"];
+const TOP_KEYS = ["rules", "allowedRegistries", "environments", "platform", "sources", "inputs", "signers"];
 const PLATFORM_KEYS = ["namespaces", "serviceAccounts", "defaultServiceAccount"];
 const ENV_KEYS = ["paths", "branches"];
 
@@ -69,6 +69,7 @@ function loadUntrusted(root: string, explicit: string | undefined, knownRuleIds:
   if (Object.keys(repo.environments).length) ignored.push("environments");
   if (JSON.stringify(repo.platform) !== JSON.stringify(def.platform)) ignored.push("platform");
   if (Object.keys(repo.sources).length) ignored.push("sources");
+  if (Object.keys(repo.inputs).length) ignored.push("inputs");
   if (repo.signers !== null) ignored.push("signers");
   return cfg;
 }
@@ -158,6 +159,20 @@ export function parseConfig(text: string, file: string, knownRuleIds: readonly s
     for (const [url, dir] of Object.entries(sources as Record<string, JsonValue>)) {
       if (typeof dir !== "string") fail(pointer("sources", url), `the local directory for '${url}' must be a string`);
       cfg.sources[url] = resolve(dirname(file), dir as string);
+    }
+  }
+  const inputs = v["inputs"];
+  if (inputs !== undefined && inputs !== null) {
+    if (typeof inputs !== "object" || Array.isArray(inputs)) fail("/inputs", "inputs must be a mapping of ResourceSetInputProvider (namespace/name or name) to a list of input sets");
+    for (const [provider, sets] of Object.entries(inputs as Record<string, JsonValue>)) {
+      const p = pointer("inputs", provider);
+      if (!/^([a-z0-9.-]+\/)?[a-z0-9.-]+$/.test(provider)) fail(p, `'${provider}' must name a ResourceSetInputProvider as namespace/name or name`);
+      const list = Array.isArray(sets) ? sets : [sets];
+      if (list.length === 0) fail(p, `the input sets of '${provider}' must not be empty`);
+      list.forEach((set, i) => {
+        if (set === null || typeof set !== "object" || Array.isArray(set)) fail(Array.isArray(sets) ? pointer("inputs", provider, i) : p, `each input set of '${provider}' must be a mapping of input names to values`);
+      });
+      cfg.inputs[provider] = list as JsonObject[];
     }
   }
   if (v["signers"] !== undefined) cfg.signers = v["signers"];

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { basename, dirname, resolve } from "node:path";
+import { existsSync } from "node:fs";
 import type { FleetConfig } from "../core/config.js";
 import {
   asArray,
@@ -25,6 +26,7 @@ import type {
   ModelObject,
   RenderNote,
   RenderRecord,
+  ResourceSetExpansion,
 } from "../core/model.js";
 import { refOf } from "../core/model.js";
 import { getAt, pointer } from "../core/pointer.js";
@@ -38,6 +40,8 @@ import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } 
 import { RenderCache } from "./render-cache.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
 import { buildCluster, kubeConfigTarget, lockdownPatches, normalizePath } from "./tenancy.js";
+import { findFluxOperator, FluxOperatorRunner, inputSetLabel, type FluxOperatorTool } from "./flux-operator.js";
+import { isResourceSet, resourceSetProviders } from "./resourceset.js";
 
 export interface LoadOptions {
   root: string;
@@ -49,6 +53,8 @@ export interface LoadOptions {
   cacheDir?: string | null;
   /** Overrides kustomize discovery (tests). `null` forces the built-in resolver. */
   kustomize?: KustomizeTool | null;
+  /** Overrides Flux Operator CLI discovery (tests). `null`: ResourceSets are not expanded. */
+  fluxOperator?: FluxOperatorTool | null;
 }
 
 export interface LoadResult {
@@ -64,6 +70,8 @@ export interface LoadResult {
   /** Documents that are not Kubernetes objects (verbose output). */
   nonObjects: Notice[];
   kustomize: string | null;
+  /** `flux-operator <version>` when ResourceSets were expanded with it, else null. */
+  fluxOperator?: string | null;
   filesScanned: number;
 }
 
@@ -208,10 +216,20 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     },
   });
 
-  const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer, unassessed);
+  // The Flux Operator CLI is looked for only when there is a ResourceSet to expand.
+  let operator: FluxOperatorRunner | null | undefined;
+  const fluxOperator = (): FluxOperatorRunner | null => {
+    if (operator === undefined) {
+      const tool = opts.fluxOperator !== undefined ? opts.fluxOperator : findFluxOperator(env);
+      operator = tool ? new FluxOperatorRunner(tool, Math.max(1, Math.min(availableParallelism(), 4))) : null;
+    }
+    return operator;
+  };
+  const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer, unassessed, fluxOperator);
   try {
     await builder.build();
   } finally {
+    operator?.close();
     await renderer.close();
   }
   const model = builder.finish(kustomizeFiles);
@@ -233,6 +251,7 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     unassessed,
     nonObjects,
     kustomize: tool?.label ?? null,
+    fluxOperator: operator ? `flux-operator ${operator.tool.version}` : null,
     filesScanned: walk.files.length,
   };
 }
@@ -310,6 +329,9 @@ class ModelBuilder {
   private readonly instanceCluster = new Map<string, string>();
   /** Remote clusters reached through spec.kubeConfig: id → the hub and the Kustomizations that apply there. */
   private readonly remotes = new Map<string, { hub: string; via: string[] }>();
+  private readonly expansions: ResourceSetExpansion[] = [];
+  /** Sources whose artifact is a subdirectory of this repository (key `Kind/namespace/name`). */
+  private readonly sourceRoots = new Map<string, string>();
 
   constructor(
     private readonly root: string,
@@ -319,6 +341,7 @@ class ModelBuilder {
     private readonly kustomizeByAbs: Map<string, KustomizeFile>,
     private readonly renderer: Renderer,
     private readonly unassessed: Notice[],
+    private readonly fluxOperator: () => FluxOperatorRunner | null,
   ) {}
 
   async build(): Promise<void> {
@@ -377,6 +400,7 @@ class ModelBuilder {
           });
         }
         const results = await this.renderer.renderAll(jobs.flatMap((j) => (j.job ? [j.job] : [])));
+        const resourceSets: QueueItem[] = [];
         for (const { item, job, problem } of jobs) {
           const rkey = `${item.clusterId}|${ksKey(item.ks)}`;
           if (!job) {
@@ -395,7 +419,9 @@ class ModelBuilder {
           this.renderNotes.push({ reconciler: noteLabel(item), file: item.ks.origin.file ?? null, method: outcome.method, objects: rendered.length, problems: outcome.problems });
           // A Kustomization applied to a remote cluster is reconciled there (by that cluster's Flux).
           for (const r of rendered) if (isFluxKustomization(r.object)) next.push({ ks: r, clusterId: target });
+          for (const r of rendered) if (isResourceSet(r.object)) resourceSets.push({ ks: r, clusterId: target });
         }
+        next.push(...(await this.expandResourceSets(resourceSets)));
         frontier = next;
       }
     };
@@ -413,6 +439,100 @@ class ModelBuilder {
       frontier = unattached.filter((m) => under(m) && !this.consumed.has(m.key)).map((ks) => ({ ks, clusterId: UNATTACHED }));
       await runLevels();
     }
+    // ResourceSets in files that nothing renders are expanded too, unattached.
+    const looseSets = this.fileObjects.filter((m) => isResourceSet(m.object) && !this.consumed.has(m.key));
+    if (looseSets.length) {
+      frontier = await this.expandResourceSets(looseSets.map((ks) => ({ ks, clusterId: UNATTACHED })));
+      await runLevels();
+    }
+  }
+
+  /**
+   * Expands ResourceSets with `flux-operator build resourceset` and adds what they create to
+   * the model, in the ResourceSet's cluster. Returns the Kustomizations among them, to render.
+   * ResourceSets that create ResourceSets are expanded in turn, a few levels deep.
+   */
+  private async expandResourceSets(items: QueueItem[], depth = 0): Promise<QueueItem[]> {
+    if (items.length === 0) return [];
+    const runner = this.fluxOperator();
+    const pool = (): ModelObject[] => [...this.objects, ...this.fileObjects];
+    const results = await Promise.all(
+      items.map(async ({ ks: rs, clusterId }) => {
+        const inputs = resourceSetProviders(rs, pool(), this.config.inputs);
+        const exp: ResourceSetExpansion = { resourceSet: rs, clusterId, tool: runner ? `flux-operator ${runner.tool.version}` : null, objects: [], inputSets: [], unresolved: inputs.unresolved, problems: [...inputs.problems] };
+        this.expansions.push(exp);
+        if (!runner) {
+          exp.problems.unshift("the Flux Operator CLI is not available (build it with `npm run build:flux-operator`, which needs Go), so what this ResourceSet creates is not assessed");
+          return { rs, clusterId, exp, built: [] };
+        }
+        if (!inputs.runnable) return { rs, clusterId, exp, built: [] };
+        const built = [];
+        const seen = new Set<string>();
+        for (const providers of inputs.builds) {
+          const r = await runner.buildResourceSet({ resourceSet: rs.object, providers });
+          if (r.error !== null) {
+            exp.problems.push(`flux-operator build resourceset failed: ${r.error}`);
+            continue;
+          }
+          for (const o of r.objects) {
+            const id = `${o.object.apiVersion.split("/")[0]}/${o.object.kind}/${o.object.metadata.namespace ?? ""}/${o.object.metadata.name}`;
+            if (seen.has(id)) continue;
+            seen.add(id);
+            built.push(o);
+          }
+        }
+        return { rs, clusterId, exp, built };
+      }),
+    );
+    const next: QueueItem[] = [];
+    const nested: QueueItem[] = [];
+    for (const { rs, clusterId, exp, built } of results) {
+      const rsLabel = `ResourceSet/${rs.object.metadata.namespace ?? "default"}/${rs.object.metadata.name}`;
+      built.forEach((e, i) => {
+        const inputSet = inputSetLabel(e.inputs) ?? undefined;
+        const template = e.template;
+        const m: ModelObject = {
+          key: `expand:${clusterId}|${rs.key}#${i}`,
+          object: e.object,
+          ref: refOf(e.object),
+          origin: {
+            kind: "rendered",
+            ...(rs.origin.file ? { file: rs.origin.file } : {}),
+            renderedBy: rsLabel,
+            renderer: "flux-operator",
+            resourceSet: rsLabel,
+            ...(inputSet !== undefined ? { inputSet } : {}),
+          },
+          clusterId,
+          locate: (p) => {
+            const base = template ?? (typeof at(rs.object, "spec", "resourcesTemplate") === "string" ? "/spec/resourcesTemplate" : "/spec");
+            if (template !== null && p !== "" && getAt(getAt(rs.object, template) ?? null, p) !== undefined) return rs.locate(`${template}${p}`);
+            return rs.locate(base);
+          },
+        };
+        if (inputSet !== undefined && !exp.inputSets.includes(inputSet)) exp.inputSets.push(inputSet);
+        exp.objects.push(m);
+        this.objects.push(m);
+        if (isFluxKustomization(m.object)) next.push({ ks: m, clusterId });
+        if (isResourceSet(m.object)) nested.push({ ks: m, clusterId });
+      });
+      // What a ResourceSet would create (or create for unresolved inputs) is unseen: every row.
+      const rsName = `ResourceSet ${rs.object.metadata.namespace ?? "default"}/${rs.object.metadata.name}`;
+      if (exp.tool === null) markNotAssessed(this, { areas: "all", reason: "not-expanded", what: `${rsName} (the Flux Operator CLI is not available)`, file: rs.origin.file ?? null });
+      for (const u of exp.unresolved) markNotAssessed(this, { areas: "all", reason: "provider-inputs", what: `${rsName}: inputs from ${u}`, file: rs.origin.file ?? null });
+      for (const p of exp.problems.filter((x) => x.startsWith("flux-operator build resourceset failed"))) {
+        markNotAssessed(this, { areas: "all", reason: "not-expanded", what: `${rsName} (${p})`, file: rs.origin.file ?? null });
+      }
+      this.renderNotes.push({
+        reconciler: clusterId === UNATTACHED ? rsLabel : `${rsLabel} (cluster ${clusterId})`,
+        file: rs.origin.file ?? null,
+        method: exp.objects.length ? "flux-operator" : null,
+        objects: exp.objects.length,
+        problems: exp.problems,
+      });
+    }
+    if (nested.length && depth < 4) next.push(...(await this.expandResourceSets(nested, depth + 1)));
+    return next;
   }
 
   /**
@@ -506,23 +626,43 @@ class ModelBuilder {
     for (const m of this.fileObjects) {
       let inst: ModelObject | null = null;
       if (isFluxInstance(m.object)) inst = m;
-      else if (isHelmRelease(m.object) && isFluxInstanceChart(m.object) && asObject(at(m.object, "spec", "values", "instance"))) {
+      else if (isHelmRelease(m.object) && isFluxInstanceChart(m.object)) {
+        // The chart's values: valuesFrom in order, then spec.values on top (Helm's merge).
+        const layers = this.helmValueLayers(m);
+        const instance = layers.reduce<JsonObject | null>((acc, l) => {
+          const v = asObject(l.values["instance"]);
+          return v ? deepMerge(acc ?? {}, v) : acc;
+        }, null);
+        if (!instance) continue;
         const obj: K8sObject = {
           apiVersion: `${GROUP.operator}/v1`,
           kind: "FluxInstance",
           metadata: { name: "flux", namespace: m.object.metadata.namespace ?? "flux-system" },
-          spec: at(m.object, "spec", "values", "instance") as JsonObject,
+          spec: instance,
         };
         inst = this.synth(obj, m, (p) => (p.startsWith("/spec") ? `/spec/values/instance${p.slice(5)}` : p), `fluxinstance-from:${m.key}`);
+        // Point into the layer that set the value (a values file of a configMapGenerator, say).
+        inst.locate = (p) => {
+          const vp = p.startsWith("/spec") ? `/instance${p.slice(5)}` : "/instance";
+          for (const l of [...layers].reverse()) if (getAt(l.values, vp) !== undefined) return l.locate(vp);
+          const top = layers[layers.length - 1];
+          return top ? top.locate("/instance") : m.locate("/spec/values");
+        };
       }
       if (!inst) continue;
       const sync = asObject(at(inst.object, "spec", "sync"));
       const url = asString(sync?.["url"]);
       if (!sync || !url) continue;
-      this.selfUrls.add(normalizeUrl(url));
       const ns = inst.object.metadata.namespace ?? "flux-system";
       const name = asString(sync["name"]) ?? ns;
       const kind = asString(sync["kind"]) ?? "GitRepository";
+      // The sync source is this repository, unless .fluxguard.yaml maps its URL elsewhere (an
+      // artifact CI builds from a subdirectory, say); an OCI artifact whose sync path exists
+      // only under one subdirectory was pushed from that subdirectory.
+      const mapped = Object.entries(this.config.sources).find(([u]) => normalizeUrl(u) === normalizeUrl(url));
+      const artifactRoot = !mapped && kind === "OCIRepository" ? this.artifactRootFor(asString(sync["path"]) ?? ".") : null;
+      if (artifactRoot) this.sourceRoots.set(`${kind}/${ns}/${name}`, artifactRoot);
+      else if (!mapped) this.selfUrls.add(normalizeUrl(url));
       const ref = asString(sync["ref"]) ?? "";
       const srcSpec: JsonObject = { url, interval: asString(sync["interval"]) ?? "1m" };
       if (kind === "GitRepository") srcSpec["ref"] = ref.startsWith("refs/") ? { name: ref } : { branch: ref };
@@ -534,7 +674,7 @@ class ModelBuilder {
         (p) => (p === "/spec/url" ? "/spec/sync/url" : "/spec/sync"),
         `sync-source:${inst.key}`,
       );
-      this.selfSources.add(`${kind}/${ns}/${name}`);
+      if (!mapped && !artifactRoot) this.selfSources.add(`${kind}/${ns}/${name}`);
       const ks = this.synth(
         {
           apiVersion: `${GROUP.kustomize}/v1`,
@@ -550,6 +690,65 @@ class ModelBuilder {
       this.addEntrypoint(ks, normalizePath(asString(sync["path"]) ?? "."));
       this.instanceCluster.set(inst.key, this.clusterIds[this.clusterIds.length - 1]!);
     }
+  }
+
+  /**
+   * A HelmRelease's values, lowest precedence first: each `valuesFrom` ConfigMap (a ConfigMap
+   * in the repository, or one a kustomize `configMapGenerator` makes from a file), then
+   * `spec.values`. Each layer locates into the file that holds it.
+   */
+  private helmValueLayers(hr: ModelObject): Array<{ values: JsonObject; locate: (p: string) => SourceLocation | null }> {
+    const layers: Array<{ values: JsonObject; locate: (p: string) => SourceLocation | null }> = [];
+    for (const [i, ref] of asArray(at(hr.object, "spec", "valuesFrom")).entries()) {
+      const r = asObject(ref) ?? {};
+      if (asString(r["kind"]) !== "ConfigMap") continue;
+      const name = asString(r["name"]);
+      const key = asString(r["valuesKey"]) ?? "values.yaml";
+      if (!name) continue;
+      const layer = this.generatedValues(name, key, hr) ?? this.configMapValues(name, key, hr);
+      if (layer) layers.push(layer);
+      else void i;
+    }
+    const inline = asObject(at(hr.object, "spec", "values"));
+    if (inline) layers.push({ values: inline, locate: (p) => hr.locate(`/spec/values${p}`) });
+    return layers;
+  }
+
+  /** Values from a configMapGenerator's file entry `key=path` (or `path`, keyed by its base name). */
+  private generatedValues(name: string, key: string, near: ModelObject): { values: JsonObject; locate: (p: string) => SourceLocation | null } | null {
+    const nearDir = near.origin.file ? dirname(resolve(this.root, near.origin.file)) : this.root;
+    const gens = [...this.kustomizeByAbs.entries()].sort(([a], [b]) => Number(dirname(b) === nearDir) - Number(dirname(a) === nearDir));
+    for (const [abs, kf] of gens) {
+      for (const g of asArray(kf.config["configMapGenerator"])) {
+        const go = asObject(g) ?? {};
+        if (asString(go["name"]) !== name) continue;
+        for (const f of asArray(go["files"])) {
+          if (typeof f !== "string") continue;
+          const eq = f.indexOf("=");
+          const fileKey = eq >= 0 ? f.slice(0, eq) : basename(f);
+          const ref = eq >= 0 ? f.slice(eq + 1) : f;
+          if (fileKey !== key) continue;
+          const text = kf.readInput?.(ref) ?? null;
+          if (text === null) continue;
+          const rel = toRel(this.root, resolve(dirname(abs), ref));
+          const doc = parseYamlFile(rel, text).documents[0];
+          const values = asObject(doc?.value ?? null);
+          if (doc && values) return { values, locate: (p) => doc.locate(p) };
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Values from a ConfigMap in the repository (`data[key]`, YAML). */
+  private configMapValues(name: string, key: string, near: ModelObject): { values: JsonObject; locate: (p: string) => SourceLocation | null } | null {
+    const ns = near.object.metadata.namespace;
+    const cm = this.fileObjects.find((o) => o.object.kind === "ConfigMap" && o.object.metadata.name === name && (o.object.metadata.namespace ?? ns) === ns);
+    const text = cm ? asString(asObject(cm.object["data"] as JsonValue)?.[key]) : undefined;
+    if (!cm || text === undefined) return null;
+    const doc = parseYamlFile(cm.origin.file ?? "", text).documents[0];
+    const values = asObject(doc?.value ?? null);
+    return values ? { values, locate: () => cm.locate(pointer("data", key)) } : null;
   }
 
   private synth(obj: K8sObject, from: ModelObject, mapPointer: (p: string) => string, key: string): ModelObject {
@@ -615,10 +814,30 @@ class ModelBuilder {
     return null;
   }
 
+  /**
+   * Where an OCI artifact with this sync path was pushed from: the root when the path exists
+   * there, else the one subdirectory that holds it (null when none or several do).
+   */
+  private artifactRootFor(syncPath: string): string | null {
+    const p = normalizePath(syncPath);
+    if (p === "." || existsSync(resolve(this.root, p))) return null;
+    const prefixes = new Set<string>();
+    for (const abs of this.files.keys()) {
+      const dir = dirname(abs);
+      const i = `${dir}/`.lastIndexOf(`/${p}/`);
+      if (i < 0) continue;
+      const prefix = dir.slice(0, i);
+      if (isInside(this.root, prefix) && prefix !== this.root) prefixes.add(prefix);
+    }
+    return prefixes.size === 1 ? [...prefixes][0]! : null;
+  }
+
   /** The local directory a Kustomization's source maps to, or why there is none. */
   private sourceRootFor(ks: ModelObject): string | { problem: string } {
     const key = this.sourceRefOf(ks);
     if (!key) return { problem: "spec.sourceRef is missing" };
+    const artifact = this.sourceRoots.get(key);
+    if (artifact) return artifact;
     if (this.selfSources.has(key)) return this.root;
     const ag = this.artifactGenerator(ks);
     if (ag) {
@@ -861,6 +1080,7 @@ class ModelBuilder {
       clusters,
       reconcilers,
       renderNotes: this.renderNotes,
+      resourceSets: this.expansions,
       platform: { namespaces: this.config.platform.namespaces, serviceAccounts: this.config.platform.serviceAccounts },
       notAssessed: this.notAssessed,
     };
@@ -881,6 +1101,17 @@ class ModelBuilder {
       ...(this.remotes.has(id) ? { remote: { hub: this.remotes.get(id)!.hub, via: [...this.remotes.get(id)!.via].sort() } } : {}),
     });
   }
+}
+
+/** Helm's values merge: maps merge key by key, anything else is replaced. */
+function deepMerge(base: JsonObject, over: JsonObject): JsonObject {
+  const out: JsonObject = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = asObject(out[k]);
+    const o = asObject(v);
+    out[k] = b && o ? deepMerge(b, o) : v;
+  }
+  return out;
 }
 
 function isFluxInstanceChart(o: K8sObject): boolean {

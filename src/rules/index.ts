@@ -37,7 +37,9 @@ import sourceVerificationFailed from "./live/source-verification-failed.js";
 import kustomizationNotRendered from "./repository/kustomization-not-rendered.js";
 import parseError from "./repository/parse-error.js";
 import inputNotAssessed from "./repository/input-not-assessed.js";
+import resourcesetNotExpanded from "./repository/resourceset-not-expanded.js";
 import suppressionInvalid from "./repository/suppression-invalid.js";
+import admissionPolicyTenantGap from "./tenancy/admission-policy-tenant-gap.js";
 import controllerInsecureFlag from "./tenancy/controller-insecure-flag.js";
 import crossNamespaceSourceRef from "./tenancy/cross-namespace-source-ref.js";
 import kustomizationForceApply from "./tenancy/kustomization-force-apply.js";
@@ -52,6 +54,7 @@ export const ALL_RULES: readonly Rule[] = [
   parseError,
   inputNotAssessed,
   kustomizationNotRendered,
+  resourcesetNotExpanded,
   suppressionInvalid,
   // rbac
   fluxControllerClusterAdmin,
@@ -68,6 +71,7 @@ export const ALL_RULES: readonly Rule[] = [
   crossNamespaceSourceRef,
   remoteKustomizeBase,
   sharedFluxMultiEnvironment,
+  admissionPolicyTenantGap,
   // live cluster only
   sourceVerificationFailed,
   // source integrity

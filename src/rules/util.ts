@@ -89,8 +89,21 @@ function resourceSetTemplates(model: FleetModel): ModelObject[] {
   let out = templateCache.get(model);
   if (out) return out;
   out = [];
+  // A ResourceSet the Flux Operator CLI expanded is audited through what it created; so is one
+  // whose objects are live (labelled with its name by the operator).
+  const expanded = new Set((model.resourceSets ?? []).filter((e) => e.objects.length > 0).map((e) => e.resourceSet));
+  const live = new Set(
+    model.mode === "cluster"
+      ? model.objects.flatMap((m) => {
+          const l = m.object.metadata.labels;
+          const name = l?.["resourceset.fluxcd.controlplane.io/name"];
+          return name ? [`${l["resourceset.fluxcd.controlplane.io/namespace"] ?? ""}/${name}`] : [];
+        })
+      : [],
+  );
   for (const rs of model.objects) {
     if (rs.object.kind !== "ResourceSet" || !rs.object.apiVersion.startsWith(`${GROUP.operator}/`)) continue;
+    if (expanded.has(rs) || live.has(`${rs.object.metadata.namespace ?? ""}/${rs.object.metadata.name}`)) continue;
     asArray(path(rs.object, "spec", "resources")).forEach((r, i) => {
       const o = asObject(r);
       if (!o || typeof o["apiVersion"] !== "string" || typeof o["kind"] !== "string") return;

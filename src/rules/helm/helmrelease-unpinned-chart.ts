@@ -26,10 +26,10 @@ function movingRef(m: ModelObject): string | null {
 export default defineRule({
   meta: {
     id: "helmrelease-unpinned-chart",
-    title: "Chart or OCI artifact that is not pinned",
+    title: "Helm chart that is not pinned",
     severity: "medium",
     threats: ["adversary-4-helm-values-injection", "adversary-1-malicious-commit"],
-    summary: "a chart version that is missing, `*`, `x` or a range without an upper bound, or an OCIRepository or chart ref that tracks `latest`",
+    summary: "a chart version that is missing, `*`, `x` or a range without an upper bound, or an OCIRepository serving a chart that tracks `latest`",
     rationale:
       "With an open version, what runs is decided by whoever publishes the next chart, not by a reviewed commit: a compromised or careless upstream release rolls out to every cluster on the next interval. A bounded range (`>=1.0.0 <2.0.0`, `^1.4`) takes patches without taking majors; an exact version or a digest changes only through Git.",
     remediation: {
@@ -69,11 +69,15 @@ spec:
         if (!why) continue;
         const charts = usersOf(model, m).helmReleases;
         const isChart = charts.length > 0 || /helm\.chart/.test(str(m.object, "spec", "layerSelector", "mediaType") ?? "");
+        // An OCI artifact of manifests that a Kustomization applies (a fleet's own sync artifact,
+        // re-pushed by CI) tracking `latest` is the OCI form of a GitRepository tracking a
+        // branch: what it applies changes with what CI pushes, as a branch changes with commits.
+        // Whether that push is trusted is ocirepository-unverified's question, not a pin.
+        if (!isChart) continue;
         report({
           object: m,
           pointer: path(m.object, "spec", "ref") === undefined ? "/spec" : "/spec/ref",
-          severity: isChart ? "medium" : "low",
-          message: `${describe(m)} ${why}${isChart ? `: the chart ${charts.length ? `that ${describe(charts[0]!)} installs ` : ""}changes without a commit` : ": what Flux applies changes without a commit"}`,
+          message: `${describe(m)} ${why}: the chart ${charts.length ? `that ${describe(charts[0]!)} installs ` : ""}changes without a commit`,
         });
       }
     }

@@ -10,5 +10,6 @@ for (const id of [
   "cross-namespace-source-ref",
   "remote-kustomize-base",
   "shared-flux-multi-environment",
+  "admission-policy-tenant-gap",
 ])
   ruleFixtureTests(import.meta.url, id);
