@@ -28,7 +28,12 @@ if (files.length === 0) {
 }
 const filter = extra.filter((a) => !a.startsWith("-"));
 const selected = filter.length ? files.filter((f) => filter.some((x) => f.includes(x))) : files;
-const r = spawnSync(process.execPath, ["--test", "--test-reporter=dot", ...extra.filter((a) => a.startsWith("-")), ...selected], {
-  stdio: "inherit",
-});
+// One reporter (scripts/test-reporter.mjs) that ends with `N passed, N failed`; flags given
+// after `--` (e.g. --test-name-pattern) pass through to node.
+const reporter = join(root, "scripts", "test-reporter.mjs");
+const r = spawnSync(
+  process.execPath,
+  ["--test", `--test-reporter=${reporter}`, "--test-reporter-destination=stdout", ...extra.filter((a) => a.startsWith("-")), ...selected],
+  { stdio: "inherit" },
+);
 process.exit(r.status ?? 1);

@@ -24,10 +24,10 @@ export function parse<T extends Options>(argv: string[], options: T, usage: stri
   }
 }
 
-export function parseFormat<F extends string>(value: string | undefined, allowed: readonly F[], fallback: F): F {
+export function parseFormat<F extends string>(value: string | undefined, allowed: readonly F[], fallback: F, flag = "--format"): F {
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as F;
-  throw new UsageError(`unknown --format '${value}'`, `expected one of: ${allowed.join(", ")}`);
+  throw new UsageError(`unknown ${flag} '${value}'`, `expected one of: ${allowed.join(", ")}`);
 }
 
 export function parseSeverity(value: string | undefined, fallback: Severity): Severity {

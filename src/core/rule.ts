@@ -40,6 +40,12 @@ export interface Report {
   severity?: Severity;
   /** Objects whose presence (or absence) is behind the verdict, for the reader. */
   related?: ModelObject[];
+  /**
+   * The shared fact behind this finding, when it is one of many that one change removes
+   * (src/engine/root-causes.ts): `lockdown` when it follows from the controllers running
+   * without the multi-tenancy lockdown. Unset: the rule itself is the cause.
+   */
+  cause?: "lockdown";
 }
 
 export interface RuleContext {

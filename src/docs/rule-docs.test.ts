@@ -32,6 +32,16 @@ describe("rule docs", () => {
     }
   });
 
+  it("explain pages and rule docs cite only what ships with the package: https links, no repository-internal files", () => {
+    for (const rule of ALL_RULES) {
+      const m = rule.meta;
+      for (const r of m.references) assert.match(r, /^https:\/\//, `${m.id}: reference ${r}`);
+      const text = [m.title, m.summary, m.rationale, m.remediation.text, m.remediation.snippet].join("\n");
+      assert.doesNotMatch(text, /FLUX-FACTS|\/work\/shared|CONVENTIONS\.md|DEVELOPERS\.md|scripts\//, m.id);
+      assert.doesNotMatch(renderRuleDoc(rule), /FLUX-FACTS/, m.id);
+    }
+  });
+
   it("the index links every rule once and the schema lists every rule id", () => {
     const index = renderRuleIndex(ALL_RULES);
     for (const r of ALL_RULES) assert.equal(index.split(`](${r.meta.id}.md)`).length - 1, 1, r.meta.id);

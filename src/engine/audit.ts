@@ -17,6 +17,7 @@ import { loadRepository, type LoadOptions, type LoadResult } from "../loader/rep
 import { ALL_RULES } from "../rules/index.js";
 import { evaluatePosture } from "./posture.js";
 import { redactMessage } from "../core/redact.js";
+import { rootCauses } from "./root-causes.js";
 import { IGNORE_ANNOTATION, parseSuppressions } from "../core/suppressions.js";
 import { REPORT_SCHEMA_VERSION, type AuditReport, type Finding } from "./report.js";
 
@@ -103,6 +104,9 @@ export function buildReport(
   const active = findings.filter((f) => !f.suppressed);
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, active.filter((f) => f.severity === s).length])) as Record<Severity, number>;
   const enabled = new Set(rules.filter((r) => config.rules[r.meta.id]?.enabled !== false).map((r) => r.meta.id));
+  const causes = rootCauses(findings, rules);
+  const causeOf = new Map(causes.flatMap((c) => c.findings.map((fp) => [fp, c.id] as const)));
+  for (const f of findings) f.rootCause = f.suppressed ? null : (causeOf.get(f.fingerprint) ?? null);
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: "fluxguard", version: VERSION },
@@ -118,8 +122,10 @@ export function buildReport(
       // In untrusted mode a suppression written in the scanned content does not pass the run.
       failed: (config.untrusted ? findings : active).some((f) => severityRank(f.severity) >= severityRank(failOn)),
       ...(config.untrusted ? { untrusted: { repositoryConfig: config.untrusted.repositoryConfig, ignored: [...config.untrusted.ignored], suppressionsCount: false } } : {}),
+      assumptions: assumptions(model),
     },
     findings,
+    rootCauses: causes,
     posture: evaluatePosture(model, findings, enabled),
     rendering: {
       kustomize: loaded.kustomize,
@@ -192,6 +198,8 @@ function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Fi
       suppression: sup ? { kind: "annotation", reason: sup } : null,
       fingerprint: "",
       context: { clusters: cluster ? [cluster.id] : [], renderedBy: obj?.origin.renderedBy ? [obj.origin.renderedBy] : [] },
+      // The rule's hint (src/engine/root-causes.ts replaces it with the root cause's id).
+      rootCause: r.cause ?? null,
     };
     f.fingerprint = fingerprint(f);
     const key = [f.ruleId, f.location ? `${f.location.file}:${f.location.line}:${f.location.column}` : refKey(f), f.message, f.resource?.namespace ?? ""].join("|");
@@ -211,6 +219,28 @@ function finalize(raw: RawFinding[], model: FleetModel, config: FleetConfig): Fi
 export function resourceSetNote(obj: ModelObject): string {
   const rs = (obj.origin.resourceSet ?? "").replace(/^ResourceSet\//, "");
   return `[ResourceSet ${rs}${obj.origin.inputSet !== undefined ? `, input set ${obj.origin.inputSet}` : ""}]`;
+}
+
+/**
+ * What the audit assumed because the input did not say: stated once in the summary, not as an
+ * aside on every finding it touches.
+ */
+function assumptions(model: FleetModel): string[] {
+  const out: string[] = [];
+  for (const c of model.clusters) {
+    const unseen = (["kustomize-controller", "helm-controller"] as const).filter((k) => c.lockdown[k].evidence === "none");
+    if (!unseen.length) continue;
+    if (c.id.startsWith("(")) {
+      if (c.reconcilers.length) out.push(`${c.id}: ${c.reconcilers.length} Flux reconciler(s) that no cluster's sync reaches are audited as if Flux's default controllers applied them: no multi-tenancy lockdown.`);
+      continue;
+    }
+    out.push(
+      model.mode === "cluster"
+        ? `${c.id}: no Flux controller Deployment was found (label app.kubernetes.io/part-of=flux), so Flux's defaults are assumed for ${unseen.join(" and ")}: no --default-service-account, no --no-cross-namespace-refs. Declare platform.defaultServiceAccount in .fluxguard.yaml if the controllers run with it.`
+        : `${c.id}: the Flux controllers are not in this repository, so Flux's defaults are assumed for ${unseen.join(" and ")}: no --default-service-account, no --no-cross-namespace-refs. Declare platform.defaultServiceAccount in .fluxguard.yaml if your cluster sets it.`,
+    );
+  }
+  return out;
 }
 
 function refKey(f: Finding): string {

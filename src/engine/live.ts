@@ -9,6 +9,7 @@ import type { Subject } from "../core/rbac.js";
 import { serviceAccountUser, subjectKey } from "../core/rbac.js";
 import type { LiveContext } from "../loader/cluster.js";
 import { isKubernetesSystemSubject } from "../rules/util.js";
+import { importKubeClient } from "../loader/kube-client.js";
 
 export interface AccessCheck {
   id: string;
@@ -51,7 +52,7 @@ export interface LiveAnalysis {
 type Sar = (user: string, groups: string[], verb: string, group: string, resource: string, namespace: string | null) => Promise<boolean>;
 
 export async function analyzeLive(model: FleetModel, live: LiveContext): Promise<LiveAnalysis> {
-  const k8s = await import("@kubernetes/client-node");
+  const k8s = await importKubeClient();
   const authz = live.client.makeApiClient(k8s.AuthorizationV1Api);
   const cache = new Map<string, Promise<boolean>>();
   const limit = limiter(16); // requests in flight: enough to pipeline, few enough for memory

@@ -2,9 +2,10 @@
 import type { NotAssessedReason } from "../core/coverage.js";
 import type { RenderNote } from "../core/model.js";
 import type { LiveAnalysis } from "./live.js";
+import type { RootCause } from "./root-causes.js";
 import type { ResourceRef, Severity, SourceLocation, Threat } from "../core/types.js";
 
-export const REPORT_SCHEMA_VERSION = "1.0";
+export const REPORT_SCHEMA_VERSION = "1.1";
 
 export interface Finding {
   ruleId: string;
@@ -24,6 +25,22 @@ export interface Finding {
   fingerprint: string;
   /** Where the object came from: its cluster and the Flux Kustomizations that render it. */
   context: { clusters: string[]; renderedBy: string[] };
+  /** The id of the root cause (`rootCauses[].id`) it belongs to; null when suppressed. */
+  rootCause: string | null;
+  /** With `--baseline`: whether the baseline report had a finding with this fingerprint. */
+  baselineState?: "new" | "unchanged";
+}
+
+/** With `--baseline FILE`: this report compared with an earlier one, by fingerprint. */
+export interface BaselineComparison {
+  /** The baseline file as given on the command line. */
+  file: string;
+  /** Findings (not suppressed) the baseline does not have. */
+  new: number;
+  /** Findings (not suppressed) the baseline has too. */
+  unchanged: number;
+  /** The baseline's findings this report no longer has (fixed or removed), as the baseline recorded them. */
+  absent: Finding[];
 }
 
 /**
@@ -62,8 +79,12 @@ export interface AuditReport {
      * were ignored, and `suppressionsCount: false` (in-source suppressions do not pass the run).
      */
     untrusted?: { repositoryConfig: string | null; ignored: string[]; suppressionsCount: false };
+    /** What the audit assumed where the repository (or cluster) did not say, stated once. */
+    assumptions: string[];
   };
   findings: Finding[];
+  /** The findings grouped by the one fact behind them, most severe and widest first. */
+  rootCauses: RootCause[];
   posture: PostureEntry[];
   rendering: {
     kustomize: string | null;
@@ -75,6 +96,8 @@ export interface AuditReport {
   notices: Array<{ file: string; reason: string; level: "warn" | "verbose" }>;
   /** Set when the target holds no Kubernetes objects. */
   empty: boolean;
+  /** Set by `--baseline`: which findings are new. `summary.failed` then counts new findings only. */
+  baseline?: BaselineComparison;
   /** `audit --cluster` only: the API server's own answers about who can do what. */
   live?: LiveAnalysis;
 }

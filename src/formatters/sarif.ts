@@ -40,15 +40,23 @@ export function formatSarif(report: AuditReport, rules: readonly Rule[]): string
           },
         },
         originalUriBaseIds: { "%SRCROOT%": { description: { text: "The audited directory" } } },
-        results: report.findings.map((f) => {
+        // One result per finding and location (code scanning annotates each file), then, with
+        // --baseline, the baseline's findings that are gone as `absent` results.
+        results: [...report.findings, ...(report.baseline?.absent ?? [])].map((f) => {
           const result: Record<string, unknown> = {
             ruleId: f.ruleId,
             ruleIndex: index.get(f.ruleId) ?? -1,
             level: LEVEL[f.severity],
             message: { text: escapeSarifText(f.message) },
             partialFingerprints: { "fluxguard/v1": f.fingerprint },
-            properties: { severity: f.severity, "security-severity": SECURITY_SEVERITY[f.severity], threats: f.threats },
+            properties: {
+              severity: f.severity,
+              "security-severity": SECURITY_SEVERITY[f.severity],
+              threats: f.threats,
+              ...(f.rootCause ? { rootCause: f.rootCause } : {}),
+            },
           };
+          if (report.baseline) result["baselineState"] = f.baselineState ?? "absent";
           const locations: Array<Record<string, unknown>> = [];
           const logical = f.resource
             ? [{ fullyQualifiedName: `${f.resource.kind}/${f.resource.namespace ?? ""}/${f.resource.name}`, kind: "resource" }]

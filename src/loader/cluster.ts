@@ -14,6 +14,7 @@ import type { FleetModel, ModelObject, RenderRecord } from "../core/model.js";
 import { refOf } from "../core/model.js";
 import type { JsonObject, K8sObject } from "../core/types.js";
 import { buildCluster } from "./tenancy.js";
+import { importKubeClient } from "./kube-client.js";
 
 export interface ClusterLoadOptions {
   config: FleetConfig;
@@ -137,7 +138,7 @@ function reuseConnections(kc: KubeConfigT): () => Promise<void> {
 }
 
 export async function connect(opts: ClusterLoadOptions): Promise<LiveContext> {
-  const k8s = await import("@kubernetes/client-node");
+  const k8s = await importKubeClient();
   const kc = new k8s.KubeConfig();
   // kubectl's order: --kubeconfig, then every file in $KUBECONFIG (merged, first wins), then
   // ~/.kube/config. Read from the caller's environment, not from process.env.
@@ -257,7 +258,7 @@ export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext):
 }
 
 async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ model: FleetModel; live: LiveContext }> {
-  const k8s = await import("@kubernetes/client-node");
+  const k8s = await importKubeClient();
   const api = k8s.KubernetesObjectApi.makeApiClient(ctx.client);
   const id = `context ${ctx.context}`;
   const objects: ModelObject[] = [];

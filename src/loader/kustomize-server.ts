@@ -120,7 +120,7 @@ class ServerProcess {
     this.idle();
     if (m[1] === "ok") p.resolve(body);
     // kustomize's messages span lines (a config block, then the reason): keep them, on one line.
-    else p.reject(new Error(body.replace(/\s*\n\s*/g, " ").trim().slice(0, 1000) || "kustomize failed"));
+    else p.reject(new Error(body.replace(/\s*\n\s*/g, " ").trim().slice(0, 8000) || "kustomize failed"));
   }
 
   private fail(e: Error): void {

@@ -228,7 +228,8 @@ function memoryMb(): number {
 
 /**
  * Runs one kustomize build under a memory limit (the shell's `ulimit -v`, twice the limit for
- * Go's address-space reservations) and a timeout. Rejects with kustomize's first error line.
+ * Go's address-space reservations) and a timeout. Rejects with kustomize's whole error, its
+ * lines joined: the innermost cause (a DNS error, a missing file) is often on a later line.
  */
 export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs: number = KUSTOMIZE_LIMITS.timeoutMs): Promise<string> {
   return new Promise((resolvePromise, reject) => {
@@ -240,8 +241,8 @@ export function runKustomize(tool: KustomizeTool, dir: string, timeoutMs: number
       { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs, killSignal: "SIGKILL", env: kustomizeEnv(process.env) },
       (err, stdout, stderr) => {
         if (err) {
-          const msg = (stderr || err.message).split("\n").find((l) => l.trim() !== "") ?? err.message;
-          reject(new Error(msg.replace(/^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] /, "").trim()));
+          const lines = (stderr || err.message).split("\n").map((l) => l.replace(/^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] /, "").trim());
+          reject(new Error(lines.filter((l) => l !== "").join(" ") || err.message));
         } else resolvePromise(stdout);
       },
     );

@@ -2,7 +2,7 @@
 import { parseYamlValue } from "../loader/yaml.js";
 import { substitutionLiteral } from "../core/envsubst.js";
 import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, objectId, path, str } from "../core/flux.js";
-import { refOf, runsFlux, type FleetModel, type FluxCluster, type Lockdown, type ModelObject, type Reconciler } from "../core/model.js";
+import { refOf, runsFlux, type FleetModel, type FluxCluster, type ModelObject, type Reconciler } from "../core/model.js";
 import { parsePointer } from "../core/pointer.js";
 import type { BindingNode, Subject } from "../core/rbac.js";
 import type { Report } from "../core/rule.js";
@@ -25,14 +25,6 @@ export function describeSubject(s: Subject): string {
 export function describe(m: ModelObject): string {
   const ns = m.object.metadata.namespace;
   return `${m.object.kind} ${ns ? `${ns}/` : ""}${m.object.metadata.name}`;
-}
-
-/** Why lockdown is unknown, for messages. */
-export function lockdownNote(ld: Lockdown, mode: FleetModel["mode"] = "files"): string {
-  if (ld.evidence !== "none") return "";
-  return mode === "cluster"
-    ? " (no Flux controller Deployment was found in the cluster (label app.kubernetes.io/part-of=flux), so Flux's default is assumed: no --default-service-account; declare platform.defaultServiceAccount in .fluxguard.yaml if the controllers run with it)"
-    : " (the Flux controllers are not in this repository, so Flux's default is assumed: no --default-service-account; declare platform.defaultServiceAccount in .fluxguard.yaml if your cluster sets it)";
 }
 
 /**

@@ -43,7 +43,7 @@ spec:
   expr: max by (customresource_kind, exported_namespace, name) (gotk_resource_info{ready="False"}) > 0
   for: 10m`,
     },
-    references: ["https://fluxcd.io/flux/monitoring/alerts/", "https://fluxcd.io/flux/monitoring/metrics/", "FLUX-FACTS.md §3, §4"],
+    references: ["https://fluxcd.io/flux/monitoring/alerts/", "https://fluxcd.io/flux/monitoring/metrics/"],
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

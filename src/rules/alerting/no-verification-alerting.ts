@@ -33,7 +33,7 @@ spec:
   inclusionList:
     - ".*verif.*"`,
     },
-    references: ["https://fluxcd.io/flux/components/notification/alerts/", "FLUX-FACTS.md §1.1, §4"],
+    references: ["https://fluxcd.io/flux/components/notification/alerts/"],
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

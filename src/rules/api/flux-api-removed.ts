@@ -25,7 +25,7 @@ kind: ImagePolicy
 apiVersion: notification.toolkit.fluxcd.io/v1beta3   # Alert and Provider
 kind: Alert`,
     },
-    references: ["FLUX-FACTS.md §5.1", "https://fluxcd.io/flux/cmd/flux_migrate/", "https://github.com/fluxcd/flux2/releases"],
+    references: ["https://fluxcd.io/flux/cmd/flux_migrate/", "https://github.com/fluxcd/flux2/releases"],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

@@ -97,7 +97,7 @@ spec:
     name: payments-api-chart
   # chart: ...             # ... or chart, never both`,
     },
-    references: ["FLUX-FACTS.md §5.2", "https://github.com/fluxcd/kustomize-controller/issues/804", `scripts/gen-flux-schemas.mjs (Flux ${FLUX_RELEASE} CRDs)`],
+    references: ["https://github.com/fluxcd/kustomize-controller/issues/804", `https://github.com/fluxcd/flux2/releases/tag/${FLUX_RELEASE} (the CRDs fluxguard validates against)`],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

@@ -107,7 +107,7 @@ spec:
         - port: 53
           protocol: UDP`,
     },
-    references: ["https://fluxcd.io/flux/security/best-practices/ (Network Isolation)", "https://github.com/fluxcd/flux2/blob/main/manifests/policies/allow-egress.yaml", "FLUX-FACTS.md §7"],
+    references: ["https://fluxcd.io/flux/security/best-practices/ (Network Isolation)", "https://github.com/fluxcd/flux2/blob/main/manifests/policies/allow-egress.yaml"],
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

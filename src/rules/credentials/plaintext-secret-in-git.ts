@@ -30,7 +30,7 @@ spec:
     secretRef:
       name: sops-age`,
     },
-    references: ["https://fluxcd.io/flux/guides/mozilla-sops/", "https://fluxcd.io/flux/security/best-practices/ (Secret Decryption)", "FLUX-FACTS.md §2.3"],
+    references: ["https://fluxcd.io/flux/guides/mozilla-sops/", "https://fluxcd.io/flux/security/best-practices/ (Secret Decryption)"],
     modes: ["files"],
   },
   check({ model, report }) {

@@ -20,7 +20,7 @@ kubectl -n flux-system get gitrepository flux-system -o jsonpath='{.status.condi
 # verify every commit since the last good revision:
 fluxguard verify --repo . --keys allowed-signers/ --range <last-verified>..origin/main`,
     },
-    references: ["https://fluxcd.io/flux/components/source/gitrepositories/#verification", "FLUX-FACTS.md §1.1"],
+    references: ["https://fluxcd.io/flux/components/source/gitrepositories/#verification"],
     modes: ["cluster"],
   },
   check({ model, report }) {

@@ -2,7 +2,7 @@ import { IMPERSONATING_CONTROLLERS } from "../../core/flux.js";
 import { runsFlux } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { ruleAllows } from "../../core/rbac.js";
-import { CLUSTER_ADMIN, describe, lockdownNote } from "../util.js";
+import { CLUSTER_ADMIN, describe } from "../util.js";
 
 export default defineRule({
   meta: {
@@ -26,7 +26,7 @@ patches:
       name: "(kustomize-controller|helm-controller)"
 `,
     },
-    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
+    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/"],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {
@@ -47,9 +47,10 @@ patches:
             object: b.object,
             pointer: `/subjects/${i}`,
             severity: locked ? "low" : "high",
+            ...(locked ? {} : { cause: "lockdown" as const }),
             message: locked
               ? `${controller} is bound to ${role.name} by ${describe(b.object)}; the --default-service-account=${ld.defaultServiceAccount} lockdown confines it to reconcilers that name it`
-              : `${controller} is bound to ${role.name} by ${describe(b.object)} and there is no --default-service-account lockdown: every ${controller === "kustomize-controller" ? "Kustomization" : "HelmRelease"} without serviceAccountName runs as ${role.name}${lockdownNote(ld, model.mode)}`,
+              : `${controller} is bound to ${role.name} by ${describe(b.object)} and there is no --default-service-account lockdown: every ${controller === "kustomize-controller" ? "Kustomization" : "HelmRelease"} without serviceAccountName runs as ${role.name}`,
           });
         });
       }

@@ -37,7 +37,7 @@ spec:
               secretRef:
                 name: trusted-signers`,
     },
-    references: ["https://fluxcd.io/flux/components/source/gitrepositories/#verification", "FLUX-FACTS.md §1.1"],
+    references: ["https://fluxcd.io/flux/components/source/gitrepositories/#verification"],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

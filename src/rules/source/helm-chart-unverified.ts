@@ -48,7 +48,7 @@ spec:
         secretRef:
           name: chart-signing-keys`,
     },
-    references: ["https://fluxcd.io/flux/components/helm/helmreleases/#chart-template", "https://fluxcd.io/flux/components/source/helmcharts/#verification", "FLUX-FACTS.md §1.3"],
+    references: ["https://fluxcd.io/flux/components/helm/helmreleases/#chart-template", "https://fluxcd.io/flux/components/source/helmcharts/#verification"],
   },
   check({ model, report }) {
     const objects = auditedObjects(model);

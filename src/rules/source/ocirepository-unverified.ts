@@ -31,7 +31,7 @@ spec:
       - issuer: "^https://token\\\\.actions\\\\.githubusercontent\\\\.com$"
         subject: "^https://github\\\\.com/example/fleet/\\\\.github/workflows/release\\\\.yaml@refs/heads/main$"`,
     },
-    references: ["https://fluxcd.io/flux/components/source/ocirepositories/#verification", "FLUX-FACTS.md §1.3"],
+    references: ["https://fluxcd.io/flux/components/source/ocirepositories/#verification"],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -18,7 +18,7 @@ export default defineRule({
 #   - --insecure-kubeconfig-exec=true
 #   - --insecure-kubeconfig-tls=true`,
     },
-    references: ["https://fluxcd.io/flux/security/best-practices/", "FLUX-FACTS.md §2.3"],
+    references: ["https://fluxcd.io/flux/security/best-practices/"],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

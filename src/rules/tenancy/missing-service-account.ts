@@ -1,7 +1,7 @@
 import type { FleetModel, Reconciler } from "../../core/model.js";
 import { clusterOf } from "../../core/model.js";
 import { defineRule, type Rule } from "../../core/rule.js";
-import { describe, lockdownNote } from "../util.js";
+import { describe } from "../util.js";
 
 function makeRule(kind: "Kustomization" | "HelmRelease"): Rule {
   const controller = kind === "Kustomization" ? "kustomize-controller" : "helm-controller";
@@ -32,13 +32,12 @@ spec:
         kind === "Kustomization"
           ? "https://fluxcd.io/flux/components/kustomize/kustomizations/#role-based-access-control"
           : "https://fluxcd.io/flux/components/helm/helmreleases/#role-based-access-control",
-        "FLUX-FACTS.md §2.1",
       ],
     },
     check({ model, report }) {
       for (const r of model.reconcilers) {
         if (r.kind !== kind || r.identity.source !== "controller") continue;
-        report({ object: r.object, pointer: "/spec", severity: severityFor(model, r), message: message(model, r, controller) });
+        report({ object: r.object, pointer: "/spec", cause: "lockdown", severity: severityFor(model, r), message: message(model, r, controller) });
       }
     },
   });
@@ -51,8 +50,7 @@ function severityFor(model: FleetModel, r: Reconciler): "high" | "medium" {
 
 function message(model: FleetModel, r: Reconciler, controller: string): string {
   const cluster = clusterOf(model, r.object);
-  const ld = cluster ? cluster.lockdown[controller as "kustomize-controller"] : undefined;
-  return `${describe(r.object)} has no serviceAccountName and ${controller} has no --default-service-account, so it is applied as ${cluster?.fluxNamespace ?? "flux-system"}/${controller}${ld ? lockdownNote(ld, model.mode) : ""}`;
+  return `${describe(r.object)} has no serviceAccountName and ${controller} has no --default-service-account, so it is applied as ${cluster?.fluxNamespace ?? "flux-system"}/${controller}`;
 }
 
 export const kustomizationMissingServiceAccount = makeRule("Kustomization");

@@ -56,7 +56,7 @@ export default defineRule({
       text: "Add the lockdown patch to the flux-system kustomization (or set `cluster.multitenant: true` on the FluxInstance), and give the flux-system Kustomization `serviceAccountName: kustomize-controller`.",
       snippet: SNIPPET,
     },
-    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
+    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/"],
   },
   check({ model, report }) {
     const refs = crossNamespaceRefs(model);
@@ -78,6 +78,7 @@ export default defineRule({
           object: ctrl.object,
           pointer: `${ctrl.containerPointer}/args`,
           severity,
+          cause: "lockdown",
           message: `${name} runs without ${missing.map((f) => (f === "default-service-account" ? `--${f}` : `--${f}=true`)).join(", ")}${name === "kustomize-controller" && missing.includes("no-cross-namespace-refs") ? wouldBreak(cluster.id) : ""}`,
         });
       }
@@ -86,6 +87,7 @@ export default defineRule({
         report({
           object: inst,
           pointer: "/spec/cluster",
+          cause: "lockdown",
           message: `FluxInstance does not set cluster.multitenant: true, so the controllers run without --no-cross-namespace-refs and --default-service-account${wouldBreak(cluster.id)}`,
         });
       }

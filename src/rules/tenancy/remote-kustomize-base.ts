@@ -19,7 +19,7 @@ export default defineRule({
   - ../../vendor/podinfo   # vendored and reviewed, instead of
 # - https://github.com/stefanprodan/podinfo//kustomize?ref=6.5.0`,
     },
-    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
+    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/"],
   },
   check({ model, report }) {
     const attached = model.clusters.filter((c) => c.id !== UNATTACHED);
