@@ -118,7 +118,10 @@ export function planFixes(target: string): FixPlan {
     if (walk.chartDirs.some((d) => f.rel === d || f.rel.startsWith(`${d}/`))) continue;
     const ctx: DocContext = { changes: [], todos: [], leftAlone: [] };
     const fluxSystem = KUSTOMIZATION_FILES.includes(basename(f.abs));
-    const after = fixText(f.text, f.rel, { fluxSystem }, ctx);
+    // A CRLF file is fixed as LF and written back with CRLF: line endings are the author's.
+    const crlf = f.text.includes("\r\n") && f.text.split("\r\n").length === f.text.split("\n").length;
+    const fixed = fixText(crlf ? f.text.replace(/\r\n/g, "\n") : f.text, f.rel, { fluxSystem }, ctx);
+    const after = crlf && fixed !== f.text.replace(/\r\n/g, "\n") ? fixed.replace(/\n/g, "\r\n") : crlf ? f.text : fixed;
     if (after !== f.text) files.push({ file: f.rel, before: f.text, after, changes: ctx.changes });
     todos.push(...ctx.todos);
     leftAlone.push(...ctx.leftAlone.map((l) => ({ ...l, file: f.rel })));

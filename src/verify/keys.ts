@@ -91,14 +91,30 @@ function display(cwd: string, abs: string): string {
   return rel.startsWith("..") ? abs : rel;
 }
 
-function walk(dir: string): string[] {
+function walk(dir: string, seen = new Set<string>()): string[] {
   const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (e) {
+    throw new UsageError(`cannot read key directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  for (const name of names) {
     if (name.startsWith(".") || SKIP_IN_DIR.test(name)) continue;
     const p = join(dir, name);
-    const st = statSync(p);
-    if (st.isDirectory()) out.push(...walk(p));
-    else if (st.isFile()) out.push(p);
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      // A dangling link in a key directory holds no key: say which, clearly.
+      throw new UsageError(`key path ${p} is a broken symbolic link (or unreadable)`, "remove it or point it at a key file");
+    }
+    if (st.isDirectory()) {
+      const id = `${st.dev}:${st.ino}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(...walk(p, seen));
+    } else if (st.isFile()) out.push(p);
   }
   return out;
 }
