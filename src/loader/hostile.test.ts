@@ -206,3 +206,47 @@ describe("guard: secureJoin and decodeText", () => {
     assert.equal(decodeText(Buffer.from("a\0b")).ok, false);
   });
 });
+
+describe("temporary render directories are removed when a run is killed, or at the next start", () => {
+  it("a dead run's directory is swept at the next start; a live one's is kept", { timeout: 60_000 }, async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { tmpdir } = await import("node:os");
+    const dead = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const stale = join(tmpdir(), `fluxguard-render-${dead}-test`);
+    const live = join(tmpdir(), `fluxguard-render-${process.pid}-test`);
+    mkdirSync(join(stale, "w0"), { recursive: true });
+    mkdirSync(live, { recursive: true });
+    await runAudit({ root: mkfleet(join(hostileDir(), "t")), env: ENV, ...(server ? { kustomize: server } : {}) });
+    assert.equal(existsSync(stale), false);
+    assert.equal(existsSync(live), true);
+    const { rmSync } = await import("node:fs");
+    rmSync(live, { recursive: true });
+  });
+
+  it("SIGTERM removes the run's own directories and exits 143", { timeout: 120_000 }, async () => {
+    const { spawn } = await import("node:child_process");
+    const { tmpdir } = await import("node:os");
+    const { REPO_ROOT } = await import("../testing/paths.js");
+    const { rmSync } = await import("node:fs");
+    let observed = false;
+    for (let attempt = 0; attempt < 5 && !observed; attempt++) {
+      const child = spawn(process.execPath, [join(REPO_ROOT, "dist/src/bin/fluxguard.js"), "audit", join(REPO_ROOT, "examples/fleet"), "--format", "json"], {
+        env: { ...ENV, PATH: process.env["PATH"] },
+        stdio: "ignore",
+      });
+      const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      const mine = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(`fluxguard-render-${child.pid}-`));
+      // Wait until the run is rendering (its own temporary directory exists), then kill it.
+      let done = false;
+      void exited.then(() => (done = true));
+      while (!done && mine().length === 0) await new Promise((r) => setTimeout(r, 5));
+      if (!done) child.kill("SIGTERM");
+      const code = await exited;
+      if (code === 143) {
+        observed = true;
+        assert.deepEqual(mine(), [], "no directory of the killed run is left");
+      } else for (const n of mine()) rmSync(join(tmpdir(), n), { recursive: true, force: true });
+    }
+    assert.ok(observed, "a run was killed mid-render at least once");
+  });
+});

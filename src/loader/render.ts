@@ -7,7 +7,7 @@
  * alone, and a culprit falls back to the built-in resolver.
  */
 import { envsubst } from "../core/envsubst.js";
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -109,7 +109,9 @@ export class Renderer {
   /** Kept across renderAll calls (a model renders in several rounds); see close(). */
   private runner: KustomizeRunner | null = null;
 
-  constructor(private readonly inputs: RenderInputs) {}
+  constructor(private readonly inputs: RenderInputs) {
+    sweepRenderTemp();
+  }
 
   /** Ends the kustomize server processes, if any, and waits for them to exit. */
   async close(): Promise<void> {
@@ -350,7 +352,7 @@ export class Renderer {
   }
 
   private async runBatch(plans: Plan[], runner: KustomizeRunner): Promise<RenderedDoc[][]> {
-    const tmp = mkdtempSync(join(tmpdir(), "fluxguard-render-"));
+    const tmp = mkdtempSync(join(tmpdir(), `${RENDER_TMP_PREFIX}${process.pid}-`));
     try {
       const names: string[] = [];
       const shadows: Array<{ shadow: string; real: string }> = [];
@@ -625,6 +627,52 @@ export class Renderer {
   }
 }
 
+/** Temporary render directories are `<tmpdir>/fluxguard-render-<pid>-XXXXXX`. */
+export const RENDER_TMP_PREFIX = "fluxguard-render-";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes temporary render directories left behind: those of processes that no longer run
+ * (a run killed with SIGKILL), or, with `ownOnly`, this process's own (on SIGINT/SIGTERM, from
+ * src/bin). Directories of the old `fluxguard-render-XXXXXX` form are removed when older than
+ * an hour. Never throws.
+ */
+export function sweepRenderTemp(ownOnly = false): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(RENDER_TMP_PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^fluxguard-render-(\d+)-/.exec(name);
+    const p = join(tmpdir(), name);
+    let stale: boolean;
+    if (m) stale = ownOnly ? Number(m[1]) === process.pid : Number(m[1]) !== process.pid && !alive(Number(m[1]));
+    else {
+      try {
+        stale = !ownOnly && Date.now() - lstatSync(p).mtimeMs > 3_600_000;
+      } catch {
+        stale = false;
+      }
+    }
+    if (!stale) continue;
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* another user's, or already gone */
+    }
+  }
+}
+
 /** Plans in one kustomize process at most ($FLUXGUARD_RENDER_BATCH overrides, for measurements). */
 export const MAX_BATCH_PLANS = 64;
 /**
@@ -738,7 +786,7 @@ export function kustomizeError(message: string, scanRoot: string): string {
     const rel = isInside(scanRoot, dir) ? toRel(scanRoot, dir) || "." : null;
     m = rel !== null ? `${rel}: ${rest}` : rest;
   }
-  return m.replace(new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/fluxguard-render-[A-Za-z0-9]+/?`, "g"), "");
+  return m.replace(new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/fluxguard-render-[A-Za-z0-9-]+/?`, "g"), "");
 }
 
 /** The real path of a file (symlinks resolved), as kustomize reads it; itself when it cannot be resolved. */
