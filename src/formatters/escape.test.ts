@@ -59,7 +59,10 @@ describe("alias-value-echo and fix-dryrun-secret: secret values never show", () 
       assert.ok(!out.includes("ALIASLEAK"));
       assert.ok(!out.includes("QUOTELEAK"));
     }
-    assert.match(text, /7:13\s+medium\s+malformed YAML: an alias names an anchor that is not defined/);
+    const report = JSON.parse(json) as { findings: Array<{ ruleId: string; message: string; location: { file: string; line: number; column: number } | null }> };
+    const f = report.findings.find((x) => x.ruleId === "parse-error" && x.location?.file === "apps/evil/secret.yaml");
+    assert.deepEqual(f?.location, { file: "apps/evil/secret.yaml", line: 7, column: 13 });
+    assert.match(f?.message ?? "", /^malformed YAML: an alias names an anchor that is not defined/);
   });
 
   it("fix --dry-run masks a neighbouring Secret, URL credentials and generator literals in diff context", { timeout: 60_000 }, async () => {
