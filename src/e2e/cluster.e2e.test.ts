@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { E2ECluster, materialize, pushTo } from "./harness.js";
@@ -16,6 +17,7 @@ import { fixturePath, REPO_ROOT } from "../testing/paths.js";
 import { runCli } from "../testing/cli.js";
 import { compileSchema, errorsOf, sarifValidator } from "../testing/schemas.js";
 import { ALL_RULES } from "../rules/index.js";
+import { findFluxOperator } from "../loader/flux-operator.js";
 import type { AuditReport } from "../engine/report.js";
 
 const CANARY = "fluxguard-e2e-canary-7f3a9c1e5b";
@@ -473,6 +475,52 @@ ${extra}`;
     for (const k of ["GitRepository", "OCIRepository", "HelmRepository", "Kustomization", "HelmRelease", "ImageRepository", "ImagePolicy", "Alert", "Provider", "FluxInstance", "ValidatingAdmissionPolicy", "NetworkPolicy"]) {
       assert.ok(kinds.has(k), `the fleets exercise ${k}`);
     }
+  });
+
+  it("ResourceSet: what flux-operator build resourceset expands to, applied through the real API server, audits live as it does from the files", async (t) => {
+    const tool = findFluxOperator(process.env);
+    if (!tool) {
+      t.skip("the Flux Operator CLI is not built (npm run build:flux-operator)");
+      return;
+    }
+    const dir = fixturePath(import.meta.url, "..", "loader", "fixtures", "resourceset-fleet", "resourceset");
+    // The operator need not run: the CLI lists what the ResourceSet expands to, and the API
+    // server (with the Flux Operator's CRDs) takes the ResourceSet and every expanded object.
+    const expanded = execFileSync(tool.command, ["build", "resourceset", "-f", join(dir, "tenants.yaml")], { encoding: "utf8" });
+    const docs = parseAllDocuments(expanded).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } });
+    assert.ok(docs.length >= 12, `${docs.length} objects expanded`);
+    cluster.kc(["apply", "--server-side", "--field-manager=flux-operator", "-f", join(dir, "tenants.yaml")]);
+    cluster.kc(["apply", "--server-side", "--field-manager=flux-operator", "-f", "-"], expanded);
+    cluster.kc(["apply", "--server-side", "-f", join(dir, "platform", "tenant-guard.yaml")]);
+    for (const d of docs) {
+      const args = ["get", d.kind, d.metadata.name, ...(d.metadata.namespace ? ["-n", d.metadata.namespace] : [])];
+      assert.equal(cluster.kubectl(args).code, 0, `the API server holds ${d.kind} ${d.metadata.namespace ?? ""}/${d.metadata.name}`);
+    }
+
+    const files = await runCli(["audit", dir, "--format", "json"]);
+    const live = await cluster.fluxguard(["audit", "--cluster", "--format", "json"]);
+    assert.ok(files.code === 1 && live.code === 1, `${files.stderr}\n${live.stderr}`);
+    const fileReport = parseReport(files.stdout);
+    const liveReport = parseReport(live.stdout);
+    assert.equal(fileReport.rendering.fluxOperator?.startsWith("flux-operator "), true, "the files side expanded the ResourceSet");
+    const oneSided = new Set<string>(ALL_RULES.filter((r) => r.meta.modes && r.meta.modes.length < 2).map((r) => r.meta.id));
+    const inFleet = new Set(
+      fileReport.findings.flatMap((f) => (f.resource && f.resource.kind !== "ResourceSet" ? [`${f.resource.kind}/${f.resource.namespace ?? ""}/${f.resource.name}`] : [])),
+    );
+    const fromFiles = rulesPerObject(fileReport, inFleet, oneSided);
+    const fromCluster = rulesPerObject(liveReport, inFleet, oneSided);
+    assert.deepEqual(Object.fromEntries(fromCluster), Object.fromEntries(fromFiles));
+    // The findings that matter are there on both sides.
+    for (const [key, rule] of [
+      ["ClusterRoleBinding//flux-team-a", "reconciler-sa-overprivileged"],
+      ["ImageUpdateAutomation/team-a/apps", "image-automation-pushes-to-applied-branch"],
+      ["ImageUpdateAutomation/team-b/apps", "image-automation-pushes-to-applied-branch"],
+      ["ValidatingAdmissionPolicyBinding//tenant-guard", "admission-policy-tenant-gap"],
+    ] as const) {
+      assert.ok(fromFiles.get(key)?.includes(rule), `${key}: ${rule} (files: ${JSON.stringify(Object.fromEntries(fromFiles))})`);
+    }
+    const critical = liveReport.findings.find((f) => f.ruleId === "reconciler-sa-overprivileged" && f.resource?.name === "flux-team-a");
+    assert.equal(critical?.severity, "critical");
   });
 
   it("audit --cluster errors are clear and distinct", async () => {

@@ -222,11 +222,17 @@ export function parseExpanded(text: string): ExpandedObject[] {
 /**
  * A short name for an input set, as people call it: the first plain value the set carries
  * besides the provider bookkeeping (`team-a` for `{tenant: team-a, ...}`), or its `id`.
+ * `keyOrder` is the order the inputs are written in (the builder sorts them).
  */
-export function inputSetLabel(inputs: JsonObject | null): string | null {
+export function inputSetLabel(inputs: JsonObject | null, keyOrder: readonly string[] = []): string | null {
   if (!inputs) return null;
+  // The builder prints inputs with sorted keys; the ResourceSet's own key order (as written) comes first.
+  const ordered = (o: JsonObject): Array<[string, JsonValue]> => {
+    const rank = (k: string): number => (keyOrder.includes(k) ? keyOrder.indexOf(k) : keyOrder.length);
+    return Object.entries(o).sort(([a], [b]) => rank(a) - rank(b));
+  };
   const scalar = (o: JsonObject): string | null => {
-    for (const [k, v] of Object.entries(o)) {
+    for (const [k, v] of ordered(o)) {
       if (k === "provider" || k === "id") continue;
       if (typeof v === "string" && v !== "") return v;
       if (typeof v === "number" || typeof v === "boolean") return String(v);

@@ -488,8 +488,14 @@ class ModelBuilder {
     const nested: QueueItem[] = [];
     for (const { rs, clusterId, exp, built } of results) {
       const rsLabel = `ResourceSet/${rs.object.metadata.namespace ?? "default"}/${rs.object.metadata.name}`;
+      // Input keys in the order the ResourceSet (or its providers) write them.
+      const keyOrder = [
+        ...asArray(at(rs.object, "spec", "inputs")).flatMap((x) => Object.keys(asObject(x) ?? {})),
+        ...this.objects.concat(this.fileObjects).filter((m) => m.object.kind === "ResourceSetInputProvider").flatMap((m) => Object.keys(asObject(at(m.object, "spec", "defaultValues")) ?? {})),
+        ...Object.values(this.config.inputs).flatMap((sets) => sets.flatMap((x) => Object.keys(x))),
+      ];
       built.forEach((e, i) => {
-        const inputSet = inputSetLabel(e.inputs) ?? undefined;
+        const inputSet = inputSetLabel(e.inputs, keyOrder) ?? undefined;
         const template = e.template;
         const m: ModelObject = {
           key: `expand:${clusterId}|${rs.key}#${i}`,
