@@ -129,8 +129,13 @@ export async function run(): Promise<void> {
     const env = { ...process.env, FLUXGUARD_CACHE: "off" };
     const rows: string[][] = [["variant", "wall (median)", "objects", "objects/s", "CPU user+sys", "peak RSS", "findings"]];
     const builds: number[] = [];
-    for (let i = 0; i < RUNS; i++) builds.push((await timed(tool.command, ["build", "resourceset", "-f", rsFile])).wallMs);
-    rows.push([`flux-operator build resourceset (${TENANTS} input sets)`, ms(median(builds)), "-", "-", "-", "-", "-"]);
+    let lastBuild = null;
+    for (let i = 0; i < RUNS; i++) {
+      lastBuild = await timed(tool.command, ["build", "resourceset", "-f", rsFile]);
+      builds.push(lastBuild.wallMs);
+    }
+    const cpu = (t: typeof lastBuild): string => (t && t.userS !== null ? `${((t.userS + (t.sysS ?? 0)) * 1000).toFixed(0)} ms` : "-");
+    rows.push([`flux-operator build resourceset (${TENANTS} input sets)`, ms(median(builds)), String(plain.stdout.split("\n---\n").length), "-", cpu(lastBuild), mb(lastBuild?.maxRssKB ?? null), "-"]);
     for (const [label, dir] of [[`ResourceSet, ${TENANTS} tenants`, rsDir], [`same objects as plain manifests`, plainDir]] as const) {
       const walls: number[] = [];
       let last = null;
@@ -140,7 +145,7 @@ export async function run(): Promise<void> {
       }
       const report = JSON.parse(last!.stdout) as { summary: { objects: number; findings: number } };
       const wall = median(walls);
-      rows.push([label, ms(wall), String(report.summary.objects), rate(report.summary.objects, wall), last!.userS === null ? "-" : `${((last!.userS + (last!.sysS ?? 0)) * 1000).toFixed(0)} ms`, mb(last!.maxRssKB), String(report.summary.findings)]);
+      rows.push([label, ms(wall), String(report.summary.objects), rate(report.summary.objects, wall), cpu(last), mb(last!.maxRssKB), String(report.summary.findings)]);
     }
     console.log(`flux-operator ${tool.version}; ${RUNS} cold runs each (render cache off)`);
     console.log(table(rows));
