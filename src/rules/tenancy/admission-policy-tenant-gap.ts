@@ -25,7 +25,8 @@ function tenantLabel(r: Reconciler): string {
 function probes(model: Parameters<typeof probeFor>[0], unit: PolicyUnit, r: Reconciler): AdmissionProbe[] {
   const ns = (r.object.object["spec"] as JsonObject | undefined)?.["targetNamespace"];
   const namespace = typeof ns === "string" ? ns : r.identity.namespace;
-  const rendered = r.render?.method ? r.render.objects : null;
+  // What it applies, when known (rendered, or a live inventory); else a representative kind.
+  const rendered = r.render?.method && r.render.objects.length ? r.render.objects : null;
   if (rendered) {
     const seen = new Set<string>();
     const out: AdmissionProbe[] = [];
