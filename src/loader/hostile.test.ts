@@ -250,3 +250,61 @@ describe("temporary render directories are removed when a run is killed, or at t
     assert.ok(observed, "a run was killed mid-render at least once");
   });
 });
+
+describe("bounds: hostile YAML never reaches kustomize, and fails the run in bounded time", () => {
+  const bomb = "  x: &a [l,l,l,l,l,l,l,l,l]\n" + "bcdefghi".split("").map((c, i) => `  ${c}: &${c} [${Array(9).fill(`*${i === 0 ? "a" : "bcdefghi"[i - 1]}`).join(",")}]\n`).join("");
+  const cases: Array<[string, Record<string, string>]> = [
+    ["alias-bomb (billion laughs) in a rendered file", { "apps/evil/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: innocent, namespace: default}\ndata:\n${bomb}`, "apps/evil/kustomization.yaml": "resources: [cm.yaml]\n" }],
+    ["alias-fanout (99 aliases of a 20,000-item list)", { "apps/evil/cm.yaml": `${"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: innocent, namespace: default}\n"}---\nbase: &x [${Array(20_000).fill("1").join(",")}]\n${Array.from({ length: 99 }, (_, k) => `u${k}: *x\n`).join("")}`, "apps/evil/kustomization.yaml": "resources: [cm.yaml]\n" }],
+    ["deepnest-kustomize (a 5,000-deep flow mapping)", { "apps/evil/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: innocent, namespace: default}\nx-deep: ${"{a: ".repeat(5000)}1${"}".repeat(5000)}\n`, "apps/evil/kustomization.yaml": "resources: [cm.yaml]\n" }],
+    ["our variant: a 300-deep block of sequences", { "apps/evil/cm.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: innocent, namespace: default}\ndata:\n${Array.from({ length: 300 }, (_, i) => `${"  ".repeat(i + 1)}- `).join("\n")}x\n`, "apps/evil/kustomization.yaml": "resources: [cm.yaml]\n" }],
+    ["docsep-storm (100,000 empty documents before a kustomization)", { "apps/evil/kustomization.yaml": `${"---\n".repeat(100_000)}resources: [cm.yaml]\n` }],
+  ];
+  for (const [name, files] of cases) {
+    it(name, { timeout: 60_000 }, async () => {
+      const t = mkfleet(join(hostileDir(), "t"), files);
+      const t0 = Date.now();
+      const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+      assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+      const f = report.findings.find((x) => x.ruleId === "input-not-assessed" && x.location?.file?.startsWith("apps/evil/"));
+      assert.ok(f, JSON.stringify(report.findings.map((x) => [x.ruleId, x.message])));
+      assert.equal(report.summary.failed, true);
+      const evil = report.rendering.reconcilers.find((r) => r.reconciler.startsWith("Kustomization/flux-system/evil"));
+      assert.ok(!evil?.problems.some((p) => /kustomize failed|timed out/.test(p)), "never handed to kustomize");
+    });
+  }
+
+  it("oversized-resource-read: a 2 GiB (sparse) resource is never read, by fluxguard or kustomize", { timeout: 60_000 }, async () => {
+    const t = mkfleet(join(hostileDir(), "t"), { "apps/evil/kustomization.yaml": "resources: [cm.yaml, big.yaml]\n" });
+    const { truncateSync } = await import("node:fs");
+    writeFileSync(join(t, "apps/evil/big.yaml"), "");
+    truncateSync(join(t, "apps/evil/big.yaml"), 2 * 1024 ** 3);
+    const t0 = Date.now();
+    const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+    assert.ok(Date.now() - t0 < 20_000);
+    assert.ok(report.findings.some((x) => x.ruleId === "input-not-assessed" && x.location?.file === "apps/evil/big.yaml" && /larger than 4194304 bytes/.test(x.message)));
+  });
+
+  it("dupdocs: a sync file repeated 300 times audits in linear time", { timeout: 60_000 }, async () => {
+    const { GOTK_SYNC } = await import("../testing/hostile.js");
+    const t = mkfleet(join(hostileDir(), "t"), { "clusters/prod/flux-system/gotk-sync.yaml": `${GOTK_SYNC}---\n`.repeat(300) });
+    const t0 = Date.now();
+    const report = await runAudit({ root: t, env: ENV, ...(server ? { kustomize: server } : {}) });
+    assert.ok(Date.now() - t0 < 20_000, `took ${Date.now() - t0} ms`);
+    assert.deepEqual(report.summary.clusters.filter((c) => !c.startsWith("(")), ["clusters/prod"]);
+  });
+
+  it("collection-key-warning: no library warning reaches stderr", { timeout: 30_000 }, async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on("warning", onWarning);
+    try {
+      const t = mkfleet(join(hostileDir(), "t"), { "apps/evil/x.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  ? {a: 1}\n  : 2\n  name: x\n" });
+      await runAudit({ root: t, env: ENV, kustomize: null });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+});

@@ -620,6 +620,9 @@ class ModelBuilder {
   }
 
   private addEntrypoint(ks: ModelObject, id: string): void {
+    // The same Kustomization declared twice for the same path (duplicated documents) is one
+    // entrypoint: Flux holds one object per name, and a cluster per copy would cost quadratic time.
+    if (this.entrypoints.some((e) => ksKey(e.ks) === ksKey(ks) && (e.clusterId === id || e.clusterId.startsWith(`${id}#`)) && str(e.ks.object, "spec", "path") === str(ks.object, "spec", "path"))) return;
     let cid = id;
     let n = 2;
     while (this.clusterIds.includes(cid)) cid = `${id}#${n++}`;

@@ -151,7 +151,9 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
     if (doc.errors.length > 0) {
       const err = doc.errors[0]!;
       const at = pos(err.pos[0]);
-      errors.push({ file, ...at, message: describeError(err.code) });
+      // The parser's own resource limit (deep nesting, alias expansion) is a bound, not a typo.
+      if (err.code === "RESOURCE_EXHAUSTION") errors.push({ file, ...at, message: "nesting or alias expansion past the YAML parser's limit", bound: true });
+      else errors.push({ file, ...at, message: describeError(err.code) });
       return;
     }
     if (doc.contents === null) return;
