@@ -15,7 +15,7 @@ import { type Doc, note, stringifyDocs } from "./emit.js";
 import { rbacRules } from "./kinds.js";
 import { alertDocs, ksmConfigDoc, prometheusRuleDoc, providerDoc } from "./monitoring.js";
 import { alertmanagerRoutingText, dashboardDoc, monitorPodMonitorDoc, monitorPrometheusRuleDoc } from "./monitor-rules.js";
-import { admissionPolicyDocs, kyvernoPolicyDocs, MANAGED_BY } from "./policies.js";
+import { admissionPolicyDocs, kyvernoPolicyDocs, MANAGED_BY, rulePolicyDocs } from "./policies.js";
 import { renderReadme } from "./readme.js";
 import { sshHost, type ChartSpec, type ClusterSpec, type FleetSpec, type SigningKey, type TenantSpec } from "./spec.js";
 
@@ -605,7 +605,8 @@ export function generateFleet(spec: FleetSpec, opts: GenerateOptions): Generated
   }
   if (spec.tenants.length) {
     out.push({ path: "platform/policies/admission-policies.yaml", content: stringifyDocs(admissionPolicyDocs(spec), HEADER) });
-    out.push({ path: "platform/policies/kustomization.yaml", content: kustomizeConfig(["admission-policies.yaml"]) });
+    out.push({ path: "platform/policies/rule-policies.yaml", content: stringifyDocs(rulePolicyDocs(spec), HEADER) });
+    out.push({ path: "platform/policies/kustomization.yaml", content: kustomizeConfig(["admission-policies.yaml", "rule-policies.yaml"]) });
     if (opts.kyverno) {
       out.push({ path: "platform/kyverno/cluster-policies.yaml", content: stringifyDocs(kyvernoPolicyDocs(spec), HEADER) });
       out.push({ path: "platform/kyverno/kustomization.yaml", content: kustomizeConfig(["cluster-policies.yaml"]) });

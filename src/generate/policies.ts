@@ -12,6 +12,7 @@
 import type { Doc } from "./emit.js";
 import { note } from "./emit.js";
 import { registryPrefix, type FleetSpec } from "./spec.js";
+import { platformNamespaceExpression, rulePolicies, SPEC_CHANGED_EXPRESSION, validationActions, type AdmissionAction } from "./rule-policies.js";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "fluxguard" };
 
@@ -19,6 +20,8 @@ export const MANAGED_BY = { "app.kubernetes.io/managed-by": "fluxguard" };
 export interface CelValidation {
   expression: string;
   message: string;
+  /** A CEL string expression for a message naming the object; `message` when it fails. */
+  messageExpression?: string;
 }
 
 export interface CelVariable {
@@ -262,6 +265,52 @@ export function admissionPolicyDocs(spec: FleetSpec): Doc[] {
         kind: "ValidatingAdmissionPolicyBinding",
         metadata: { name: p.name, labels: { ...MANAGED_BY } },
         spec: { policyName: p.name, validationActions: ["Deny"] },
+      },
+    });
+  }
+  return docs;
+}
+
+/** The action the spec chooses for a natively enforced rule. */
+export function ruleAction(spec: FleetSpec, ruleId: string): AdmissionAction {
+  return spec.platform.admission.rules[ruleId] ?? spec.platform.admission.default;
+}
+
+/**
+ * One ValidatingAdmissionPolicy per natively enforced rule, for every requester (people, CI,
+ * reconcilers), with its own binding so the spec can move each rule from Warn to Deny.
+ */
+export function rulePolicyDocs(spec: FleetSpec): Doc[] {
+  const docs: Doc[] = [];
+  for (const p of rulePolicies()) {
+    const action = ruleAction(spec, p.ruleId);
+    const conditions = [
+      { name: "spec-changed", expression: SPEC_CHANGED_EXPRESSION },
+      ...(p.exemptPlatformNamespace ? [{ name: "not-platform-namespace", expression: platformNamespaceExpression(spec.platform.namespace) }] : []),
+    ];
+    docs.push({
+      comment: `${p.ruleId}: ${p.description}\nEvery requester: people, CI and reconcilers. Action: ${action} (platform.admission in the fleet spec).`,
+      value: {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicy",
+        metadata: { name: p.name, labels: { ...MANAGED_BY, "fluxguard.io/rule": p.ruleId } },
+        spec: {
+          failurePolicy: "Fail",
+          matchConstraints: {
+            resourceRules: p.resources.map((r) => ({ apiGroups: r.apiGroups, apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: r.resources })),
+          },
+          matchConditions: note("Only changes to spec are checked: the controllers' own metadata updates (finalizers) pass.", conditions),
+          variables: p.variables.length ? p.variables : undefined,
+          validations: p.validations.map((v) => ({ expression: v.expression, message: v.message, messageExpression: v.messageExpression, reason: "Forbidden" })),
+        },
+      },
+    });
+    docs.push({
+      value: {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingAdmissionPolicyBinding",
+        metadata: { name: p.name, labels: { ...MANAGED_BY, "fluxguard.io/rule": p.ruleId } },
+        spec: { policyName: p.name, validationActions: validationActions(action) },
       },
     });
   }

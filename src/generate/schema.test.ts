@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { REPO_ROOT } from "../testing/paths.js";
 import { STARTER_SPEC } from "./init.js";
 import { SPEC_KEYS } from "./spec.js";
+import { nativeRuleIds } from "./rule-policies.js";
 
 type Schema = { properties?: Record<string, Schema>; items?: Schema; $ref?: string; $defs?: Record<string, Schema> };
 const schema = JSON.parse(readFileSync(join(REPO_ROOT, "schemas", "fleet-spec.schema.json"), "utf8")) as Schema;
@@ -34,6 +35,8 @@ test("schema: keys agree with the validator's", () => {
     [SPEC_KEYS.defaults, keysAt(p["defaults"]!)],
     [SPEC_KEYS.network, keysAt(p["platform"]!.properties!["network"]!)],
     [SPEC_KEYS.monitoring, keysAt(p["platform"]!.properties!["monitoring"]!)],
+    [SPEC_KEYS.admission, keysAt(p["platform"]!.properties!["admission"]!)],
+    [nativeRuleIds(), keysAt(p["platform"]!.properties!["admission"]!.properties!["rules"]!)],
     [SPEC_KEYS.alerts, keysAt(p["platform"]!.properties!["alerts"]!)],
     [SPEC_KEYS.signingKey, keysAt(p["platform"]!.properties!["signingKeys"]!.items!)],
     [SPEC_KEYS.cluster, keysAt(p["clusters"]!.items!)],

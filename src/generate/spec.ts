@@ -12,6 +12,7 @@ import type { JsonObject, JsonValue } from "../core/types.js";
 import { parseYamlFile, type ParsedDocument } from "../loader/yaml.js";
 import { DEFAULT_ALLOWED_KINDS, isClusterScopedResource, parseAllowedKind, type AllowedKind } from "./kinds.js";
 import { checkBoundedRange, isAnchored } from "./semver.js";
+import { ADMISSION_ACTIONS, nativeRuleIds, type AdmissionAction } from "./rule-policies.js";
 
 export const SPEC_API_VERSION = "fluxguard.io/v1alpha1";
 export const SPEC_KIND = "FleetSpec";
@@ -139,6 +140,8 @@ export interface FleetSpec {
       /** Seconds a Flux object may be not Ready before the readiness alert fires. */
       notReadyAfter: number;
     };
+    /** What each natively enforced rule's ValidatingAdmissionPolicy does: `default`, or per rule id. */
+    admission: { default: AdmissionAction; rules: Record<string, AdmissionAction> };
   };
   clusters: ClusterSpec[];
   tenants: TenantSpec[];
@@ -184,7 +187,8 @@ export const DEFAULT_TAG_EXTRACT = "$version";
 /** The keys each mapping accepts; the JSON Schema test checks the schema agrees. */
 export const SPEC_KEYS = {
   top: ["apiVersion", "kind", "platform", "defaults", "clusters", "tenants"],
-  platform: ["namespace", "repository", "branch", "signingKeys", "installer", "fluxVersion", "alerts", "network", "monitoring"],
+  platform: ["namespace", "repository", "branch", "signingKeys", "installer", "fluxVersion", "alerts", "network", "monitoring", "admission"],
+  admission: ["default", "rules"],
   defaults: ["allowedKinds", "allowedRegistries", "alerts"],
   network: ["sourceCIDRs", "sourceExceptCIDRs", "sourcePorts", "apiServerCIDRs"],
   monitoring: ["prometheus", "namespace", "ruleLabels", "monitor", "monitorNamespace", "notReadyAfter"],
@@ -370,6 +374,23 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
     notReadyAfter: durationSeconds(ctx.string("/platform/monitoring/notReadyAfter", mon["notReadyAfter"], { pattern: /^[0-9]+(s|m|h)$/, patternHint: "is not a duration like 10m, 600s or 1h" }) ?? "10m"),
   };
 
+  const adm = ctx.mapping("/platform/admission", p["admission"], SPEC_KEYS.admission, "platform.admission") ?? {};
+  const action = (at: string, v: JsonValue | undefined): AdmissionAction | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string" || !(ADMISSION_ACTIONS as readonly string[]).includes(v)) {
+      ctx.error(at, `must be one of ${ADMISSION_ACTIONS.join(", ")}`);
+      return undefined;
+    }
+    return v as AdmissionAction;
+  };
+  const admissionRules: Record<string, AdmissionAction> = {};
+  const ruleMap = ctx.mapping("/platform/admission/rules", adm["rules"], nativeRuleIds(), "platform.admission.rules");
+  for (const [id, v] of Object.entries(ruleMap ?? {})) {
+    const a = action(`/platform/admission/rules/${escape(id)}`, v);
+    if (a) admissionRules[id] = a;
+  }
+  const admission = { default: action("/platform/admission/default", adm["default"]) ?? ("Warn" as AdmissionAction), rules: admissionRules };
+
   // --- defaults for tenants --------------------------------------------------------------
   const d = ctx.mapping("/defaults", top["defaults"], SPEC_KEYS.defaults, "defaults") ?? {};
   const defaultKinds = kindList(ctx, "/defaults/allowedKinds", d["allowedKinds"], "defaults") ?? null;
@@ -545,7 +566,7 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
   });
 
   return {
-    platform: { namespace, repository, branch, signingKeys, installer, fluxVersion, alerts: platformAlerts, network, monitoring },
+    platform: { namespace, repository, branch, signingKeys, installer, fluxVersion, alerts: platformAlerts, network, monitoring, admission },
     clusters,
     tenants,
   };

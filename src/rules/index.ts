@@ -47,6 +47,7 @@ import { helmreleaseMissingServiceAccount, kustomizationMissingServiceAccount } 
 import multitenancyLockdownMissing from "./tenancy/multitenancy-lockdown-missing.js";
 import remoteKustomizeBase from "./tenancy/remote-kustomize-base.js";
 import sharedFluxMultiEnvironment from "./tenancy/shared-flux-multi-environment.js";
+import reconcilerRemoteKubeconfig from "./tenancy/reconciler-remote-kubeconfig.js";
 import tenantAppliesClusterScoped from "./tenancy/tenant-applies-cluster-scoped.js";
 
 export const ALL_RULES: readonly Rule[] = [
@@ -72,6 +73,7 @@ export const ALL_RULES: readonly Rule[] = [
   remoteKustomizeBase,
   sharedFluxMultiEnvironment,
   admissionPolicyTenantGap,
+  reconcilerRemoteKubeconfig,
   // live cluster only
   sourceVerificationFailed,
   // source integrity

@@ -11,5 +11,6 @@ for (const id of [
   "remote-kustomize-base",
   "shared-flux-multi-environment",
   "admission-policy-tenant-gap",
+  "reconciler-remote-kubeconfig",
 ])
   ruleFixtureTests(import.meta.url, id);
