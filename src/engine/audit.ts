@@ -154,12 +154,30 @@ function dedupeNotices(list: LoadResult["unassessed"]): LoadResult["unassessed"]
   });
 }
 
-function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], parseErrors: LoadResult["parseErrors"], unassessed: LoadResult["unassessed"]): RawFinding[] {
+/**
+ * Whether a rule runs on a model of this mode. An admission model is a live cluster with one
+ * object in place, so rules meant for clusters run on it too.
+ */
+export function ruleApplies(rule: Rule, mode: FleetModel["mode"]): boolean {
+  const modes = rule.meta.modes;
+  return !modes || modes.includes(mode) || (mode === "admission" && modes.includes("cluster"));
+}
+
+/**
+ * The findings of the given rules over a model, with configuration (severity overrides,
+ * disabled rules) and suppression annotations applied; what the admission webhook asks.
+ * A rule that throws is passed to `onError` (when given) and the others still run.
+ */
+export function evaluateRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], onError?: (rule: Rule, error: unknown) => void): Finding[] {
+  return finalize(runRules(model, config, rules, [], [], onError), model, config);
+}
+
+function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], parseErrors: LoadResult["parseErrors"], unassessed: LoadResult["unassessed"], onError?: (rule: Rule, error: unknown) => void): RawFinding[] {
   const out: RawFinding[] = [];
   for (const rule of rules) {
     const setting = config.rules[rule.meta.id];
     if (setting?.enabled === false) continue;
-    if (rule.meta.modes && !rule.meta.modes.includes(model.mode)) continue;
+    if (!ruleApplies(rule, model.mode)) continue;
     if (rule.meta.id === "parse-error") {
       for (const e of parseErrors) out.push({ rule, location: { file: e.file, line: e.line, column: e.column }, message: `malformed YAML: ${e.message}` });
       continue;
@@ -168,7 +186,17 @@ function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[]
       for (const n of unassessed) out.push({ rule, location: { file: n.file, line: 1, column: 1 }, message: `not assessed: ${n.reason}` });
       continue;
     }
-    rule.check({ model, config, report: (r) => out.push({ ...r, rule }) });
+    if (!onError) {
+      rule.check({ model, config, report: (r) => out.push({ ...r, rule }) });
+      continue;
+    }
+    const mine: RawFinding[] = [];
+    try {
+      rule.check({ model, config, report: (r) => mine.push({ ...r, rule }) });
+      out.push(...mine);
+    } catch (e) {
+      onError(rule, e);
+    }
   }
   return out;
 }

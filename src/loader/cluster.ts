@@ -235,8 +235,8 @@ async function listKind(api: KubernetesObjectApiT, live: LiveContext, spec: Kind
   return out;
 }
 
-/** Keeps what rules need; drops managedFields, and any Secret value. */
-function clean(o: KubernetesObject, apiVersion: string, kind: string): K8sObject {
+/** Keeps what rules need (a copy): drops managedFields and kubectl's last-applied annotation. */
+export function clean(o: KubernetesObject, apiVersion: string, kind: string): K8sObject {
   const v = JSON.parse(JSON.stringify(o)) as JsonObject;
   const md = (asObject(v["metadata"]) ?? {}) as JsonObject;
   delete md["managedFields"];
@@ -260,33 +260,45 @@ export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext):
 async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ model: FleetModel; live: LiveContext }> {
   const k8s = await importKubeClient();
   const api = k8s.KubernetesObjectApi.makeApiClient(ctx.client);
-  const id = `context ${ctx.context}`;
-  const objects: ModelObject[] = [];
-  const byKey = new Map<string, ModelObject>();
-  const add = (o: K8sObject): ModelObject => {
-    const key = `cluster:${objectId(o)}:${o.apiVersion}`;
-    const seen = byKey.get(key);
-    if (seen) return seen; // listed twice (e.g. a controller Deployment that Flux itself applies)
-    const m: ModelObject = { key, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId: id, locate: () => null };
-    byKey.set(key, m);
-    objects.push(m);
-    return m;
-  };
+  const listed: K8sObject[] = [];
   // Lists run in parallel; the API server is the bottleneck, not us.
   const specs = [...FLUX_KINDS, ...CORE_KINDS, ...WORKLOAD_KINDS];
   const lists = await Promise.all(specs.map((s) => listKind(api, ctx, s)));
   specs.forEach((s, i) => {
-    for (const item of lists[i] ?? []) add(clean(item, s.apiVersion, s.kind));
+    for (const item of lists[i] ?? []) listed.push(clean(item, s.apiVersion, s.kind));
   });
   // Flux installs without the part-of label (old installs): look in the config's namespaces.
   const platformNs = new Set(opts.config.platform.namespaces);
-  if (!objects.some((m) => m.object.kind === "Deployment" && platformNs.has(m.object.metadata.namespace ?? ""))) {
+  if (!listed.some((o) => o.kind === "Deployment" && platformNs.has(o.metadata.namespace ?? ""))) {
     for (const ns of opts.config.platform.namespaces) {
-      for (const item of (await listKind(api, ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) add(clean(item, "apps/v1", "Deployment"));
+      for (const item of (await listKind(api, ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) listed.push(clean(item, "apps/v1", "Deployment"));
     }
   }
-  await addGitCredentialKeys(api, ctx, objects, add);
+  listed.push(...(await gitCredentialKeys(api, ctx, listed)));
+  const model = modelFromObjects(listed, { config: opts.config, id: `context ${ctx.context}`, root: ctx.server, mode: "cluster" });
+  return { model, live: ctx };
+}
 
+/** The Kubernetes kinds a live model is built from (the webhook watches the same). */
+export const LIVE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string; labelSelector?: string; optional?: boolean }> = [...FLUX_KINDS, ...CORE_KINDS];
+
+/**
+ * Builds the live FleetModel from objects as the API server returns them (already cleaned):
+ * the cluster audit after its lists, the admission webhook from its watch caches with the
+ * candidate object in place. Objects listed twice (same kind, namespace, name and apiVersion)
+ * count once.
+ */
+export function modelFromObjects(input: readonly K8sObject[], opts: { config: FleetConfig; id: string; root: string; mode: FleetModel["mode"] }): FleetModel {
+  const { id } = opts;
+  const objects: ModelObject[] = [];
+  const byKey = new Map<string, ModelObject>();
+  for (const o of input) {
+    const key = `cluster:${objectId(o)}:${o.apiVersion}`;
+    if (byKey.has(key)) continue; // listed twice (e.g. a controller Deployment that Flux itself applies)
+    const m: ModelObject = { key, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId: id, locate: () => null };
+    byKey.set(key, m);
+    objects.push(m);
+  }
   const renders = new Map<string, RenderRecord>();
   for (const m of objects) {
     if (!isFluxKustomization(m.object)) continue;
@@ -303,9 +315,9 @@ async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ m
   }
   const entry = objects.find((m) => isFluxKustomization(m.object) && m.object.metadata.name === "flux-system") ?? null;
   const cluster = buildCluster({ id, objects, entrypoint: entry, config: opts.config, render: (m) => renders.get(m.key), synthesizeDefaultBinding: false });
-  const model: FleetModel = {
-    mode: "cluster",
-    root: ctx.server,
+  return {
+    mode: opts.mode,
+    root: opts.root,
     objects,
     fileObjects: [],
     kustomizeFiles: [],
@@ -315,19 +327,19 @@ async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ m
     platform: { namespaces: opts.config.platform.namespaces, serviceAccounts: opts.config.platform.serviceAccounts },
     notAssessed: [],
   };
-  return { model, live: ctx };
 }
 
 /**
  * For the Secrets GitRepositories use, fetch key names only (values are dropped before they
  * leave this function), so rules can see whether `known_hosts` is present.
  */
-async function addGitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext, objects: ModelObject[], add: (o: K8sObject) => ModelObject): Promise<void> {
+async function gitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext, objects: readonly K8sObject[]): Promise<K8sObject[]> {
+  const out: K8sObject[] = [];
   const wanted = new Set<string>();
-  for (const m of objects) {
-    if (m.object.kind !== "GitRepository") continue;
-    const name = str(m.object, "spec", "secretRef", "name");
-    if (name) wanted.add(`${m.object.metadata.namespace ?? "default"}/${name}`);
+  for (const o of objects) {
+    if (o.kind !== "GitRepository") continue;
+    const name = str(o, "spec", "secretRef", "name");
+    if (name) wanted.add(`${o.metadata.namespace ?? "default"}/${name}`);
   }
   for (const key of [...wanted].sort()) {
     const [namespace, name] = key.split("/") as [string, string];
@@ -341,7 +353,7 @@ async function addGitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext
         ...(s.type ? { type: s.type } : {}),
         data: Object.fromEntries(keys.map((k) => [k, ""])),
       };
-      add(redacted);
+      out.push(redacted);
     } catch (e) {
       const code = (e as ApiError).code;
       if (code === 404) continue;
@@ -354,6 +366,7 @@ async function addGitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext
       throw e;
     }
   }
+  return out;
 }
 
 /** A Kustomization's applied objects, from its status inventory (`<ns>_<name>_<group>_<kind>`). */

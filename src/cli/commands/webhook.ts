@@ -1,0 +1,150 @@
+import { resolve } from "node:path";
+import { stringify } from "yaml";
+import { UsageError } from "../../core/errors.js";
+import { isSeverity } from "../../core/types.js";
+import { loadConfig } from "../../loader/config.js";
+import { ALL_RULES } from "../../rules/index.js";
+import { bootstrapCertificates } from "../../webhook/certs.js";
+import { AdmissionEvaluator, type WebhookMode } from "../../webhook/evaluate.js";
+import { webhookConfiguration } from "../../webhook/manifests.js";
+import { WebhookMetrics } from "../../webhook/metrics.js";
+import { WebhookServer } from "../../webhook/server.js";
+import { parse } from "../args.js";
+import type { Command } from "../command.js";
+import type { CliIO } from "../io.js";
+import { readFileSync } from "node:fs";
+
+const USAGE = [
+  "fluxguard webhook serve --tls-cert FILE --tls-key FILE [--port 8443] [--host 0.0.0.0] [--deny-at SEVERITY] [--mode enforce|audit] [--config FILE] [--kubeconfig FILE] [--context NAME]",
+  "       fluxguard webhook manifest --namespace NS [--service NAME] [--url URL] [--ca-file FILE | --cert-manager NS/CERT] [--timeout SECONDS] [--rbac-failure-policy Fail|Ignore]",
+  "       fluxguard webhook certs --dir DIR --host NAME... [--days N]",
+].join("\n");
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  config: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  port: { type: "string" },
+  host: { type: "string", multiple: true },
+  "deny-at": { type: "string" },
+  mode: { type: "string" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+  namespace: { type: "string" },
+  "service-account": { type: "string" },
+  service: { type: "string" },
+  url: { type: "string" },
+  "ca-file": { type: "string" },
+  "cert-manager": { type: "string" },
+  timeout: { type: "string" },
+  "rbac-failure-policy": { type: "string" },
+  dir: { type: "string" },
+  days: { type: "string" },
+} as const;
+
+const HELP = `usage: ${USAGE}
+
+serve     A validating admission webhook that runs fluxguard's own rules on every change to a
+          Flux object or RBAC binding, against the cluster as its watches see it with the
+          change in place. Findings the change introduces at or above --deny-at (default
+          high) deny it with the rule id and message; the others come back as warnings
+          (kubectl prints them). --mode audit never denies, it only warns and logs.
+          /validate, /healthz, /readyz (watch caches synced), /metrics (Prometheus).
+          Certificates are reloaded from disk when they change, without dropping connections.
+manifest  Prints the ValidatingWebhookConfiguration (Flux kinds fail-closed with a short
+          timeout; RBAC bindings; never kube-system, the webhook's namespace, Leases or Events).
+certs     Writes a self-signed CA and serving certificate (ca.crt, tls.crt, tls.key) with openssl;
+          run again to rotate the leaf under the same CA. In a cluster, use cert-manager.
+`;
+
+export const webhookCommand: Command = {
+  name: "webhook",
+  summary: "admission webhook enforcing fluxguard's rules on Flux objects and RBAC (serve, manifest, certs)",
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parse(argv, OPTIONS, USAGE);
+    if (values.help) {
+      io.stdout(HELP);
+      return 0;
+    }
+    const [sub] = positionals;
+    if (sub === "manifest") return manifest(values, io);
+    if (sub === "certs") {
+      if (!values.dir) throw new UsageError("webhook certs needs --dir DIR");
+      const days = values.days === undefined ? 365 : Number(values.days);
+      if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days must be a positive whole number, got '${values.days}'`);
+      const r = bootstrapCertificates({ dir: resolve(io.cwd, values.dir), hosts: values.host ?? [], days });
+      io.stdout(`wrote ${r.certFile}, ${r.keyFile} (CA ${r.caFile})\n`);
+      return 0;
+    }
+    if (sub === "serve") return serve(values, io);
+    throw new UsageError(sub === undefined ? "webhook needs a subcommand: serve, manifest or certs" : `unknown webhook subcommand '${sub}'`, `usage: ${USAGE}`);
+  },
+};
+
+type Values = ReturnType<typeof parse<typeof OPTIONS>>["values"];
+
+function manifest(values: Values, io: CliIO): number {
+  if (!values.namespace) throw new UsageError("webhook manifest needs --namespace (the webhook's own namespace, which it never sees)");
+  const timeout = values.timeout === undefined ? 5 : Number(values.timeout);
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 30) throw new UsageError(`--timeout must be 1 to 30 seconds, got '${values.timeout}'`);
+  const rbac = values["rbac-failure-policy"];
+  if (rbac !== undefined && rbac !== "Fail" && rbac !== "Ignore") throw new UsageError(`--rbac-failure-policy must be Fail or Ignore, got '${rbac}'`);
+  if (values["ca-file"] && values["cert-manager"]) throw new UsageError("--ca-file and --cert-manager are alternatives");
+  const doc = webhookConfiguration({
+    namespace: values.namespace,
+    serviceAccount: values["service-account"] ?? "fluxguard-webhook",
+    ...(values.service ? { service: { name: values.service, port: 443 } } : {}),
+    ...(values.url ? { url: values.url } : {}),
+    ...(values["ca-file"] ? { caBundle: readFileSync(resolve(io.cwd, values["ca-file"]), "utf8") } : {}),
+    ...(values["cert-manager"] ? { certManagerCertificate: values["cert-manager"] } : {}),
+    timeoutSeconds: timeout,
+    ...(rbac ? { rbacFailurePolicy: rbac } : {}),
+  });
+  io.stdout(stringify(doc));
+  return 0;
+}
+
+async function serve(values: Values, io: CliIO): Promise<number> {
+  const cert = values["tls-cert"];
+  const key = values["tls-key"];
+  if (!cert || !key) throw new UsageError("webhook serve needs --tls-cert and --tls-key (create a pair with `fluxguard webhook certs`, or mount cert-manager's Secret)");
+  const denyAt = values["deny-at"] ?? "high";
+  if (!isSeverity(denyAt)) throw new UsageError(`unknown severity '${denyAt}' for --deny-at`, "expected one of: critical, high, medium, low, info");
+  const mode = (values.mode ?? "enforce") as WebhookMode;
+  if (mode !== "enforce" && mode !== "audit") throw new UsageError(`--mode must be enforce or audit, got '${values.mode}'`);
+  const port = values.port === undefined ? 8443 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got '${values.port}'`);
+  const config = loadConfig(null, values.config ? resolve(io.cwd, values.config) : undefined, ALL_RULES.map((r) => r.meta.id));
+  const { connect } = await import("../../loader/cluster.js");
+  const { WatchCache } = await import("../../webhook/objects.js");
+  const live = await connect({ config, env: io.env, ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}), ...(values.context ? { context: values.context } : {}) });
+  const log = (line: string): void => io.stderr(`${line}\n`);
+  const cache = new WatchCache(live.client, (l) => log(JSON.stringify({ event: "watch", message: l })));
+  const metrics = new WebhookMetrics();
+  cache.onChange(() => {
+    metrics.synced.set(cache.ready() ? 1 : 0);
+  });
+  const evaluator = new AdmissionEvaluator({ config, rules: ALL_RULES, denyAt, mode, clusterId: `context ${live.context}` });
+  const server = new WebhookServer({ certFile: resolve(io.cwd, cert), keyFile: resolve(io.cwd, key), port, host: values.host?.[0] ?? "0.0.0.0", evaluator, source: cache, metrics, denyAt, log });
+  await cache.start();
+  const bound = await server.start();
+  log(JSON.stringify({ event: "listening", port: bound, mode, denyAt, cluster: live.server }));
+  const gauge = setInterval(() => {
+    metrics.synced.set(cache.ready() ? 1 : 0);
+    metrics.watchedObjects.set(cache.status().reduce((n, s) => n + s.objects, 0));
+  }, 1000);
+  gauge.unref();
+  await new Promise<void>((done) => {
+    const stop = (): void => done();
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  log(JSON.stringify({ event: "stopping" }));
+  clearInterval(gauge);
+  await server.close();
+  await cache.stop();
+  await live.close();
+  return 0;
+}

@@ -1,0 +1,206 @@
+/**
+ * The webhook's view of the cluster: the kinds the live audit lists (Flux objects, RBAC,
+ * NetworkPolicies, ServiceAccounts, Namespaces, Flux's controller Deployments), kept current by
+ * watches (@kubernetes/client-node ListWatch: list, then watch from the list's
+ * resourceVersion, relist on 410). Every change bumps a version, which is what the evaluator
+ * caches its baseline by. Secrets are never watched.
+ */
+import type * as K8s from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesListObject, KubernetesObject, KubernetesObjectApi } from "@kubernetes/client-node";
+import { clean, LIVE_KINDS } from "../loader/cluster.js";
+import type { K8sObject } from "../core/types.js";
+
+/** A consistent view: the objects at one version. */
+export interface Snapshot {
+  version: number;
+  objects: readonly K8sObject[];
+}
+
+export interface ObjectSource {
+  snapshot(): Snapshot;
+  /** True once every watched kind has been listed (the readiness probe). */
+  ready(): boolean;
+}
+
+/** The identity of an object across API versions: group, kind, namespace, name. */
+export function objectSlot(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): string {
+  const group = o.apiVersion.includes("/") ? o.apiVersion.slice(0, o.apiVersion.indexOf("/")) : "";
+  return `${group}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+}
+
+/** A fixed set of objects (tests, benchmarks, and `--objects` for dry runs). */
+export class StaticObjects implements ObjectSource {
+  private version = 1;
+  private readonly objects = new Map<string, K8sObject>();
+  constructor(objects: readonly K8sObject[] = []) {
+    for (const o of objects) this.objects.set(objectSlot(o), o);
+  }
+  snapshot(): Snapshot {
+    return { version: this.version, objects: [...this.objects.values()] };
+  }
+  ready(): boolean {
+    return true;
+  }
+  /** Adds or replaces an object (a watch event, in tests). */
+  put(o: K8sObject): void {
+    this.objects.set(objectSlot(o), o);
+    this.version++;
+  }
+  remove(o: K8sObject): void {
+    if (this.objects.delete(objectSlot(o))) this.version++;
+  }
+}
+
+export interface WatchStatus {
+  kind: string;
+  apiVersion: string;
+  /** Listed at least once. */
+  synced: boolean;
+  /** The CRD is not installed (404 on list): counted as synced, with nothing in it. */
+  absent: boolean;
+  objects: number;
+  lastError: string | null;
+  restarts: number;
+}
+
+interface Watched {
+  spec: (typeof LIVE_KINDS)[number];
+  status: WatchStatus;
+  informer: { start(): Promise<void>; stop(): Promise<void>; list(): ReadonlyArray<KubernetesObject> } | null;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Plural resource names of the watched kinds (the API paths). */
+function resourcePath(apiVersion: string, kind: string): string {
+  const lower = kind.toLowerCase();
+  const plural = lower.endsWith("y") && !lower.endsWith("ay") ? `${lower.slice(0, -1)}ies` : lower.endsWith("s") ? `${lower}es` : `${lower}s`;
+  return apiVersion.includes("/") ? `/apis/${apiVersion}/${plural}` : `/api/${apiVersion}/${plural}`;
+}
+
+/**
+ * Watches every kind the model needs. `ready()` turns true when each kind has been listed
+ * once (or found absent); a watch that ends with an error is restarted with a backoff
+ * (client-node's ListWatch retries only timeouts by itself).
+ */
+export class WatchCache implements ObjectSource {
+  private version = 0;
+  private cached: Snapshot | null = null;
+  private readonly watched: Watched[];
+  private stopped = false;
+  private onChangeHooks: Array<() => void> = [];
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {
+    this.watched = LIVE_KINDS.map((spec) => ({
+      spec,
+      status: { kind: spec.kind, apiVersion: spec.apiVersion, synced: false, absent: false, objects: 0, lastError: null, restarts: 0 },
+      informer: null,
+      timer: null,
+    }));
+  }
+
+  /** Called after every change (metrics). */
+  onChange(hook: () => void): void {
+    this.onChangeHooks.push(hook);
+  }
+
+  async start(): Promise<void> {
+    const k8s = await import("@kubernetes/client-node");
+    const objectsApi = k8s.KubernetesObjectApi.makeApiClient(this.kc);
+    for (const w of this.watched) this.startOne(w, k8s, objectsApi);
+  }
+
+  private startOne(w: Watched, k8s: typeof K8s, api: KubernetesObjectApi): void {
+    if (this.stopped) return;
+    const { apiVersion, kind } = w.spec;
+    const labelSelector = w.spec.labelSelector;
+    const listFn = async () => {
+      try {
+        const res = await api.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector);
+        return res as unknown as KubernetesListObject<KubernetesObject>;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        const msg = String((e as Error).message ?? e);
+        if (code === 404 || (/Unrecognized API version and kind|not found/i.test(msg) && !code)) {
+          // No CRD: nothing of this kind can exist; admissions of it cannot reach us either.
+          w.status.absent = true;
+          w.status.synced = true;
+          return { apiVersion: "v1", kind: "List", metadata: { resourceVersion: "" }, items: [] } as unknown as KubernetesListObject<KubernetesObject>;
+        }
+        throw e;
+      }
+    };
+    const informer = new k8s.ListWatch<KubernetesObject>(resourcePath(apiVersion, kind), new k8s.Watch(this.kc), listFn, false, labelSelector);
+    w.informer = informer;
+    const changed = (): void => {
+      w.status.objects = informer.list().length;
+      this.version++;
+      this.cached = null;
+      for (const h of this.onChangeHooks) h();
+    };
+    informer.on("add", changed);
+    informer.on("update", changed);
+    informer.on("delete", changed);
+    informer.on("connect", () => {
+      if (!w.status.synced) this.log(`watch ${kind}: listed ${informer.list().length}`);
+      w.status.synced = true;
+      w.status.lastError = null;
+      changed();
+    });
+    informer.on("error", (err: unknown) => {
+      w.status.lastError = String((err as Error)?.message ?? err);
+      if (this.stopped) return;
+      if (w.status.absent) return; // absent CRD: nothing to watch
+      w.status.restarts++;
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, w.status.restarts - 1));
+      this.log(`watch ${kind}: ${w.status.lastError}; restarting in ${delay} ms`);
+      w.timer = setTimeout(() => {
+        w.timer = null;
+        void informer.stop().catch(() => undefined);
+        this.startOne(w, k8s, api);
+      }, delay);
+      w.timer.unref();
+    });
+    informer.start().catch((err: unknown) => {
+      // The first list failed (network, 403): keep trying; readiness stays false.
+      w.status.lastError = String((err as Error)?.message ?? err);
+      if (this.stopped || w.status.absent) return;
+      w.status.restarts++;
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, w.status.restarts - 1));
+      this.log(`list ${kind}: ${w.status.lastError}; retrying in ${delay} ms`);
+      w.timer = setTimeout(() => {
+        w.timer = null;
+        this.startOne(w, k8s, api);
+      }, delay);
+      w.timer.unref();
+    });
+  }
+
+  ready(): boolean {
+    return this.watched.every((w) => w.status.synced);
+  }
+
+  status(): WatchStatus[] {
+    return this.watched.map((w) => ({ ...w.status }));
+  }
+
+  snapshot(): Snapshot {
+    if (this.cached) return this.cached;
+    const objects: K8sObject[] = [];
+    for (const w of this.watched) {
+      for (const item of w.informer?.list() ?? []) objects.push(clean(item, w.spec.apiVersion, w.spec.kind));
+    }
+    this.cached = { version: this.version, objects };
+    return this.cached;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const w of this.watched) {
+      if (w.timer) clearTimeout(w.timer);
+      await w.informer?.stop().catch(() => undefined);
+    }
+  }
+}
