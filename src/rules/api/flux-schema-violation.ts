@@ -6,7 +6,7 @@ import { defineRule, type Report } from "../../core/rule.js";
 import type { JsonValue } from "../../core/types.js";
 import { auditedObjects, describe, isTemplated, oncePerLine } from "../util.js";
 import { crdFor, FLUX_GROUPS, FLUX_MINOR, FLUX_RELEASE, groupOf, versionOf, type CrdKind } from "./crds.js";
-import { fieldPath, validate, type StructuralSchema } from "./validate.js";
+import { fieldPath, validate, type StructuralSchema, type Violation } from "./validate.js";
 
 /** Whether a schema declares the field at a JSON pointer (patch paths; `-` appends to a list). */
 function declares(schema: StructuralSchema, pointer: string): boolean {
@@ -72,6 +72,21 @@ function findKind(kind: string | undefined, group: string | undefined): CrdKind 
   return undefined;
 }
 
+/**
+ * Schema validation of one object, remembered for as long as the object lives: model objects
+ * are never changed once loaded, and the admission webhook judges every request against the
+ * same cached objects, so each is validated once, not once per request.
+ */
+const validations = new WeakMap<object, Map<StructuralSchema, Violation[]>>();
+function validated(value: JsonValue, schema: StructuralSchema): Violation[] {
+  if (value === null || typeof value !== "object") return validate(value, schema, { isUnknown: isTemplated });
+  let bySchema = validations.get(value);
+  if (!bySchema) validations.set(value, (bySchema = new Map()));
+  let out = bySchema.get(schema);
+  if (!out) bySchema.set(schema, (out = validate(value, schema, { isUnknown: isTemplated })));
+  return out;
+}
+
 export default defineRule({
   meta: {
     id: "flux-schema-violation",
@@ -117,7 +132,7 @@ spec:
         note = ` (checked against ${crd.group}/${crd.storage}, the version it must move to)`;
         removed = true;
       }
-      for (const v of validate(m.object as unknown as JsonValue, schema, { isUnknown: isTemplated })) {
+      for (const v of validated(m.object as unknown as JsonValue, schema)) {
         if (removed && (v.code === "unknown-field" || v.code === "type")) continue;
         const msg = v.code === "unknown-field" ? `${fieldPath(v.pointer)} is not a field of ${kind} in Flux ${FLUX_MINOR}: the apply fails with "field not declared in schema"` : v.message;
         once({ object: m, pointer: v.pointer, message: `${describe(m)}: ${msg}${note}` }, msg);
