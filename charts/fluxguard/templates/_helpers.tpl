@@ -77,3 +77,19 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{- define "fluxguard.webhook.fullname" -}}
+{{- printf "%s-webhook" (include "fluxguard.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "fluxguard.webhook.serviceAccountName" -}}
+{{- if .Values.webhook.serviceAccount.create -}}
+{{- default (include "fluxguard.webhook.fullname" .) .Values.webhook.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.webhook.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "fluxguard.webhook.secretName" -}}
+{{- default (printf "%s-tls" (include "fluxguard.webhook.fullname" .)) .Values.webhook.existingSecret -}}
+{{- end -}}

@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
+import type { K8sObject } from "../../core/types.js";
+import { StaticObjects, WatchCache, type ObjectSource } from "../../webhook/objects.js";
 import { UsageError } from "../../core/errors.js";
 import { isSeverity } from "../../core/types.js";
 import { loadConfig } from "../../loader/config.js";
@@ -15,7 +17,7 @@ import type { CliIO } from "../io.js";
 import { readFileSync } from "node:fs";
 
 const USAGE = [
-  "fluxguard webhook serve --tls-cert FILE --tls-key FILE [--port 8443] [--host 0.0.0.0] [--deny-at SEVERITY] [--mode enforce|audit] [--config FILE] [--kubeconfig FILE] [--context NAME]",
+  "fluxguard webhook serve --tls-cert FILE --tls-key FILE [--port 8443] [--host 0.0.0.0] [--deny-at SEVERITY] [--mode enforce|audit] [--config FILE] [--kubeconfig FILE] [--context NAME | --objects FILE]",
   "       fluxguard webhook manifest --namespace NS [--service NAME] [--url URL] [--ca-file FILE | --cert-manager NS/CERT] [--timeout SECONDS] [--rbac-failure-policy Fail|Ignore]",
   "       fluxguard webhook certs --dir DIR --host NAME... [--days N]",
 ].join("\n");
@@ -41,6 +43,7 @@ const OPTIONS = {
   "rbac-failure-policy": { type: "string" },
   dir: { type: "string" },
   days: { type: "string" },
+  objects: { type: "string" },
 } as const;
 
 const HELP = `usage: ${USAGE}
@@ -52,6 +55,8 @@ serve     A validating admission webhook that runs fluxguard's own rules on ever
           (kubectl prints them). --mode audit never denies, it only warns and logs.
           /validate, /healthz, /readyz (watch caches synced), /metrics (Prometheus).
           Certificates are reloaded from disk when they change, without dropping connections.
+          --objects FILE judges against the objects in a YAML file instead of a cluster's
+          watches (dry runs, benchmarks).
 manifest  Prints the ValidatingWebhookConfiguration (Flux kinds fail-closed with a short
           timeout; RBAC bindings; never kube-system, the webhook's namespace, Leases or Events).
 certs     Writes a self-signed CA and serving certificate (ca.crt, tls.crt, tls.key) with openssl;
@@ -117,23 +122,35 @@ async function serve(values: Values, io: CliIO): Promise<number> {
   const port = values.port === undefined ? 8443 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got '${values.port}'`);
   const config = loadConfig(null, values.config ? resolve(io.cwd, values.config) : undefined, ALL_RULES.map((r) => r.meta.id));
-  const { connect } = await import("../../loader/cluster.js");
-  const { WatchCache } = await import("../../webhook/objects.js");
-  const live = await connect({ config, env: io.env, ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}), ...(values.context ? { context: values.context } : {}) });
+  if (values.objects && (values.kubeconfig || values.context)) throw new UsageError("--objects replaces the cluster: no --kubeconfig or --context with it");
   const log = (line: string): void => io.stderr(`${line}\n`);
-  const cache = new WatchCache(live.client, (l) => log(JSON.stringify({ event: "watch", message: l })));
   const metrics = new WebhookMetrics();
-  cache.onChange(() => {
-    metrics.synced.set(cache.ready() ? 1 : 0);
-  });
-  const evaluator = new AdmissionEvaluator({ config, rules: ALL_RULES, denyAt, mode, clusterId: `context ${live.context}` });
-  const server = new WebhookServer({ certFile: resolve(io.cwd, cert), keyFile: resolve(io.cwd, key), port, host: values.host?.[0] ?? "0.0.0.0", evaluator, source: cache, metrics, denyAt, log });
-  await cache.start();
+  let source: ObjectSource & { status?(): Array<{ objects: number }> };
+  let target: string;
+  let closeSource: () => Promise<void>;
+  if (values.objects) {
+    source = new StaticObjects(readObjects(resolve(io.cwd, values.objects)));
+    target = values.objects;
+    closeSource = async () => undefined;
+  } else {
+    const { connect } = await import("../../loader/cluster.js");
+    const live = await connect({ config, env: io.env, ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}), ...(values.context ? { context: values.context } : {}) });
+    const cache = new WatchCache(live.client, (l) => log(JSON.stringify({ event: "watch", message: l })));
+    await cache.start();
+    source = cache;
+    target = live.server;
+    closeSource = async () => {
+      await cache.stop();
+      await live.close();
+    };
+  }
+  const evaluator = new AdmissionEvaluator({ config, rules: ALL_RULES, denyAt, mode, clusterId: `context ${target}` });
+  const server = new WebhookServer({ certFile: resolve(io.cwd, cert), keyFile: resolve(io.cwd, key), port, host: values.host?.[0] ?? "0.0.0.0", evaluator, source, metrics, denyAt, log });
   const bound = await server.start();
-  log(JSON.stringify({ event: "listening", port: bound, mode, denyAt, cluster: live.server }));
+  log(JSON.stringify({ event: "listening", port: bound, mode, denyAt, cluster: target }));
   const gauge = setInterval(() => {
-    metrics.synced.set(cache.ready() ? 1 : 0);
-    metrics.watchedObjects.set(cache.status().reduce((n, s) => n + s.objects, 0));
+    metrics.synced.set(source.ready() ? 1 : 0);
+    metrics.watchedObjects.set(source.status ? source.status().reduce((n, s) => n + s.objects, 0) : source.snapshot().objects.length);
   }, 1000);
   gauge.unref();
   await new Promise<void>((done) => {
@@ -144,7 +161,23 @@ async function serve(values: Values, io: CliIO): Promise<number> {
   log(JSON.stringify({ event: "stopping" }));
   clearInterval(gauge);
   await server.close();
-  await cache.stop();
-  await live.close();
+  await closeSource();
   return 0;
+}
+
+/** The Kubernetes objects in a YAML file (every document with a kind and a name). */
+function readObjects(file: string): K8sObject[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const out: K8sObject[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length) throw new UsageError(`${file}: invalid YAML: ${doc.errors[0]!.message}`);
+    const o = doc.toJS() as Partial<K8sObject> | null;
+    if (o && typeof o.kind === "string" && typeof o.apiVersion === "string" && typeof o.metadata?.name === "string") out.push(o as K8sObject);
+  }
+  return out;
 }
