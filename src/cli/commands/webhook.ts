@@ -146,7 +146,15 @@ async function serve(values: Values, io: CliIO): Promise<number> {
   }
   const evaluator = new AdmissionEvaluator({ config, rules: ALL_RULES, denyAt, mode, clusterId: `context ${target}` });
   const server = new WebhookServer({ certFile: resolve(io.cwd, cert), keyFile: resolve(io.cwd, key), port, host: values.host?.[0] ?? "0.0.0.0", evaluator, source, metrics, denyAt, log });
-  const bound = await server.start();
+  let bound: number;
+  try {
+    bound = await server.start();
+  } catch (e) {
+    await closeSource();
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE" || err.code === "EACCES") throw new UsageError(`cannot listen on port ${port}: ${err.code}`);
+    throw new UsageError(`cannot serve TLS with ${cert} and ${key}: ${err.message}`, "give a certificate and its private key in PEM (fluxguard webhook certs writes a pair)");
+  }
   log(JSON.stringify({ event: "listening", port: bound, mode, denyAt, cluster: target }));
   const gauge = setInterval(() => {
     metrics.synced.set(source.ready() ? 1 : 0);
