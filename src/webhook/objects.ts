@@ -119,6 +119,7 @@ export class WatchCache implements ObjectSource {
     const listFn = async () => {
       try {
         const res = await api.list(apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector);
+        w.status.absent = false;
         return res as unknown as KubernetesListObject<KubernetesObject>;
       } catch (e) {
         const code = (e as { code?: number }).code;
@@ -133,8 +134,12 @@ export class WatchCache implements ObjectSource {
       }
     };
     const informer = new k8s.ListWatch<KubernetesObject>(resourcePath(apiVersion, kind), new k8s.Watch(this.kc), listFn, false, labelSelector);
-    w.informer = informer;
+    // A new informer replaces the one in use only once it has listed: until then the cache keeps
+    // serving the last good list, so a watch restart never makes objects vanish from the model.
+    let failed: string | null = null;
+    const active = (): boolean => w.informer === informer;
     const changed = (): void => {
+      if (!active()) return;
       w.status.objects = informer.list().length;
       this.version++;
       this.cached = null;
@@ -143,39 +148,45 @@ export class WatchCache implements ObjectSource {
     informer.on("add", changed);
     informer.on("update", changed);
     informer.on("delete", changed);
-    informer.on("connect", () => {
-      if (!w.status.synced) this.log(`watch ${kind}: listed ${informer.list().length}`);
-      w.status.synced = true;
-      w.status.lastError = null;
-      changed();
-    });
+    const retry = (why: string): void => {
+      w.status.lastError = why;
+      if (this.stopped || w.timer) return;
+      // An absent CRD: look again every minute, quietly (installing it later needs no restart).
+      const delay = w.status.absent ? 60_000 : Math.min(30_000, 1000 * 2 ** Math.min(5, w.status.restarts++));
+      if (!w.status.absent) this.log(`watch ${kind}: ${why}; restarting in ${delay} ms`);
+      w.timer = setTimeout(() => {
+        w.timer = null;
+        this.startOne(w, k8s, api);
+      }, delay);
+      w.timer.unref();
+    };
     informer.on("error", (err: unknown) => {
-      w.status.lastError = String((err as Error)?.message ?? err);
-      if (this.stopped) return;
-      if (w.status.absent) return; // absent CRD: nothing to watch
-      w.status.restarts++;
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, w.status.restarts - 1));
-      this.log(`watch ${kind}: ${w.status.lastError}; restarting in ${delay} ms`);
-      w.timer = setTimeout(() => {
-        w.timer = null;
-        void informer.stop().catch(() => undefined);
-        this.startOne(w, k8s, api);
-      }, delay);
-      w.timer.unref();
+      const why = String((err as Error)?.message ?? err);
+      if (!active()) {
+        failed = why; // during its first list: start() resolves, and we retry below
+        return;
+      }
+      // A watch that ended with an error is not restarted by client-node: start a new one.
+      void informer.stop().catch(() => undefined);
+      retry(why);
     });
-    informer.start().catch((err: unknown) => {
-      // The first list failed (network, 403): keep trying; readiness stays false.
-      w.status.lastError = String((err as Error)?.message ?? err);
-      if (this.stopped || w.status.absent) return;
-      w.status.restarts++;
-      const delay = Math.min(30_000, 1000 * 2 ** Math.min(5, w.status.restarts - 1));
-      this.log(`list ${kind}: ${w.status.lastError}; retrying in ${delay} ms`);
-      w.timer = setTimeout(() => {
-        w.timer = null;
-        this.startOne(w, k8s, api);
-      }, delay);
-      w.timer.unref();
-    });
+    informer
+      .start()
+      .then(() => {
+        if (this.stopped) return void informer.stop().catch(() => undefined);
+        if (failed !== null) {
+          void informer.stop().catch(() => undefined);
+          return retry(failed);
+        }
+        const old = w.informer;
+        w.informer = informer;
+        if (!w.status.synced) this.log(`watch ${kind}: listed ${informer.list().length}`);
+        w.status.synced = true;
+        w.status.lastError = null;
+        changed();
+        if (old && old !== informer) void old.stop().catch(() => undefined);
+      })
+      .catch((err: unknown) => retry(String((err as Error)?.message ?? err)));
   }
 
   ready(): boolean {
