@@ -272,22 +272,22 @@ test("rule policies: an update that leaves spec alone (a controller's finalizer)
   assert.equal(admit(p, req, { ...old, spec: { url: "ssh://git@x/z" } }, { oldObject: old })!.length, 1);
 });
 
-test("rule policies: written with the spec's action per rule (Warn first), and the expressions written are the ones checked", () => {
+test("rule policies: written with the spec's action per rule (Deny by default, Warn or Audit to roll out), and the expressions written are the ones checked", () => {
   const base = "platform:\n  repository: ssh://git@example.com/fleet\ntenants:\n  - name: a\n    repository: ssh://git@example.com/a\n    allowedRegistries: [ghcr.io/example]\n";
   const spec = parseSpec(`${base.replace("fleet\n", "fleet\n  admission:\n    rules:\n      reconciler-sa-overprivileged: Deny\n      imagepolicy-unbounded: Audit\n")}`, "spec.yaml");
   assert.equal(ruleAction(spec, "reconciler-sa-overprivileged"), "Deny");
-  assert.equal(ruleAction(spec, "gitrepository-unverified"), "Warn");
+  assert.equal(ruleAction(spec, "gitrepository-unverified"), "Deny", "the default");
   const file = generateFleet(spec, { kyverno: false }).find((f) => f.path === "platform/policies/rule-policies.yaml")!;
   const docs = parseAllDocuments(file.content).map((d) => d.toJS() as { kind: string; metadata: { name: string }; spec: { validationActions?: string[]; validations?: Array<{ expression: string }> } });
   const binding = (n: string) => docs.find((d) => d.kind === "ValidatingAdmissionPolicyBinding" && d.metadata.name === `fluxguard-rule-${n}`)!.spec.validationActions;
   assert.deepEqual(binding("reconciler-sa-overprivileged"), ["Deny", "Audit"]);
   assert.deepEqual(binding("imagepolicy-unbounded"), ["Audit"]);
-  assert.deepEqual(binding("gitrepository-unverified"), ["Warn", "Audit"]);
+  assert.deepEqual(binding("gitrepository-unverified"), ["Deny", "Audit"]);
   const written = docs.flatMap((d) => d.spec.validations ?? []).map((v) => v.expression);
   assert.deepEqual(written, policies.flatMap((p) => p.validations.map((v) => v.expression)));
-  // Everything Deny at once.
-  const deny = parseSpec(base.replace("fleet\n", "fleet\n  admission:\n    default: Deny\n"), "spec.yaml");
-  assert.ok(nativeRuleIds().every((id) => ruleAction(deny, id) === "Deny"));
+  // Warn-first: everything in Warn at once.
+  const warn = parseSpec(base.replace("fleet\n", "fleet\n  admission:\n    default: Warn\n"), "spec.yaml");
+  assert.ok(nativeRuleIds().every((id) => ruleAction(warn, id) === "Warn"));
   // Unknown rule ids and actions are spec errors with their line.
   assert.throws(
     () => parseSpec(base.replace("fleet\n", "fleet\n  admission:\n    default: Block\n    rules:\n      no-such-rule: Deny\n"), "spec.yaml"),
@@ -295,7 +295,7 @@ test("rule policies: written with the spec's action per rule (Warn first), and t
   );
 });
 
-test("rule policies: the example fleets parse with the default (Warn)", () => {
+test("rule policies: the example fleets parse with the default (Deny)", () => {
   const spec = loadSpec(join(REPO_ROOT, "examples", "specs", "multi-tenant.yaml"));
-  assert.equal(spec.platform.admission.default, "Warn");
+  assert.equal(spec.platform.admission.default, "Deny");
 });

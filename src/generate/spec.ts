@@ -389,7 +389,7 @@ function build(ctx: Ctx, root: JsonValue, _baseDir: string): FleetSpec | null {
     const a = action(`/platform/admission/rules/${escape(id)}`, v);
     if (a) admissionRules[id] = a;
   }
-  const admission = { default: action("/platform/admission/default", adm["default"]) ?? ("Warn" as AdmissionAction), rules: admissionRules };
+  const admission = { default: action("/platform/admission/default", adm["default"]) ?? ("Deny" as AdmissionAction), rules: admissionRules };
 
   // --- defaults for tenants --------------------------------------------------------------
   const d = ctx.mapping("/defaults", top["defaults"], SPEC_KEYS.defaults, "defaults") ?? {};
