@@ -280,7 +280,7 @@ async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ m
 }
 
 /** The Kubernetes kinds a live model is built from (the webhook watches the same). */
-export const LIVE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string; labelSelector?: string; optional?: boolean }> = [...FLUX_KINDS, ...CORE_KINDS];
+export const LIVE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string; labelSelector?: string; optional?: boolean; bestEffort?: boolean }> = [...FLUX_KINDS, ...CORE_KINDS];
 
 /**
  * Builds the live FleetModel from objects as the API server returns them (already cleaned):

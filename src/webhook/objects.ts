@@ -124,7 +124,11 @@ export class WatchCache implements ObjectSource {
       } catch (e) {
         const code = (e as { code?: number }).code;
         const msg = String((e as Error).message ?? e);
-        if (code === 404 || (/Unrecognized API version and kind|not found/i.test(msg) && !code)) {
+        // A kind the audit reads on a best-effort basis (admission policies, Kyverno policies):
+        // without the right to list it, the rules that need it see none, as in `audit --cluster`.
+        const forbidden = code === 403 && w.spec.bestEffort === true;
+        if (forbidden) this.log(`list ${kind}: forbidden; the rules that read it see none`);
+        if (forbidden || code === 404 || (/Unrecognized API version and kind|not found/i.test(msg) && !code)) {
           // No CRD: nothing of this kind can exist; admissions of it cannot reach us either.
           w.status.absent = true;
           w.status.synced = true;
