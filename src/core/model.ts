@@ -205,7 +205,31 @@ export interface FleetModel {
   platform: { namespaces: string[]; serviceAccounts: string[] };
   /** Content the audit did not see, and the posture rows it leaves unassessed (src/core/coverage.ts). */
   notAssessed: NotAssessed[];
+  /** What HelmRelease post-renderers change in a chart's output (files mode; src/loader/postrender.ts). */
+  postRendered?: PostRendered[];
 }
+
+/**
+ * One HelmRelease post-renderer step (`spec.postRenderers[].kustomize`: a patch, an older
+ * `patchesStrategicMerge`/`patchesJson6902` entry, or an `images` entry) and what it does.
+ * The chart itself is not rendered, so a patch is applied by kustomize to a stand-in of each
+ * workload kind it targets: an object of that kind with one container,
+ * {@link POST_RENDER_STAND_IN}. Whatever the stand-in has afterwards, the patch put there.
+ */
+export interface PostRendered {
+  release: ModelObject;
+  /** JSON pointer into the HelmRelease, to the patch or images entry. */
+  pointer: string;
+  /** The patched stand-ins, one per workload kind the patch targets (empty for images entries). */
+  objects: K8sObject[];
+  /** An `images` entry: the chart image it matches and the reference it substitutes. */
+  image?: { name: string; to: string };
+  /** Why the patch could not be applied (kustomize's error, or no kustomize): not assessed. */
+  problem?: string;
+}
+
+/** The stand-in's container and image in post-rendered objects (PostRendered). */
+export const POST_RENDER_STAND_IN = { container: "chart-container-0", image: "chart-image" } as const;
 
 export function refOf(o: K8sObject): ResourceRef {
   return {

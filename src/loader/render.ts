@@ -120,6 +120,30 @@ export class Renderer {
     await runner?.close();
   }
 
+  /**
+   * Builds a small kustomization written from `files` (name → content, in one temporary
+   * directory that is the only root the build may read) with the same kustomize as the
+   * renders. Resolves to the built objects, or to kustomize's error; null when no kustomize is
+   * available. Used for what is not a Kustomization's tree (HelmRelease post-renderers).
+   */
+  async buildScratch(files: Record<string, string>): Promise<{ objects: unknown[] } | { error: string } | null> {
+    if (!this.inputs.tool) return null;
+    this.runner ??= openKustomize(this.inputs.tool, Math.max(1, this.inputs.concurrency));
+    const tmp = mkdtempSync(join(tmpdir(), "fluxguard-scratch-"));
+    try {
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp, name), text);
+      const built = await this.runner.build(tmp, [realpathSync(tmp)]);
+      if (built.format === "json") return { objects: built.objects };
+      const parsed = parseYamlFile("(kustomize output)", built.text);
+      if (parsed.errors.length) return { error: `kustomize output: ${parsed.errors[0]!.message}` };
+      return { objects: parsed.documents.map((d) => d.value as unknown) };
+    } catch (e) {
+      return { error: kustomizeError((e as Error).message, tmp) };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
   async renderAll(jobs: RenderJob[]): Promise<Map<string, RenderOutcome>> {
     const out = new Map<string, RenderOutcome>();
     const toKustomize: Plan[] = [];

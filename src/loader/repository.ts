@@ -36,6 +36,7 @@ import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./f
 import { DEFAULT_MAX_FILE_BYTES, readTextBounded, ReadGuard, secureJoin } from "./guard.js";
 import { findKustomize, kustomizationRefs, type KustomizeTool } from "./kustomize.js";
 import { CONFIG_FILE } from "./config.js";
+import { postRenderReleases } from "./postrender.js";
 import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } from "./render.js";
 import { RenderCache } from "./render-cache.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
@@ -226,13 +227,16 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     return operator;
   };
   const builder = new ModelBuilder(root, opts.config, fileObjects, files, kustomizeByAbs, renderer, unassessed, fluxOperator);
+  let model: FleetModel;
   try {
     await builder.build();
+    model = builder.finish(kustomizeFiles);
+    // HelmRelease post-renderers, applied by the same kustomize to stand-ins (src/loader/postrender.ts).
+    model.postRendered = await postRenderReleases(model, (f) => renderer.buildScratch(f));
   } finally {
     operator?.close();
     await renderer.close();
   }
-  const model = builder.finish(kustomizeFiles);
   // A file the walk did not read may hold anything Flux applies.
   for (const n of walk.skipped) {
     if (/^Helm chart templates/.test(n.reason)) {
