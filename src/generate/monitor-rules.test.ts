@@ -87,6 +87,17 @@ describe("monitor alert rules (promtool)", { skip: SKIP }, () => {
     ]);
   });
 
+  it("a verification that could not run (VerificationError) is a warning of its own, not the critical alert", () => {
+    const labels = { ...SRC, reason: "VerificationError" };
+    promtoolTest(monitorRuleGroups({ notReadyAfter: 600 }), [
+      {
+        interval: "1m",
+        input_series: twoReplicas("fluxguard_verification_failure_last_timestamp_seconds", labels, "_x2 120x10"),
+        alert_rule_test: [at("2m", "FluxguardVerificationFailed", []), at("2m", "FluxguardVerificationError", [alert("FluxguardVerificationError", labels)])],
+      },
+    ]);
+  });
+
   it("fetch failure and refused reconciliation: fire on the first one", () => {
     const fetch = { ...SRC, reason: "AuthenticationFailed" };
     const denied = { identity: "team-a/team-a", kind: "ClusterRoleBinding", verb: "create", mechanism: "rbac" };

@@ -47,13 +47,23 @@ export function monitorAlertRules(opts: { notReadyAfter: number }): AlertRule[] 
   return [
     {
       alert: "FluxguardVerificationFailed",
-      expr: `max by (${src}, reason) (time() - fluxguard_verification_failure_last_timestamp_seconds) < ${RECENT_SECONDS}`,
+      expr: `max by (${src}, reason) (time() - fluxguard_verification_failure_last_timestamp_seconds{reason!="VerificationError"}) < ${RECENT_SECONDS}`,
       for: "0m",
       severity: "critical",
       summary: "Signature verification failed for {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} ({{ $labels.reason }})",
       description:
         "Flux refused a revision whose commit, tag or artifact signature did not verify: possibly a malicious push, or an expired or rotated key. fluxguard_verification_failures_total counts each rejected revision once. Run: flux get sources all -n {{ $labels.namespace }}",
       threat: "adversary-1-malicious-commit",
+    },
+    {
+      alert: "FluxguardVerificationError",
+      expr: `max by (${src}, reason) (time() - fluxguard_verification_failure_last_timestamp_seconds{reason="VerificationError"}) < ${RECENT_SECONDS}`,
+      for: "0m",
+      severity: "warning",
+      summary: "Flux could not verify {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} (VerificationError)",
+      description:
+        "Verification could not run: the keys Secret is missing or unreadable, the signature provider failed, or the API server was unavailable. Flux applies no new revision until it can verify. Not a rejected signature: that is FluxguardVerificationFailed.",
+      threat: "weakness-2-unverified-commits",
     },
     {
       alert: "FluxguardFetchFailed",

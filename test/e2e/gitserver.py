@@ -6,12 +6,17 @@ bare repositories under ROOT (``ROOT/<name>.git``) with push enabled and no
 authentication. A push to a repository that does not exist creates it, so a
 test can `git push http://127.0.0.1:PORT/new.git main` without a setup step.
 
+A repository with a file ``ROOT/<name>.git.htpasswd`` (lines ``user:password``)
+requires HTTP basic authentication with one of them; the file is read on every
+request, so a test revokes a credential by rewriting it (a revoked deploy key).
+
 Usage: gitserver.py --root DIR --port PORT [--bind 127.0.0.1] [--port-file F]
 
 Only loopback addresses are accepted for --bind.
 """
 
 import argparse
+import base64
 import ipaddress
 import os
 import re
@@ -67,6 +72,27 @@ class Handler(BaseHTTPRequestHandler):
         if not m or ".." in path:
             return self._fail(404, "not found")
         repo = os.path.join(self.server.root, m.group(1))
+        creds_file = repo + ".htpasswd"
+        if os.path.isfile(creds_file):
+            with open(creds_file, encoding="utf-8") as f:
+                allowed = {line.strip() for line in f if line.strip()}
+            auth = self.headers.get("Authorization", "")
+            given = ""
+            if auth.startswith("Basic "):
+                try:
+                    given = base64.b64decode(auth[6:].strip()).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    given = ""
+            if given not in allowed:
+                self._body()
+                data = b"authentication required\n"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="fluxguard-e2e"')
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
         wants_push = "service=git-receive-pack" in query or path.endswith("/git-receive-pack")
         if not os.path.isdir(repo):
             if not wants_push:
