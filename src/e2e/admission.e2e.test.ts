@@ -22,6 +22,7 @@ import { stringifyDocs } from "../generate/emit.js";
 import { generateFleet } from "../generate/fleet.js";
 
 const NS = "fluxguard-system";
+const PLATFORM_URL = "ssh://git@github.com/example/fleet";
 
 /** `kubectl apply` whose outcome is the point: exit code, stdout, stderr. */
 function apply(cluster: E2ECluster, yaml: string, dryRun = false): { code: number; stdout: string; stderr: string } {
@@ -57,9 +58,9 @@ export function apiPost(api: Api, path: string, body: unknown, agent: Agent): Pr
   });
 }
 
-const gitRepo = (name: string, namespace: string, url: string, verified: boolean): string => `apiVersion: source.toolkit.fluxcd.io/v1
+const gitRepo = (name: string, namespace: string, url: string, verified: boolean, annotations = ""): string => `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
-metadata: {name: ${name}, namespace: ${namespace}}
+metadata: {name: ${name}, namespace: ${namespace}${annotations ? `, annotations: {${annotations}}` : ""}}
 spec:
   interval: 10m
   url: ${url}
@@ -88,7 +89,7 @@ describe("admission: generated ValidatingAdmissionPolicies and fluxguard webhook
     cleanupKeys();
   });
 
-  it("native: each rule's ValidatingAdmissionPolicy admits the compliant object and denies the others (Deny), and warns in Warn", () => {
+  it("native: each rule's ValidatingAdmissionPolicy admits the compliant object and denies the others (Deny), and warns in Warn", async () => {
     const spec = parseSpec(
       "platform:\n  repository: ssh://git@example.com/fleet\n  admission:\n    default: Deny\n    rules:\n      gitrepository-unverified: Warn\ntenants:\n  - name: a\n    repository: ssh://git@example.com/a\n    allowedRegistries: [ghcr.io/example]\n",
       "spec.yaml",
@@ -176,6 +177,8 @@ ${policy}`;
       [imagePolicy("unbounded", "  policy: {semver: {range: '>=1.0.0'}}\n"), "imagepolicy-unbounded"],
       [imagePolicy("unfiltered", "  policy: {numerical: {order: asc}}\n"), "imagepolicy-unbounded"],
     ];
+    // The policy plugin loads new policies asynchronously: wait until the first denial shows.
+    for (let i = 0; i < 60 && apply(cluster, cases[1]![0], true).code === 0; i++) await new Promise((r) => setTimeout(r, 500));
     for (const [yaml, rule, message] of cases) {
       const name = /name: ([a-z-]+),/.exec(yaml)![1];
       const r = apply(cluster, yaml, true);
@@ -196,32 +199,28 @@ ${policy}`;
   });
 
   it("webhook: the API server calls it over TLS and it denies each cross-object case with its rule id and message", async () => {
-    await webhook.start();
-    cluster.apply(webhook.configuration(NS));
-    // The cluster as it stands: a platform sync source and Kustomization, a tenant reconciler and its source,
-    // and an experiments source nothing applies yet. Each is admitted on its way in.
-    const platformUrl = `${cluster.gitUrl}/fleet.git`;
+    // The cluster as it stands when the webhook is installed: a platform sync source and
+    // Kustomization, a tenant reconciler and its source.
     const base = [
-      gitRepo("platform", "flux-system", platformUrl, true),
+      gitRepo("platform", "flux-system", PLATFORM_URL, true),
       `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: platform, namespace: flux-system}
 spec: {interval: 10m, path: ./clusters/e2e, prune: true, serviceAccountName: kustomize-controller, sourceRef: {kind: GitRepository, name: platform}}
 `,
       "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: team-a, namespace: team-a}\n",
-      gitRepo("team-a", "team-a", `${cluster.gitUrl}/team-a.git`, true),
+      gitRepo("team-a", "team-a", "ssh://git@github.com/example/team-a", true),
       `apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: team-a, namespace: team-a}
 spec: {interval: 10m, path: ./, prune: true, serviceAccountName: team-a, targetNamespace: team-a, sourceRef: {kind: GitRepository, name: team-a}}
 `,
     ];
-    for (const y of base) {
-      const r = await retryApply(cluster, y);
-      assert.equal(r.code, 0, `${y}\n${r.stderr}\n${webhook.logTail()}`);
-    }
+    for (const y of base) cluster.apply(y);
+    await webhook.start();
+    cluster.apply(webhook.configuration(NS));
     // Warn: an unverified source nothing applies is a medium finding; kubectl prints the webhook's warning.
-    const experiments = apply(cluster, gitRepo("experiments", "team-a", `${cluster.gitUrl}/experiments.git`, false));
+    const experiments = await retryApply(cluster, gitRepo("experiments", "team-a", "ssh://git@github.com/example/experiments", false));
     assert.equal(experiments.code, 0, experiments.stderr);
     assert.match(experiments.stderr, /Warning: \[gitrepository-unverified\] medium: GitRepository team-a\/experiments has no spec\.verify/);
 
@@ -330,7 +329,9 @@ spec:
     const policyFiles = Object.fromEntries(files.filter((f) => f.path.startsWith("platform/policies/")).map((f) => [f.path, f.content]));
     repo.commit("generated fleet: admission policies", policyFiles, signing);
     pushTo(repo, `${cluster.gitUrl}/generated.git`);
-    const sync = `${gitRepo("generated", "flux-system", `${cluster.gitUrl}/generated.git`, true)}---
+    // The loopback Git server speaks plain HTTP: source-insecure-transport would deny it, so the
+    // source says why it is acceptable here, and the webhook honours the suppression.
+    const sync = `${gitRepo("generated", "flux-system", `${cluster.gitUrl}/generated.git`, true, '"fluxguard.io/ignore": "source-insecure-transport: the e2e suite\'s loopback Git server"')}---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: {name: generated-policies, namespace: flux-system}
