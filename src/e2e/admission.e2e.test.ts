@@ -344,7 +344,7 @@ spec: {interval: 10m, path: ./platform/policies, prune: true, serviceAccountName
     // Flux's own status and finalizer updates went through the webhook's matchConditions, not around them.
     const log = webhook.logTail(400);
     assert.doesNotMatch(log, /"decision":"error"/);
-    // The generated policies are in Warn; remove them again so the next tests see only the webhook.
+    // Stop reconciling them (prune off, then delete the Kustomization): the policies stay, in Deny.
     cluster.kc(["-n", "flux-system", "patch", "kustomization", "generated-policies", "--type=merge", "-p", '{"spec":{"prune":false}}']);
     cluster.kc(["-n", "flux-system", "delete", "kustomization", "generated-policies", "--wait=false"]);
   });
