@@ -25,6 +25,12 @@ export interface RuleMeta {
   references: readonly string[];
   /** Model modes the rule makes sense in (default: all). */
   modes?: ReadonlyArray<FleetModel["mode"]>;
+  /**
+   * The finding describes the cluster (or repository) as a whole, and `object` is only where to
+   * look (an entrypoint, an example). Admission judges such a rule by whether it fires, not by
+   * which object it names: a change that moves the anchor introduces nothing.
+   */
+  aggregate?: boolean;
 }
 
 export interface Report {

@@ -315,6 +315,7 @@ spec:
         if (o?.kind && o.kind !== "PrometheusRule") objects.push(o);
       }
     }
+    if (cluster.kubectl(["get", "namespace", "monitoring"]).code !== 0) cluster.kc(["create", "namespace", "monitoring"]); // kube-prometheus-stack's, a prerequisite
     const namespaces = objects.filter((o) => o.kind === "Namespace");
     cluster.kc(["apply", "-f", "-"], namespaces.map((o) => stringify(o)).join("---\n"));
     const rest = objects.filter((o) => o.kind !== "Namespace");

@@ -182,3 +182,14 @@ test("webhook: the baseline is computed once per cache version", () => {
   ev.review({ operation: "CREATE", object: sa, oldObject: null }, source.snapshot());
   assert.equal(runs, 1 + 3 + 2);
 });
+
+test("webhook: a rule about the whole cluster is judged by whether it fires, not by which object it names", () => {
+  // Without its entrypoint, no-failure-alerting names another Kustomization; the entrypoint's
+  // arrival moves the anchor to it. That introduces nothing.
+  const objects = baselineCluster().filter((o) => !(o.kind === "Kustomization" && o.metadata.name === "flux-system"));
+  const entry = baselineCluster().find((o) => o.kind === "Kustomization" && o.metadata.name === "flux-system")!;
+  const d = judge(entry, { objects });
+  assert.ok(!rules([...d.denials, ...d.warnings]).includes("no-failure-alerting"), JSON.stringify(rules(d.denials)));
+  assert.equal(d.allowed, true, JSON.stringify(d.denials.map((f) => f.message)));
+  assert.ok(ALL_RULES.find((r) => r.meta.id === "no-failure-alerting")!.meta.aggregate);
+});

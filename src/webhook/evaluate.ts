@@ -55,8 +55,12 @@ export interface Candidate {
   oldObject: K8sObject | null;
 }
 
-/** A finding's place: rule, object and field (not its message, which may count things). */
-function findingKey(f: Finding): string {
+/**
+ * A finding's place: rule, object and field (not its message, which may count things). For a
+ * rule about the cluster as a whole (`meta.aggregate`), the rule alone.
+ */
+function findingKey(f: Finding, aggregate: ReadonlySet<string>): string {
+  if (aggregate.has(f.ruleId)) return f.ruleId;
   const r = f.resource;
   return [f.ruleId, r ? `${r.kind}/${r.namespace ?? ""}/${r.name}` : f.message, f.pointer ?? ""].join("\u0000");
 }
@@ -70,9 +74,11 @@ export function oneLine(text: string, max = 200): string {
 export class AdmissionEvaluator {
   private baseline: { version: number; keys: Map<string, number> } | null = null;
   private readonly rules: readonly Rule[];
+  private readonly aggregate: ReadonlySet<string>;
 
   constructor(private readonly opts: EvaluatorOptions) {
     this.rules = opts.rules.filter((r) => ruleApplies(r, "admission"));
+    this.aggregate = new Set(this.rules.filter((r) => r.meta.aggregate).map((r) => r.meta.id));
   }
 
   /** The model the rules see: the snapshot's objects, with `replace` in place of its slot. */
@@ -93,7 +99,10 @@ export class AdmissionEvaluator {
     if (this.baseline?.version === snapshot.version) return this.baseline.keys;
     const { findings } = this.run(snapshot.objects);
     const keys = new Map<string, number>();
-    for (const f of findings) keys.set(findingKey(f), Math.max(keys.get(findingKey(f)) ?? 0, severityRank(f.severity)));
+    for (const f of findings) {
+      const k = findingKey(f, this.aggregate);
+      keys.set(k, Math.max(keys.get(k) ?? 0, severityRank(f.severity)));
+    }
     this.baseline = { version: snapshot.version, keys };
     return keys;
   }
@@ -112,7 +121,7 @@ export class AdmissionEvaluator {
     const { findings, errors } = this.run(objects);
     // New: a finding in a place that had none, or one whose severity the change raised (a
     // source that was merely unverified becomes unverified and applied).
-    const fresh = findings.filter((f) => severityRank(f.severity) > (base.get(findingKey(f)) ?? 0));
+    const fresh = findings.filter((f) => severityRank(f.severity) > (base.get(findingKey(f, this.aggregate)) ?? 0));
     const threshold = severityRank(this.opts.denyAt);
     const enforce = this.opts.mode === "enforce";
     const denials = enforce ? fresh.filter((f) => severityRank(f.severity) >= threshold) : [];

@@ -44,6 +44,7 @@ spec:
   for: 10m`,
     },
     references: ["https://fluxcd.io/flux/monitoring/alerts/", "https://fluxcd.io/flux/monitoring/metrics/"],
+    aggregate: true,
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

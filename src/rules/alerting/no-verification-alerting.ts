@@ -34,6 +34,7 @@ spec:
     - ".*verif.*"`,
     },
     references: ["https://fluxcd.io/flux/components/notification/alerts/"],
+    aggregate: true,
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

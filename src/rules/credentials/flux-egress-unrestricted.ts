@@ -108,6 +108,7 @@ spec:
           protocol: UDP`,
     },
     references: ["https://fluxcd.io/flux/security/best-practices/ (Network Isolation)", "https://github.com/fluxcd/flux2/blob/main/manifests/policies/allow-egress.yaml"],
+    aggregate: true,
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

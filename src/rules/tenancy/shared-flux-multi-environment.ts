@@ -82,6 +82,7 @@ export default defineRule({
   production/   # Flux on the production cluster syncs only this`,
     },
     references: ["https://fluxcd.io/flux/security/best-practices/"],
+    aggregate: true,
   },
   check({ model, config, report }) {
     for (const cluster of model.clusters) {
