@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 // Builds the Flux Operator CLI (`flux-operator`) from its Go module at a pinned version into
-// dist/flux-operator/, with the Flux distribution manifests its module ships
-// (config/data/flux) packed as dist/flux-operator/distribution.tar.gz. fluxguard runs
-// `flux-operator build resourceset` to expand ResourceSets and `flux-operator build instance`
-// (fed that distribution from a loopback registry) to read a FluxInstance's controllers.
-// Without it, ResourceSets and FluxInstance controller arguments are reported "not assessed".
+// dist/flux-operator/. fluxguard runs `flux-operator build resourceset` (offline) to expand
+// ResourceSets; without it, what a ResourceSet creates is reported "not assessed".
 //
 // Cached per version in $FLUXGUARD_TOOLS_CACHE, else $XDG_CACHE_HOME/fluxguard/tools, else
 // ~/.cache/fluxguard/tools: a second `npm ci` copies the cached build instead of compiling.
@@ -27,10 +24,9 @@ const force = process.argv.includes("--force");
 const root = new URL("..", import.meta.url).pathname;
 const outDir = join(root, "dist", "flux-operator");
 const outBin = join(outDir, "flux-operator");
-const outDist = join(outDir, "distribution.tar.gz");
 
 function give_up(message) {
-  console.error(`fluxguard: ${message}; ResourceSets and FluxInstance controllers will be reported "not assessed"`);
+  console.error(`fluxguard: ${message}; what ResourceSets create will be reported "not assessed"`);
   process.exit(required ? 1 : 0);
 }
 
@@ -39,22 +35,19 @@ const cacheBase =
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "fluxguard", "tools");
 const cacheDir = join(cacheBase, `flux-operator-${FLUX_OPERATOR_VERSION}`);
 const cachedBin = join(cacheDir, "flux-operator");
-const cachedDist = join(cacheDir, "distribution.tar.gz");
 
 function install() {
   mkdirSync(outDir, { recursive: true });
-  for (const [from, to] of [[cachedBin, outBin], [cachedDist, outDist]]) {
-    copyFileSync(from, `${to}.tmp`);
-    renameSync(`${to}.tmp`, to);
-  }
+  copyFileSync(cachedBin, `${outBin}.tmp`);
+  renameSync(`${outBin}.tmp`, outBin);
   chmodSync(outBin, 0o755);
 }
 
-if (!force && existsSync(outBin) && existsSync(outDist)) {
+if (!force && existsSync(outBin)) {
   const v = spawnSync(outBin, ["version", "--client"], { encoding: "utf8" });
   if (v.status === 0 && v.stdout.includes(FLUX_OPERATOR_VERSION.slice(1))) process.exit(0);
 }
-if (!force && existsSync(cachedBin) && existsSync(cachedDist)) {
+if (!force && existsSync(cachedBin)) {
   install();
   console.error(`fluxguard: flux-operator ${FLUX_OPERATOR_VERSION} copied from the cache ${cacheDir}`);
   process.exit(0);
@@ -81,23 +74,6 @@ if (built.status !== 0) {
   give_up(`building ${FLUX_OPERATOR_MODULE}/cmd/cli@${FLUX_OPERATOR_VERSION} failed (exit ${built.status})`);
 }
 renameSync(join(staging, "cli"), join(staging, "flux-operator"));
-// The distribution manifests `build instance` reads come with the same module version.
-const dl = spawnSync("go", ["mod", "download", "-json", `${FLUX_OPERATOR_MODULE}@${FLUX_OPERATOR_VERSION}`], { cwd: staging, encoding: "utf8", env });
-let moduleDir = null;
-try {
-  moduleDir = JSON.parse(dl.stdout).Dir;
-} catch {
-  moduleDir = null;
-}
-if (!moduleDir || !existsSync(join(moduleDir, "config", "data", "flux"))) {
-  rmSync(staging, { recursive: true, force: true });
-  give_up(`the module ${FLUX_OPERATOR_MODULE}@${FLUX_OPERATOR_VERSION} has no config/data/flux distribution`);
-}
-const tar = spawnSync("tar", ["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "-czf", join(staging, "distribution.tar.gz"), "-C", join(moduleDir, "config", "data"), "flux"], { stdio: ["ignore", "inherit", "inherit"] });
-if (tar.status !== 0) {
-  rmSync(staging, { recursive: true, force: true });
-  give_up("packing the Flux distribution manifests failed");
-}
 rmSync(cacheDir, { recursive: true, force: true });
 mkdirSync(cacheBase, { recursive: true });
 renameSync(staging, cacheDir);
