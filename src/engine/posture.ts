@@ -15,6 +15,7 @@ import { asArray, asObject, GROUP, groupOf, path, str } from "../core/flux.js";
 import type { FleetModel, ModelObject, Reconciler } from "../core/model.js";
 import { severityRank } from "../core/types.js";
 import type { Finding, PostureEntry } from "./report.js";
+import { fluxInstancePatched } from "../rules/util.js";
 
 /** Positive evidence for a row: how many relevant objects, and which of them lack the hardening (described). */
 interface Evidence {
@@ -75,7 +76,9 @@ export const POSTURE: readonly PostureDef[] = [
     evidence: (m) => {
       const sources = m.objects.filter((o) => isKind(o, GROUP.source, "GitRepository", "OCIRepository"));
       if (sources.length === 0) return "no GitRepository or OCIRepository in the repository";
-      const lacking = sources.filter((o) => !asObject(path(o.object, "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
+      // A FluxInstance's sync source gets its verify block through spec.kustomize.patches (layout 10).
+      const effective = (o: ModelObject): ModelObject["object"] => (o.origin.kind === "synthesized" ? fluxInstancePatched(m, o) : o.object);
+      const lacking = sources.filter((o) => !asObject(path(effective(o), "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
       lacking.push(...unverifiedCharts(m));
       return { shown: `${plural(sources.length, "source")} verified`, lacking };
     },
