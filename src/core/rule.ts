@@ -11,7 +11,13 @@ export interface RuleMeta {
   /** Stable kebab-case id. */
   id: string;
   title: string;
+  /** The highest severity the rule reports (the catalogue's, and a finding's default). */
   severity: Severity;
+  /**
+   * When findings may be lower than `severity`: how the rule chooses, in a sentence (the
+   * catalogue and `explain` show it). Absent: every finding is at `severity`.
+   */
+  severityVaries?: string;
   threats: readonly Threat[];
   /** One line, for `fluxguard rules`. */
   summary: string;

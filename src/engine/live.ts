@@ -7,6 +7,7 @@
 import type { FleetModel } from "../core/model.js";
 import type { Subject } from "../core/rbac.js";
 import { serviceAccountUser, subjectKey } from "../core/rbac.js";
+import { clusterAdminReconcilers } from "../core/escalation.js";
 import type { LiveContext } from "../loader/cluster.js";
 import { isKubernetesSystemSubject } from "../rules/util.js";
 import { importKubeClient } from "../loader/kube-client.js";
@@ -140,6 +141,13 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
     Kustomization: !lockdown["kustomize-controller"].defaultServiceAccount,
     HelmRelease: !lockdown["helm-controller"].defaultServiceAccount,
   };
+  // Under the lockdown, a reconciler may still name a cluster-admin service account of its own
+  // namespace (the controllers' own in the Flux namespace): those namespaces are asked too
+  // (core/escalation.ts, the same reading as the static rule flux-object-write-access).
+  const nameable = {
+    Kustomization: clusterAdminReconcilers(cluster, "Kustomization").nameable,
+    HelmRelease: clusterAdminReconcilers(cluster, "HelmRelease").nameable,
+  };
   const namespaces = new Set(model.objects.filter((m) => m.object.kind === "Namespace").map((m) => m.object.metadata.name));
   // RBAC grants a namespaced right through a RoleBinding in that namespace, or cluster-wide
   // through a ClusterRoleBinding. So: one question for all namespaces, then one per namespace
@@ -167,11 +175,17 @@ export async function analyzeWith(model: FleetModel, live: LiveContext, sar: Sar
         ["Kustomization", "kustomizations", "kustomize.toolkit.fluxcd.io"],
         ["HelmRelease", "helmreleases", "helm.toolkit.fluxcd.io"],
       ] as const) {
-        if (!unconfined[kind]) continue;
+        if (!unconfined[kind] && nameable[kind].size === 0) continue;
         if (live.notices.some((n) => n.file.startsWith(`${kind} (`))) continue; // CRD not installed
         const nsAllowed: string[] = [];
-        if (await sar(u.user, u.groups, "create", group, resource, null)) nsAllowed.push("*");
-        else for (const ns of (bound ??= roleBindingNamespaces(u, s))) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
+        if (unconfined[kind]) {
+          if (await sar(u.user, u.groups, "create", group, resource, null)) nsAllowed.push("*");
+          else for (const ns of (bound ??= roleBindingNamespaces(u, s))) if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
+        }
+        for (const ns of [...nameable[kind].keys()].sort()) {
+          if (nsAllowed.includes("*") || nsAllowed.includes(ns)) continue;
+          if (await sar(u.user, u.groups, "create", group, resource, ns)) nsAllowed.push(ns);
+        }
         if (nsAllowed.length) {
           kinds.push(kind);
           nsAllowed.forEach((n) => where.add(n));
@@ -205,7 +219,7 @@ export function formatLiveText(a: LiveAnalysis): string {
   lines.push(`  (${a.checks.map((c) => `${c.id}: ${c.label}`).join("; ")})`);
   lines.push(`  Can read Secrets in ${a.fluxNamespace}: ${a.secretReaders.length ? a.secretReaders.join(", ") : "only the Flux controllers"}`);
   if (a.clusterAdminCreators.length) {
-    lines.push("  Can create reconcilers that run as cluster-admin (no --default-service-account):");
+    lines.push("  Can create reconcilers that run as cluster-admin (no --default-service-account, or a cluster-admin service account to name there):");
     for (const c of a.clusterAdminCreators) lines.push(`    ${c.subject}: ${c.kinds.join(", ")} in ${c.namespaces.includes("*") ? "every namespace" : c.namespaces.join(", ")}`);
   } else lines.push("  Can create reconcilers that run as cluster-admin: nobody");
   return `${lines.join("\n")}\n`;

@@ -30,6 +30,7 @@ import verifyModeMismatch from "./source/verify-mode-mismatch.js";
 import workloadMutableImageTag from "./workloads/workload-mutable-image-tag.js";
 import workloadPrivileged from "./workloads/workload-privileged.js";
 import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
+import fluxObjectWriteAccess from "./rbac/flux-object-write-access.js";
 import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
 import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
 import remoteClusterCredentialsReadable from "./rbac/remote-cluster-credentials-readable.js";
@@ -61,6 +62,7 @@ export const ALL_RULES: readonly Rule[] = [
   fluxControllerClusterAdmin,
   reconcilerSaOverprivileged,
   fluxSecretsReadable,
+  fluxObjectWriteAccess,
   remoteClusterCredentialsReadable,
   // tenancy and trust boundaries
   multitenancyLockdownMissing,
