@@ -87,7 +87,7 @@ export const POSTURE: readonly PostureDef[] = [
     id: "developer-pushes-cluster-role-binding",
     threat: "A developer pushes a ClusterRoleBinding",
     expected: "Denied: the tenant's reconciler service account has no cluster-scoped RBAC",
-    rules: ["tenant-applies-cluster-scoped", "kustomization-missing-service-account", "multitenancy-lockdown-missing", "reconciler-sa-overprivileged", "cross-namespace-source-ref"],
+    rules: ["tenant-applies-cluster-scoped", "kustomization-applies-escalation", "workload-sa-escalation", "kustomization-missing-service-account", "multitenancy-lockdown-missing", "reconciler-sa-overprivileged", "cross-namespace-source-ref"],
     evidence: (m) => identityEvidence(m.reconcilers.filter((r) => r.kind === "Kustomization" && r.tier === "tenant"), "tenant Kustomizations"),
   },
   {
@@ -106,7 +106,7 @@ export const POSTURE: readonly PostureDef[] = [
     id: "flux-sa-privilege-escalation",
     threat: "A Flux service account is used for privilege escalation",
     expected: "Prevented: reconcilers impersonate least-privilege service accounts; controllers are locked down",
-    rules: ["flux-controller-cluster-admin", "reconciler-sa-overprivileged", "controller-insecure-flag", "multitenancy-lockdown-missing", "helmrelease-missing-service-account", "kustomization-missing-service-account"],
+    rules: ["flux-controller-cluster-admin", "reconciler-sa-overprivileged", "flux-object-write-access", "controller-insecure-flag", "multitenancy-lockdown-missing", "helmrelease-missing-service-account", "kustomization-missing-service-account"],
     evidence: (m) => {
       const ev = identityEvidence(m.reconcilers, "Flux reconcilers");
       if (typeof ev === "string") return ev;

@@ -32,6 +32,7 @@ import workloadPrivileged from "./workloads/workload-privileged.js";
 import fluxControllerClusterAdmin from "./rbac/flux-controller-cluster-admin.js";
 import fluxObjectWriteAccess from "./rbac/flux-object-write-access.js";
 import fluxSecretsReadable from "./rbac/flux-secrets-readable.js";
+import workloadSaEscalation from "./rbac/workload-sa-escalation.js";
 import reconcilerSaOverprivileged from "./rbac/reconciler-sa-overprivileged.js";
 import remoteClusterCredentialsReadable from "./rbac/remote-cluster-credentials-readable.js";
 import sourceVerificationFailed from "./live/source-verification-failed.js";
@@ -43,6 +44,7 @@ import suppressionInvalid from "./repository/suppression-invalid.js";
 import admissionPolicyTenantGap from "./tenancy/admission-policy-tenant-gap.js";
 import controllerInsecureFlag from "./tenancy/controller-insecure-flag.js";
 import crossNamespaceSourceRef from "./tenancy/cross-namespace-source-ref.js";
+import kustomizationAppliesEscalation from "./tenancy/kustomization-applies-escalation.js";
 import kustomizationForceApply from "./tenancy/kustomization-force-apply.js";
 import { helmreleaseMissingServiceAccount, kustomizationMissingServiceAccount } from "./tenancy/missing-service-account.js";
 import multitenancyLockdownMissing from "./tenancy/multitenancy-lockdown-missing.js";
@@ -63,6 +65,7 @@ export const ALL_RULES: readonly Rule[] = [
   reconcilerSaOverprivileged,
   fluxSecretsReadable,
   fluxObjectWriteAccess,
+  workloadSaEscalation,
   remoteClusterCredentialsReadable,
   // tenancy and trust boundaries
   multitenancyLockdownMissing,
@@ -70,6 +73,7 @@ export const ALL_RULES: readonly Rule[] = [
   kustomizationMissingServiceAccount,
   helmreleaseMissingServiceAccount,
   tenantAppliesClusterScoped,
+  kustomizationAppliesEscalation,
   kustomizationForceApply,
   crossNamespaceSourceRef,
   remoteKustomizeBase,

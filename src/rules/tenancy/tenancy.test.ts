@@ -6,6 +6,7 @@ for (const id of [
   "kustomization-missing-service-account",
   "helmrelease-missing-service-account",
   "tenant-applies-cluster-scoped",
+  "kustomization-applies-escalation",
   "kustomization-force-apply",
   "cross-namespace-source-ref",
   "remote-kustomize-base",
