@@ -11,7 +11,7 @@ export function explainText(r: Rule): string {
   return [
     `${m.id}: ${m.title}`,
     "",
-    `Severity: ${m.severity}`,
+    `Severity: ${m.severity}${m.severityVaries ? ` at most (varies: ${m.severityVaries})` : ""}`,
     `Threats:  ${m.threats.join(", ") || "-"}`,
     "",
     m.summary,

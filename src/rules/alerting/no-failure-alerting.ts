@@ -13,6 +13,7 @@ export default defineRule({
     id: "no-failure-alerting",
     title: "Reconciliation failures reach no one",
     severity: "high",
+    severityVaries: "high when nothing alerts on a cluster's failures or an alert relies on a metric Flux does not emit; medium when some Kustomizations or sources are uncovered; low for a dead-metric alert where other alerting covers the cluster",
     threats: ["weakness-6-no-alerting"],
     summary: "no notification-controller Alert forwards errors of Kustomizations and sources, and no Prometheus rule alerts on Flux readiness (rules on gotk_reconcile_condition never fire)",
     rationale:

@@ -10,6 +10,7 @@ export default defineRule({
     id: "no-verification-alerting",
     title: "Verification failures are not forwarded",
     severity: "medium",
+    severityVaries: "medium when nothing forwards a verification failure; low when a readiness alert covers the source but does not say it was a signature",
     threats: ["weakness-6-no-alerting", "adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "sources are verified, but no Alert forwards their verification failures (error events of those source kinds that pass the inclusion and exclusion lists)",
     rationale:

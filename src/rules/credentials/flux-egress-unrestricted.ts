@@ -76,6 +76,7 @@ export default defineRule({
     id: "flux-egress-unrestricted",
     title: "Flux can reach any address on the network",
     severity: "medium",
+    severityVaries: "medium when source-controller's egress is unrestricted; low for Flux's own default policy or a partial restriction",
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "no NetworkPolicy restricts egress from source-controller in the Flux namespace (Flux's own policies allow all egress)",
     rationale:

@@ -9,7 +9,8 @@ export default defineRule({
   meta: {
     id: "plaintext-secret-in-git",
     title: "Secret in plain text in Git",
-    severity: "high",
+    severity: "critical",
+    severityVaries: "critical when the clear values look like Git or registry credentials; high otherwise",
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "a Secret with data or stringData that is not SOPS-encrypted, or a kustomize secretGenerator with plain-text literals, files or envs (sops metadata without ENC[...] values is plain text)",
     rationale:

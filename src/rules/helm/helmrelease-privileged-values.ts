@@ -45,7 +45,8 @@ export default defineRule({
   meta: {
     id: "helmrelease-privileged-values",
     title: "HelmRelease values that make workloads privileged",
-    severity: "high",
+    severity: "critical",
+    severityVaries: "critical for host-level settings in a tenant's HelmRelease; high for its other settings, or host-level ones in a platform HelmRelease; medium for a platform HelmRelease's other settings",
     threats: ["adversary-4-helm-values-injection"],
     summary: "HelmRelease values (inline, or from a ConfigMap in the repository) or post-renderer patches enable privileged, host namespaces, privilege escalation, root, dangerous capabilities or hostPath (post-renderers: also another service account or image)",
     rationale:

@@ -28,6 +28,7 @@ export default defineRule({
     id: "helmrelease-unpinned-chart",
     title: "Helm chart that is not pinned",
     severity: "medium",
+    severityVaries: "medium for a chart source a HelmRelease installs; low for other sources whose content moves without a commit",
     threats: ["adversary-4-helm-values-injection", "adversary-1-malicious-commit"],
     summary: "a chart version that is missing, `*`, `x` or a range without an upper bound, or an OCIRepository serving a chart that tracks `latest`",
     rationale:

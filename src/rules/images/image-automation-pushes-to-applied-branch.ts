@@ -11,6 +11,7 @@ export default defineRule({
     id: "image-automation-pushes-to-applied-branch",
     title: "Image automation commits straight to a branch Flux applies",
     severity: "high",
+    severityVaries: "high when the automation commits to a branch an applied source tracks (or to an unknown checkout branch); medium when it commits straight to a known checkout branch no source applies",
     threats: ["adversary-5-image-automation", "weakness-2-unverified-commits"],
     summary: "an ImageUpdateAutomation pushes (through push.branch, the checkout branch or a push.refspec destination) to a branch that a Flux source applies from, or sets no push.branch, with no review in between",
     rationale:

@@ -22,6 +22,7 @@ export default defineRule({
     id: "image-registry-not-allowed",
     title: "Image from a registry outside allowedRegistries",
     severity: "high",
+    severityVaries: "high for workload and automation images; low, once per audit, for Flux's own controller images from the Flux distribution",
     threats: ["adversary-5-image-automation", "adversary-1-malicious-commit"],
     summary: "an ImageRepository, or a workload image in rendered content, comes from a registry not in the config's allowedRegistries (only when that list is set)",
     rationale:

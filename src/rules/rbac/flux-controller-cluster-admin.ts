@@ -9,6 +9,7 @@ export default defineRule({
     id: "flux-controller-cluster-admin",
     title: "Flux reconcilers are bound to cluster-admin without the impersonation lockdown",
     severity: "high",
+    severityVaries: "high without the --default-service-account lockdown; low when the lockdown confines the controller to reconcilers that name it",
     threats: ["weakness-1-cluster-admin", "adversary-3-kustomization-escalation"],
     summary: "cluster-admin (or a wildcard ClusterRole) is bound to kustomize-controller or helm-controller",
     rationale:

@@ -14,7 +14,8 @@ export default defineRule({
   meta: {
     id: "reconciler-sa-overprivileged",
     title: "A reconciler's service account holds escalation-grade permissions",
-    severity: "high",
+    severity: "critical",
+    severityVaries: "critical for cluster-admin (or wildcard access) cluster-wide; high for escalation verbs, binding creation, access in another namespace or Secrets outside its own; low for admin inside its own namespace, or creating RoleBindings there",
     threats: ["adversary-3-kustomization-escalation", "weakness-1-cluster-admin", "weakness-4-unscoped-kustomization"],
     summary: "the service account a Kustomization or HelmRelease runs as has cluster-admin, escalate/bind/impersonate, binding creation or foreign Secret access",
     rationale:

@@ -14,6 +14,7 @@ export default defineRule({
     id: "remote-cluster-credentials-readable",
     title: "A subject on the hub can read a remote cluster's kubeconfig",
     severity: "high",
+    severityVaries: "high for each subject besides Flux that can read a remote cluster's kubeconfig Secret; info, once, saying who holds it when only Flux can",
     threats: ["adversary-2-credential-exfiltration", "weakness-1-cluster-admin"],
     summary: "someone other than the Flux controllers can read the Secret holding the kubeconfig a Kustomization or HelmRelease uses for remote apply",
     rationale:

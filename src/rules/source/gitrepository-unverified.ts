@@ -9,6 +9,7 @@ export default defineRule({
     id: "gitrepository-unverified",
     title: "GitRepository without commit signature verification",
     severity: "high",
+    severityVaries: "high for a branch or semver range an applied source follows; medium for a pinned tag, or a branch nothing applies; low for a pinned commit, or a tag nothing applies",
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "a GitRepository has no spec.verify, so Flux applies any commit pushed to it",
     rationale:

@@ -16,6 +16,7 @@ export default defineRule({
     id: "ocirepository-unverified",
     title: "OCIRepository without signature verification, or with a weak keyless identity",
     severity: "high",
+    severityVaries: "high when something applies the artifact; medium otherwise",
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "an OCIRepository has no spec.verify (cosign or notation), or keyless cosign matches any identity",
     rationale:

@@ -17,6 +17,7 @@ export default defineRule({
     id: "source-insecure-transport",
     title: "Source fetched over plain HTTP or without TLS",
     severity: "high",
+    severityVaries: "high when credentials travel in the clear or an unverified source is applied; medium otherwise",
     threats: ["adversary-1-malicious-commit", "adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
     summary: "an http:// or git:// URL, or insecure: true, on a GitRepository, HelmRepository, OCIRepository, Bucket or ImageRepository",
     rationale:

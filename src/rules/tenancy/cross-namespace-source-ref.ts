@@ -8,6 +8,7 @@ export default defineRule({
     id: "cross-namespace-source-ref",
     title: "Reference to a source in another namespace",
     severity: "medium",
+    severityVaries: "medium in a cluster with tenants and no --no-cross-namespace-refs; low when the lockdown will refuse the reference; info, once per cluster, when every reconciler is the platform",
     threats: ["adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization", "weakness-5-shared-instance"],
     summary: "a sourceRef, chart sourceRef or chartRef points into another namespace",
     rationale:

@@ -11,6 +11,7 @@ function makeRule(kind: "Kustomization" | "HelmRelease"): Rule {
       id,
       title: `${kind} reconciles as ${controller} (cluster-admin)`,
       severity: "high",
+      severityVaries: "high for reconcilers outside the Flux namespace; medium for the platform's own in the Flux namespace",
       threats:
         kind === "Kustomization"
           ? ["weakness-4-unscoped-kustomization", "adversary-3-kustomization-escalation", "weakness-1-cluster-admin"]

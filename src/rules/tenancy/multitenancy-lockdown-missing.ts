@@ -48,6 +48,7 @@ export default defineRule({
     id: "multitenancy-lockdown-missing",
     title: "Flux controllers lack the multi-tenancy lockdown",
     severity: "high",
+    severityVaries: "high when kustomize-controller or helm-controller lacks --default-service-account; medium for the other lockdown flags",
     threats: ["weakness-4-unscoped-kustomization", "adversary-3-kustomization-escalation", "weakness-1-cluster-admin"],
     summary: "a controller Deployment or FluxInstance lacks --no-cross-namespace-refs, --default-service-account or --no-remote-bases",
     rationale:

@@ -9,6 +9,7 @@ export default defineRule({
     id: "remote-kustomize-base",
     title: "kustomization pulls a remote base",
     severity: "medium",
+    severityVaries: "medium without --no-remote-bases; low when the lockdown will refuse the base",
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],
     summary: "a kustomization file lists a remote resource, base or component (a URL or repository reference)",
     rationale:

@@ -7,7 +7,8 @@ export default defineRule({
   meta: {
     id: "workload-privileged",
     title: "Privileged workload in what Flux applies",
-    severity: "high",
+    severity: "critical",
+    severityVaries: "critical for host-level privileges (privileged, host PID/IPC, node paths, dangerous capabilities) in a tenant's workload; high for other privileges there, or host-level ones the platform applies; medium for the platform's other privileges",
     threats: ["adversary-4-helm-values-injection", "adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization"],
     summary: "a Deployment, StatefulSet, DaemonSet, Job, CronJob or Pod that a Flux Kustomization renders is privileged, uses host namespaces, escalation, root, dangerous capabilities or hostPath",
     rationale:
