@@ -51,6 +51,7 @@ export default defineRule({
     id: "admission-policy-tenant-gap",
     title: "The repository's admission policy does not cover a tenant",
     severity: "high",
+    severityVaries: "high for a tenant reconciler the policy does not cover; medium for a policy that denies nothing (no binding, or audit/warn only); info when whether it covers a tenant is not assessed",
     threats: ["adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization"],
     summary: "a ValidatingAdmissionPolicy (with its binding) or Kyverno ClusterPolicy that guards tenants does not match one tenant's reconciler identity, namespace or kinds",
     rationale:
