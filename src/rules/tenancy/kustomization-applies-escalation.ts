@@ -3,7 +3,7 @@ import { str } from "../../core/flux.js";
 import { clusterOf } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { severityRank, type Severity } from "../../core/types.js";
-import { describe, isFluxControllerSubject, lockdownNote } from "../util.js";
+import { describe, isFluxControllerSubject } from "../util.js";
 
 export default defineRule({
   meta: {
@@ -56,7 +56,7 @@ spec:
         object: r.object,
         pointer: target ? "/spec/targetNamespace" : "/spec",
         severity: worst.severity,
-        message: `${describe(r.object)} ${manages} but runs as ${r.identity.namespace}/${r.identity.serviceAccount} (cluster-admin: no serviceAccountName, no --default-service-account) and applies ${found.map((f) => f.what).join(", ")}: whoever can change its path grants that${lockdownNote(cluster.lockdown["kustomize-controller"], model.mode)}`,
+        message: `${describe(r.object)} ${manages} but runs as ${r.identity.namespace}/${r.identity.serviceAccount} (cluster-admin: no serviceAccountName, no --default-service-account) and applies ${found.map((f) => f.what).join(", ")}: whoever can change its path grants that`,
       });
     }
   },
