@@ -35,7 +35,7 @@ subjects:
     name: ci-runner
     namespace: ci`,
     },
-    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "https://fluxcd.io/flux/security/#multi-tenancy-lock-down", "FLUX-FACTS.md §2.1"],
+    references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "https://fluxcd.io/flux/security/#multi-tenancy-lock-down"],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

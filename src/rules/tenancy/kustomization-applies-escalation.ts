@@ -26,7 +26,7 @@ spec:
   targetNamespace: web
   serviceAccountName: web-reconciler   # a Role in namespace web, no RBAC verbs`,
     },
-    references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#role-based-access-control", "https://fluxcd.io/flux/installation/configuration/multitenancy/", "FLUX-FACTS.md §2.1"],
+    references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#role-based-access-control", "https://fluxcd.io/flux/installation/configuration/multitenancy/"],
   },
   check({ model, report }) {
     for (const r of model.reconcilers) {
