@@ -82,3 +82,27 @@ export function redactYaml(text: string): string {
     })
     .join("\n");
 }
+
+/**
+ * Whether data holds something secret-bearing: a Secret object, a URL with credentials, or a
+ * literal string under a secret-like key (a password in Helm values or postBuild.substitute).
+ * What holds one is never written to disk (the render cache).
+ */
+export function holdsSecret(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (redactUrls(v) !== v) return true;
+    } else if (Array.isArray(v)) stack.push(...v);
+    else if (v !== null && typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if (o["kind"] === "Secret" && typeof o["apiVersion"] === "string") return true;
+      for (const [k, x] of Object.entries(o)) {
+        if (typeof x === "string" && x !== "" && SECRET_KEY.test(k) && !/^\$\{[^}]*\}$/.test(x)) return true;
+        stack.push(x);
+      }
+    }
+  }
+  return false;
+}

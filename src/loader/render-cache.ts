@@ -3,7 +3,7 @@
  * paths whose inputs did not change. Correct by construction: the key hashes the kustomize
  * version, the Flux-level settings, the path, and the content of every file the build reads
  * (every kustomization in the tree and every file they reference). Builds that produce a
- * Secret are never written, so no Secret value lands on disk. Entries are files of mode 0600
+ * Secret, or hold URL credentials or a literal value under a secret-like key, are never written, so no secret value lands on disk. Entries are files of mode 0600
  * in a 0700 directory; set FLUXGUARD_CACHE=off to disable it.
  */
 import { createHash } from "node:crypto";
@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import type { RenderMethod } from "../core/model.js";
 import type { K8sObject } from "../core/types.js";
+import { holdsSecret } from "../core/redact.js";
 
 export const RENDER_CACHE_VERSION = 1;
 
@@ -67,7 +68,8 @@ export class RenderCache {
   }
 
   put(key: string, sourceRoot: string, outcome: CachedOutcome): void {
-    if (outcome.docs.some((d) => d.value.kind === "Secret")) return;
+    // Secret-bearing builds (a Secret, URL credentials, a literal password) never land on disk.
+    if (outcome.docs.some((d) => d.value.kind === "Secret" || holdsSecret(d.value))) return;
     const rel = (p: string): string => (p === "flux" ? p : relative(sourceRoot, p));
     const entry: Entry = {
       v: RENDER_CACHE_VERSION,
