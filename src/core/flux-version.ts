@@ -90,7 +90,13 @@ function repoPath(url: string): string {
  * declarations of one kind, the first by file then name.
  */
 export function declaredFluxVersion(objects: readonly ModelObject[], headerOf: (file: string) => string | null): DeclaredFluxVersion | null {
-  const sorted = [...objects].sort((a, b) => (a.origin.file ?? "").localeCompare(b.origin.file ?? "") || a.object.metadata.name.localeCompare(b.object.metadata.name));
+  // Only the kinds that can declare a version, sorted (a cluster holds thousands of objects).
+  const relevant = objects.filter((m) => {
+    const g = groupOf(m.object.apiVersion);
+    return g === GROUP.operator || g === GROUP.source || g === GROUP.kustomize || m.object.kind === "Deployment" || /(^|\/)gotk-components\.ya?ml$/.test(m.origin.file ?? "");
+  });
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = relevant.sort((a, b) => byText(a.origin.file ?? "", b.origin.file ?? "") || byText(a.object.metadata.name, b.object.metadata.name));
   // 1. FluxInstance.
   for (const m of sorted) {
     if (m.object.kind !== "FluxInstance" || groupOf(m.object.apiVersion) !== GROUP.operator) continue;

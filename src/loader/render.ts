@@ -147,6 +147,10 @@ export class Renderer {
   async renderAll(jobs: RenderJob[]): Promise<Map<string, RenderOutcome>> {
     const out = new Map<string, RenderOutcome>();
     const toKustomize: Plan[] = [];
+    // Jobs that build the same directory with the same settings (one overlay reconciled by
+    // several clusters' Kustomizations) are built once and share the outcome.
+    const first = new Map<string, string>();
+    const twins: Array<[string, string]> = [];
     for (const job of jobs) {
       const sig = signature(job);
       const cached = this.cache.get(sig);
@@ -154,6 +158,12 @@ export class Renderer {
         out.set(job.id, cached);
         continue;
       }
+      const seen = first.get(sig);
+      if (seen !== undefined) {
+        twins.push([job.id, seen]);
+        continue;
+      }
+      first.set(sig, job.id);
       const plan = this.plan(job);
       if (plan.refuse || !plan.needsKustomize || !this.inputs.tool) {
         const res = this.builtin(plan);
@@ -186,7 +196,7 @@ export class Renderer {
       const conc = Math.max(1, this.inputs.concurrency);
       const total = toKustomize.reduce((n, p) => n + p.weight, 0);
       const chunks = batchDisjoint(toKustomize, (p) => p.unprefixed, {
-        items: Math.max(1, Math.min(batchLimit("FLUXGUARD_RENDER_BATCH", MAX_BATCH_PLANS), Math.ceil(toKustomize.length / conc))),
+        items: Math.max(1, Math.min(batchLimit("FLUXGUARD_RENDER_BATCH", this.inputs.tool?.server ? SERVER_BATCH_PLANS : MAX_BATCH_PLANS), Math.ceil(toKustomize.length / conc))),
         weight: Math.max(1, Math.min(batchLimit("FLUXGUARD_RENDER_BATCH_OBJECTS", MAX_BATCH_OBJECTS), Math.ceil(total / conc))),
         weightOf: (p) => p.weight,
       });
@@ -200,6 +210,7 @@ export class Renderer {
         if (cache && key) cache.put(key, plan.job.sourceRoot, res);
       }
     }
+    for (const [id, from] of twins) out.set(id, out.get(from)!);
     return out;
   }
 
@@ -699,6 +710,14 @@ export function sweepRenderTemp(ownOnly = false): void {
 
 /** Plans in one kustomize process at most ($FLUXGUARD_RENDER_BATCH overrides, for measurements). */
 export const MAX_BATCH_PLANS = 64;
+/**
+ * Plans in one build of the kustomize server. A server build costs no process start, and
+ * kustomize's name-reference pass grows with the square of the objects in one build (every
+ * reference is matched against every object), so one plan a build is cheapest: on the
+ * synthetic fleet (221 builds), tree CPU 7.7 s -> 6.9 s (mean of 3 paired runs) against
+ * batches of ~9 plans.
+ */
+export const SERVER_BATCH_PLANS = 1;
 /**
  * Objects (in the source files) in one kustomize process at most ($FLUXGUARD_RENDER_BATCH_OBJECTS
  * overrides). Measured with kubectl kustomize 5.5 on 2 cores: CPU per plan is flat from ~100 to
