@@ -14,8 +14,8 @@ import type { TestRepo } from "../verify/testkit.js";
 
 const CLUSTER_SH = join(REPO_ROOT, "test", "e2e", "cluster.sh");
 
-/** What the suite runs; package.json's test:e2e builds the same list before the tests start. */
-export const SUITE_COMPONENTS = "etcd kube-apiserver source-controller kustomize-controller helm-controller";
+/** What the suite builds and runs (helm is only built: the monitor test renders the chart); package.json's test:e2e builds the same list first. */
+export const SUITE_COMPONENTS = "etcd kube-apiserver source-controller kustomize-controller helm-controller helm";
 
 export interface RunResult {
   code: number;
@@ -89,6 +89,18 @@ export class E2ECluster {
   restartControllers(lockdown: boolean): void {
     const r = run("bash", [CLUSTER_SH, "restart-controllers", lockdown ? "--lockdown" : "--no-lockdown"], { env: this.env, timeoutMs: 5 * 60_000 });
     if (r.code !== 0) throw new Error(`restart-controllers failed:\n${r.stderr.slice(-3000)}`);
+  }
+
+  /** Stops kube-apiserver and starts it again on the same port and etcd data. */
+  restartApiserver(): void {
+    const r = run("bash", [CLUSTER_SH, "restart-apiserver"], { env: this.env, timeoutMs: 5 * 60_000 });
+    if (r.code !== 0) throw new Error(`restart-apiserver failed:\n${r.stderr.slice(-3000)}`);
+  }
+
+  /** The path of a binary `cluster.sh build` made (e.g. `helm`), or null when it is not built. */
+  static binary(component: string): string | null {
+    const r = run("bash", [CLUSTER_SH, "bin", component], { env: process.env });
+    return r.code === 0 ? r.stdout.trim() : null;
   }
 
   /** The controller and API server logs, for a failure message. */
