@@ -14,7 +14,7 @@ import { escapeText } from "./escape.js";
 const ENV = { FLUXGUARD_CACHE: "off" };
 
 async function allFormats(dir: string, extra: string[] = []): Promise<{ text: string; json: string; sarif: string }> {
-  const text = (await runCli(["audit", dir, "--no-color", "--verbose", ...extra], { env: ENV })).stdout;
+  const text = (await runCli(["audit", dir, "--no-color", "--verbose", "--group-by", "file", ...extra], { env: ENV })).stdout;
   const json = (await runCli(["audit", dir, "--format", "json", ...extra], { env: ENV })).stdout;
   const sarif = (await runCli(["audit", dir, "--format", "sarif", ...extra], { env: ENV })).stdout;
   return { text, json, sarif };

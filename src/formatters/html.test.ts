@@ -5,38 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../testing/cli.js";
 import { REPO_ROOT } from "../testing/paths.js";
 import { escapeHtml } from "./html.js";
+import { hostileRepo } from "../testing/hostile-repo.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fg-html-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A repository whose names, values and file names carry markup, quotes and bidirectional controls. */
-export function hostileRepo(root: string): void {
-  const evil = "x<script>alert(1)</script>";
-  const dir = join(root, "clusters", "prod", `ev"il</style><b>\u202Egpj.yaml`);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, `tenant'<img src=x onerror=alert(1)>.yaml`),
-    [
-      "apiVersion: kustomize.toolkit.fluxcd.io/v1",
-      "kind: Kustomization",
-      `metadata: {name: "app</style><script>alert(2)</script>", namespace: "team-\u202Eevil"}`,
-      `spec: {interval: 10m, path: "./${evil}", prune: true, sourceRef: {kind: GitRepository, name: "src\\"'<>&", namespace: flux-system}}`,
-      "---",
-      "apiVersion: source.toolkit.fluxcd.io/v1",
-      "kind: GitRepository",
-      `metadata: {name: "repo<script>", namespace: flux-system}`,
-      `spec: {interval: 1m, url: "https://example.com/</style>.git", ref: {branch: "main\u2066"}}`,
-      "",
-    ].join("\n"),
-  );
-}
 
 describe("html report", () => {
   it("escapes markup and shows invisible and bidirectional characters", () => {
