@@ -15,7 +15,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { REPO_ROOT } from "../testing/paths.js";
 
-const PRE_COMMIT = spawnSync("pre-commit", ["--version"], { encoding: "utf8" }).status === 0;
+const version = spawnSync("pre-commit", ["--version"], { encoding: "utf8" });
+const PRE_COMMIT = version.status === 0;
+// pre-commit 3.2 renamed the stage `push` to `pre-push` (Debian 12 ships 3.0.4).
+const [maj = 0, min = 0] = (/(\d+)\.(\d+)/.exec(version.stdout ?? "") ?? []).slice(1).map(Number);
+const PUSH_STAGE = maj > 3 || (maj === 3 && min >= 2) ? "pre-push" : "push";
 const tmp = mkdtempSync(join(tmpdir(), "fg-precommit-"));
 const repo = join(tmp, "repo");
 // No Go on PATH: installing the hook must not need it.
@@ -53,7 +57,7 @@ describe("pre-commit hooks", { skip: PRE_COMMIT ? false : "pre-commit is not ins
   });
 
   it("fluxguard-verify runs fluxguard verify at pre-push", () => {
-    const r = tryRepo("fluxguard-verify", "--hook-stage", "pre-push", "--all-files");
+    const r = tryRepo("fluxguard-verify", "--hook-stage", PUSH_STAGE, "--all-files");
     // No keys are configured in this repository: verify refuses with its usage error.
     assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /fluxguard verify\.+Failed/);
