@@ -44,6 +44,33 @@ export const VERIFICATION_MESSAGES: Record<string, string[]> = {
   HelmChart: ["failed to verify the signature using provider 'cosign': no matching signatures were found for 'ghcr.io/example/charts/app:1.0.0'"],
 };
 
+/**
+ * Error events each kind emits when it fails, as its controller words them (kustomize-controller,
+ * helm-controller, source-controller; FLUX-FACTS.md §4 "How failures become alerts"). An Alert
+ * covers a kind's failures only if its inclusion and exclusion lists pass every one of them:
+ * `exclusionList: [".*"]`, or an `inclusionList` that keeps only signature messages, forwards
+ * nothing (or not everything) that says a reconciliation failed.
+ */
+export const FAILURE_MESSAGES: Record<string, string[]> = {
+  Kustomization: [
+    "Deployment/apps/web dry-run failed: error validating data: unknown field \"replica\"",
+    "health check failed after 5m0s: timeout waiting for: [Deployment/apps/web status: 'InProgress']",
+    "kustomize build failed: accumulating resources: accumulation err='accumulating resources from './web'': missing Resource metadata",
+  ],
+  HelmRelease: ["Helm install failed for release apps/web with chart web@1.2.3: context deadline exceeded", "Helm upgrade failed for release apps/web with chart web@1.2.4: another operation (install/upgrade/rollback) is in progress"],
+  GitRepository: ["failed to checkout and determine revision: unable to clone 'ssh://git@git.example.com/fleet': ssh: handshake failed: ssh: unable to authenticate"],
+  OCIRepository: ["failed to determine artifact digest: GET https://registry.example.com/v2/fleet/manifests/latest: UNAUTHORIZED: authentication required"],
+  HelmRepository: ["failed to fetch Helm repository index: failed to cache index to temporary file: failed to fetch https://charts.example.com/index.yaml : 401 Unauthorized"],
+  HelmChart: ["chart pull error: failed to download chart for remote reference: failed to get 'oci://registry.example.com/charts/web:1.2.3': 401 Unauthorized"],
+  Bucket: ["failed to confirm existence of 'fleet' bucket: Access Denied"],
+};
+
+/** An Alert that forwards nothing, and why (suspended, its Provider absent, suspended or not a pager). */
+export interface DroppedAlert {
+  alert: ModelObject;
+  reason: string;
+}
+
 export interface AlertInfo {
   alert: ModelObject;
   /** notification-controller runs with --no-cross-namespace-refs=true: only events of the Alert's own namespace reach it. */
@@ -55,6 +82,8 @@ export interface AlertInfo {
 
 export interface Coverage {
   alerts: AlertInfo[];
+  /** Alerts that deliver no event at all, with the reason. */
+  dropped: DroppedAlert[];
   /** Kinds a readiness PrometheusRule covers ("*" for every kind). */
   promKinds: Set<string>;
   /** Alerting rules that rely on metrics Flux does not emit. */
@@ -83,16 +112,34 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
   const pool = clusterPool(model, cluster);
   const providers = pool.filter((m) => isFluxKind(m, GROUP.notification, "Provider"));
   const alerts: AlertInfo[] = [];
+  const dropped: DroppedAlert[] = [];
   const nc = cluster.controllers.get("notification-controller");
   const noCrossNamespaceRefs = nc
     ? flagIsTrue(nc.flags.get("no-cross-namespace-refs")?.value)
     : cluster.fluxInstance !== null && path(cluster.fluxInstance.object, "spec", "cluster", "multitenant") === true;
   for (const a of pool) {
-    if (!isFluxKind(a, GROUP.notification, "Alert") || path(a.object, "spec", "suspend") === true) continue;
+    if (!isFluxKind(a, GROUP.notification, "Alert")) continue;
+    if (path(a.object, "spec", "suspend") === true) {
+      dropped.push({ alert: a, reason: "is suspended" });
+      continue;
+    }
     const ns = a.object.metadata.namespace;
     const pname = str(a.object, "spec", "providerRef", "name");
+    // The Provider is looked up in the Alert's own namespace; without it, notification-controller drops the event.
     const provider = providers.find((p) => p.object.metadata.name === pname && (p.object.metadata.namespace === ns || ns === undefined || p.object.metadata.namespace === undefined));
-    if (provider && (path(provider.object, "spec", "suspend") === true || NOT_ALERTING.has(str(provider.object, "spec", "type") ?? ""))) continue;
+    if (!provider) {
+      dropped.push({ alert: a, reason: pname ? `names Provider ${pname}, which is not in ${model.mode === "files" ? "the repository" : "the cluster"} (notification-controller drops events whose Provider does not exist)` : "names no Provider" });
+      continue;
+    }
+    const ptype = str(provider.object, "spec", "type") ?? "";
+    if (path(provider.object, "spec", "suspend") === true) {
+      dropped.push({ alert: a, reason: `sends to Provider ${pname}, which is suspended` });
+      continue;
+    }
+    if (NOT_ALERTING.has(ptype)) {
+      dropped.push({ alert: a, reason: `sends to Provider ${pname} of type ${ptype}, which sets commit statuses and pages no one` });
+      continue;
+    }
     alerts.push({
       alert: a,
       noCrossNamespaceRefs,
@@ -129,7 +176,7 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
       });
     });
   }
-  return { alerts, promKinds, dead };
+  return { alerts, dropped, promKinds, dead };
 }
 
 /** Whether an Alert's event sources select an object (notification-controller's matching, src/core/alerts.ts). */
@@ -145,7 +192,7 @@ export function selects(a: AlertInfo, m: ModelObject): boolean {
  * covered that way: a failing fetch keeps the last artifact and the Kustomization stays Ready.
  */
 export function coveredObjects(model: FleetModel, cov: Coverage, watched: readonly ModelObject[]): Set<ModelObject> {
-  const covered = new Set<ModelObject>(watched.filter((m) => promCovers(cov, m.object.kind) || cov.alerts.some((a) => selects(a, m))));
+  const covered = new Set<ModelObject>(watched.filter((m) => promCovers(cov, m.object.kind) || cov.alerts.some((a) => selects(a, m) && forwardsFailures(a, m.object.kind))));
   const waiting = (): ModelObject[] => [...covered].filter((k) => isFluxKustomization(k.object) && (path(k.object, "spec", "wait") === true || asArray(path(k.object, "spec", "healthChecks")).length > 0));
   let grew = true;
   while (grew) {
@@ -167,6 +214,11 @@ export function coveredObjects(model: FleetModel, cov: Coverage, watched: readon
 export function forwards(a: AlertInfo, message: string): boolean {
   if (a.inclusion.length && !a.inclusion.some((re) => compile(re)?.test(message) ?? true)) return false;
   return !a.exclusion.some((re) => compile(re)?.test(message) ?? false);
+}
+
+/** Whether an Alert's inclusion and exclusion lists pass every failure event of a kind (FAILURE_MESSAGES). */
+export function forwardsFailures(a: AlertInfo, kind: string): boolean {
+  return (FAILURE_MESSAGES[kind] ?? []).every((msg) => forwards(a, msg));
 }
 
 export function promCovers(c: Coverage, kind: string): boolean {

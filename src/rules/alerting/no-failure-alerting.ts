@@ -4,7 +4,7 @@ import { defineRule } from "../../core/rule.js";
 import { checkedClusters, describe, isFluxKind } from "../util.js";
 import { literalNamespaceGlobs } from "../../core/alerts.js";
 import { formatFluxVersion } from "../../core/flux-version.js";
-import { clusterPool, coverage, coveredObjects, DEAD_METRICS, selects, SOURCE_EVENT_KINDS } from "./coverage.js";
+import { clusterPool, coverage, coveredObjects, DEAD_METRICS, FAILURE_MESSAGES, forwards, forwardsFailures, selects, SOURCE_EVENT_KINDS, type AlertInfo, type Coverage } from "./coverage.js";
 
 const WATCHED = ["Kustomization", "HelmRelease", ...SOURCE_EVENT_KINDS];
 
@@ -17,7 +17,7 @@ export default defineRule({
     threats: ["weakness-6-no-alerting"],
     summary: "no notification-controller Alert forwards errors of Kustomizations and sources, and no Prometheus rule alerts on Flux readiness (rules on gotk_reconcile_condition never fire)",
     rationale:
-      "When a Kustomization fails, Flux keeps the last applied state and logs an event; without an Alert the cluster diverges from Git silently, and a verification failure (an attack stopped) looks the same as nothing happening. notification-controller matches event sources exactly: the kind, the name (or exactly `*`), and the namespace compared literally (it defaults to the Alert's namespace; `namespace: \"*\"` selects nothing), narrowed by `matchLabels`. A Kustomization with `wait: true` or `healthChecks` fails when what it waits for fails, so an Alert on it covers those HelmReleases and Kustomizations, but not the sources: a failing fetch (a revoked deploy key) keeps the last artifact and only the source's own event says so. Flux 2.5+ emits no gotk_reconcile_condition, so the classic Prometheus rule (and the seed's Step 6) never fires; readiness comes from kube-state-metrics' gotk_resource_info. Metrics such as flux_git_fetch_failure_total and flux_commit_verification_failures_total never existed.",
+      "When a Kustomization fails, Flux keeps the last applied state and logs an event; without an Alert the cluster diverges from Git silently, and a verification failure (an attack stopped) looks the same as nothing happening. notification-controller skips a suspended Alert, drops the event when the Alert's Provider is missing or suspended, and applies the exclusionList (which wins) and inclusionList regexes to the message, so an Alert that excludes failure messages covers nothing. It matches event sources exactly: the kind, the name (or exactly `*`), and the namespace compared literally (it defaults to the Alert's namespace; `namespace: \"*\"` selects nothing), narrowed by `matchLabels`. A Kustomization with `wait: true` or `healthChecks` fails when what it waits for fails, so an Alert on it covers those HelmReleases and Kustomizations, but not the sources: a failing fetch (a revoked deploy key) keeps the last artifact and only the source's own event says so. Flux 2.5+ emits no gotk_reconcile_condition, so the classic Prometheus rule (and the seed's Step 6) never fires; readiness comes from kube-state-metrics' gotk_resource_info. Metrics such as flux_git_fetch_failure_total and flux_commit_verification_failures_total never existed.",
     remediation: {
       text: "Forward error events of Kustomizations, HelmReleases and sources to an on-call Provider, and/or alert on gotk_resource_info{ready=\"False\"} from kube-state-metrics.",
       snippet: `apiVersion: notification.toolkit.fluxcd.io/v1beta3
@@ -62,7 +62,10 @@ spec:
       const missingCore = uncovered.has("Kustomization") || SOURCE_EVENT_KINDS.some((k) => uncovered.has(k));
       // Alerts that select no watched object are no alerting at all (e.g. namespace: "*", which is compared literally).
       const idle = cov.alerts.filter((a) => !watched.some((m) => selects(a, m)));
-      const nothing = cov.alerts.length === idle.length && cov.promKinds.size === 0;
+      // Alerts that select some, but whose inclusion or exclusion list drops their failure events.
+      const filtered = cov.alerts.filter((a) => !idle.includes(a) && watched.some((m) => selects(a, m) && uncoveredHas(uncovered, m) && !forwardsFailures(a, m.object.kind)));
+      // Nothing pages: every delivering Alert selects nothing or forwards none of the failures it selects.
+      const nothing = cov.promKinds.size === 0 && cov.alerts.every((a) => idle.includes(a) || !watched.some((m) => selects(a, m) && forwardsFailures(a, m.object.kind)));
       const globs = idle.filter((a) => literalNamespaceGlobs(a.alert.object).length > 0);
       for (const d of cov.dead) {
         report({
@@ -83,12 +86,37 @@ spec:
         object: anchor,
         pointer: "",
         severity: nothing || cov.dead.length > 0 ? "high" : "medium",
-        related: [...cov.dead.map((d) => d.rule), ...idle.map((a) => a.alert)],
-        message: `${cluster.id === "(unattached)" ? "this repository" : `cluster ${cluster.id}`}: no Alert or readiness alert covers ${list} (e.g. ${describe(example)})${cov.dead.length ? `; ${cov.dead.length} Prometheus alert(s) rely on metrics Flux does not emit` : nothing ? (idle.length ? `; ${idle.map((a) => describe(a.alert)).join(", ")} select${idle.length === 1 ? "s" : ""} no object${globs.length ? ` (notification-controller compares eventSources[].namespace literally: namespace "*" is no wildcard; list each namespace, or omit it for the Alert's own)` : ""}` : "; there is no Alert or Flux PrometheusRule at all") : ""}`,
+        related: [...cov.dead.map((d) => d.rule), ...idle.map((a) => a.alert), ...filtered.map((a) => a.alert), ...cov.dropped.map((d) => d.alert)],
+        message: `${cluster.id === "(unattached)" ? "this repository" : `cluster ${cluster.id}`}: no Alert or readiness alert covers ${list} (e.g. ${describe(example)})${cov.dead.length ? `; ${cov.dead.length} Prometheus alert(s) rely on metrics Flux does not emit` : nothing ? (idle.length ? `; ${idle.map((a) => describe(a.alert)).join(", ")} select${idle.length === 1 ? "s" : ""} no object${globs.length ? ` (notification-controller compares eventSources[].namespace literally: namespace "*" is no wildcard; list each namespace, or omit it for the Alert's own)` : ""}` : cov.dropped.length || filtered.length ? "" : "; there is no Alert or Flux PrometheusRule at all") : ""}${droppedNote(cov)}${filteredNote(filtered, uncovered)}`,
       });
     }
   },
 });
+
+function uncoveredHas(uncovered: ReadonlyMap<string, ModelObject[]>, m: ModelObject): boolean {
+  return uncovered.get(m.object.kind)?.includes(m) ?? false;
+}
+
+/** Why Alerts that exist deliver nothing: suspended, no Provider, a suspended or non-paging Provider. */
+function droppedNote(cov: Coverage): string {
+  return cov.dropped.map((d) => `; Alert ${describeRef(d.alert)} ${d.reason}`).join("");
+}
+
+/** Alerts whose inclusion or exclusion list drops failure events, with one dropped message each. */
+function filteredNote(filtered: readonly AlertInfo[], uncovered: ReadonlyMap<string, ModelObject[]>): string {
+  return filtered
+    .map((a) => {
+      const kind = [...uncovered.keys()].find((k) => (FAILURE_MESSAGES[k] ?? []).some((msg) => !forwards(a, msg)));
+      const msg = kind ? FAILURE_MESSAGES[kind]!.find((x) => !forwards(a, x))! : "";
+      const list = a.exclusion.length ? "exclusionList" : "inclusionList";
+      return `; Alert ${describeRef(a.alert)} selects them, but its ${list} drops failure events such as "${msg.length > 60 ? `${msg.slice(0, 59)}…` : msg}"`;
+    })
+    .join("");
+}
+
+function describeRef(m: ModelObject): string {
+  return `${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`;
+}
 
 /** Which Flux the judgement is about: the cluster's declared version, or none declared (Flux today). */
 function versionNote(cluster: FluxCluster, metric: string): string {
