@@ -1,4 +1,4 @@
-import { hasSubstitutionDefault } from "../../core/envsubst.js";
+import { hasSubstitutionDefault, substitutionLiteral } from "../../core/envsubst.js";
 import { asObject, GROUP, isFluxKustomization, isHelmRelease, path } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { escapeToken, getAt } from "../../core/pointer.js";
@@ -23,6 +23,39 @@ function literals(v: JsonValue | undefined, base: string, out: string[] = []): s
   return out;
 }
 
+/** `scheme://user:password@host`: a password in a URL's userinfo, written out (not `${VAR}`). */
+const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@[^\s]/i;
+
+/** Whether a string carries a credential whatever its key: a password in a URL, or a substitution default of a credential-named variable. */
+function credentialInString(v: string): boolean {
+  const url = URL_PASSWORD.exec(v);
+  if (url && isLiteralCredential("password", substitutionLiteral(url[1]!) ?? url[1]!) && !/^\$\{[^}:=+?-]*\}$/.test(url[1]!)) return true;
+  if (!v.includes("${")) return false;
+  const literal = substitutionLiteral(v);
+  return literal !== null && [...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=|:=|:-|:\?|:\+)/g)].some(([, name]) => isCredentialKey(name!) && isLiteralCredential(name!, literal));
+}
+
+/**
+ * Pointers of clear-text credentials in a manifest that is neither a Secret (plaintext-secret-in-git
+ * judges those) nor a Flux object: ConfigMap data and container `env` entries with a
+ * credential-named key and a literal value, and anywhere, a URL with a password or a
+ * credential-named variable's substitution default.
+ */
+function manifestLiterals(v: JsonValue | undefined, base: string, out: string[] = []): string[] {
+  if (typeof v === "string") {
+    if (credentialInString(v)) out.push(base);
+  } else if (Array.isArray(v)) v.forEach((x, i) => manifestLiterals(x, `${base}/${i}`, out));
+  else if (v !== null && typeof v === "object") {
+    const name = v["name"];
+    if (typeof name === "string" && typeof v["value"] === "string" && isCredentialKey(name) && isLiteralCredential(name, v["value"]) && !isTemplated(v["value"])) out.push(`${base}/value`);
+    for (const [k, x] of Object.entries(v)) {
+      const p = `${base}/${escapeToken(k)}`;
+      if (!out.includes(p)) manifestLiterals(x, p, out);
+    }
+  }
+  return out;
+}
+
 /**
  * The object as written in Git, for a rendered one: a value that is a `${var}` there was
  * substituted by Flux, and is reported where the variable is defined.
@@ -33,15 +66,28 @@ function gitForm(model: FleetModel, m: ModelObject): ModelObject | undefined {
   return same.find((f) => m.object.metadata.name.includes(f.object.metadata.name)) ?? (same.length === 1 ? same[0] : undefined);
 }
 
+/** ConfigMap `data` keys that name a credential and hold a literal. */
+function keyedData(o: { [k: string]: unknown }): string[] {
+  const data = asObject(o["data"] as JsonValue | undefined) ?? {};
+  return Object.entries(data)
+    .filter(([k, x]) => typeof x === "string" && isCredentialKey(k) && isLiteralCredential(k, x) && !isTemplated(x))
+    .map(([k]) => `/data/${escapeToken(k)}`);
+}
+
+/** Flux toolkit and Flux Operator API groups (their fields are judged by the rules for them). */
+function isFluxGroup(apiVersion: string): boolean {
+  return /(^|\.)(toolkit\.fluxcd\.io|fluxcd\.controlplane\.io)\//.test(apiVersion);
+}
+
 export default defineRule({
   meta: {
     id: "hardcoded-credential-in-values",
-    title: "Credential written into HelmRelease values or postBuild variables",
+    title: "Credential written in clear text into values, variables or manifests",
     severity: "high",
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],
-    summary: "HelmRelease spec.values or Kustomization postBuild.substitute hold a literal value under a password, token or secret-like key",
+    summary: "HelmRelease spec.values or Kustomization postBuild.substitute hold a literal value under a password, token or secret-like key; or a manifest Flux applies (a ConfigMap, a container env entry, any URL) holds one in clear text, directly or as a `${VAR:=literal}` default of a credential-named variable",
     rationale:
-      "`spec.values` and `postBuild.substitute` are plain fields of objects in Git and in the cluster: anyone who can read the repository, or get HelmReleases and Kustomizations (far more people than can read Secrets), reads the credential. Flux can take both from Secrets instead: `valuesFrom` with kind Secret, and `substituteFrom` with kind Secret, SOPS-encrypted in Git. A `${VAR:=literal}` default (or `${VAR:-…}`, `${VAR=…}`, `${VAR:?…}`, `${VAR:+…}`) is a literal too: Flux applies it whenever VAR is unset.",
+      "`spec.values` and `postBuild.substitute` are plain fields of objects in Git and in the cluster: anyone who can read the repository, or get HelmReleases and Kustomizations (far more people than can read Secrets), reads the credential. Flux can take both from Secrets instead: `valuesFrom` with kind Secret, and `substituteFrom` with kind Secret, SOPS-encrypted in Git. A `${VAR:=literal}` default (or `${VAR:-…}`, `${VAR=…}`, `${VAR:?…}`, `${VAR:+…}`) is a literal too: Flux applies it whenever VAR is unset. The same holds for any manifest Flux applies: a ConfigMap key or a container `env` value named like a credential, a password in a URL (`postgres://app:…@db`), or the default of a credential-named variable are readable by everyone who can read the repository or the object; Secrets are judged by plaintext-secret-in-git.",
     remediation: {
       text: "Move the value into a (SOPS-encrypted) Secret and reference it.",
       snippet: `apiVersion: helm.toolkit.fluxcd.io/v2
@@ -79,6 +125,14 @@ spec:
       else if (isFluxKustomization(m.object) && isFluxKind(m, GROUP.kustomize, "Kustomization")) {
         const sub = asObject(path(m.object, "spec", "postBuild", "substitute"));
         hits = sub ? literals(sub, "/spec/postBuild/substitute") : [];
+      }
+      else if (m.object.kind !== "Secret" && !isFluxGroup(m.object.apiVersion)) {
+        // As written in Git: a `${VAR}` the cluster fills in is no literal, its `${VAR:=literal}` default is.
+        const git = gitForm(model, m) ?? m;
+        const target = git.object;
+        hits = m.object.kind === "ConfigMap" ? manifestLiterals(target["data"] as JsonValue | undefined, "/data").concat(keyedData(target)) : manifestLiterals(target as unknown as JsonValue, "");
+        for (const p of [...new Set(hits)]) once({ object: git, pointer: p, message: `${describe(m)} has a clear-text credential at ${p.slice(1).split("/").join(".")} (value not shown)` });
+        continue;
       }
       for (const p of hits) {
         once({ object: m, pointer: p, message: `${describe(m)} has a literal credential at ${p.slice(1).split("/").join(".")} (value not shown)` });
