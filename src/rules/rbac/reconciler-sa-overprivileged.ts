@@ -2,6 +2,7 @@ import type { BindingNode, Grant } from "../../core/rbac.js";
 import { ruleAllows } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
+import type { Reconciler } from "../../core/model.js";
 import { CLUSTER_ADMIN, describe, describeSubject, isFluxControllerSubject, reconcilerSubject } from "../util.js";
 
 interface Problem {
@@ -84,10 +85,18 @@ rules:
             object: p.binding.object,
             pointer: idx >= 0 ? `/subjects/${idx}` : "/roleRef",
             severity: p.severity,
-            message: `${describeSubject(subject)}, which ${describe(r.object)} runs as${r.remote ? ` on remote cluster ${r.remote.clusterId}` : ""}, holds ${p.what} through ${describe(p.binding.object)}`,
+            message: `${describeSubject(subject)}, which ${describe(r.object)} runs as${r.remote ? ` on remote cluster ${r.remote.clusterId}` : ""}${setByPatch(r)}, holds ${p.what} through ${describe(p.binding.object)}`,
+            related: [r.object],
           });
         }
       }
     }
   },
 });
+
+/** Where a parent's patch set the reconciler's serviceAccountName (layout 06: the message names the patch). */
+function setByPatch(r: Reconciler): string {
+  if (r.identity.source !== "spec") return "";
+  const at = r.object.patchOf?.("/spec/serviceAccountName") ?? null;
+  return at ? ` (its serviceAccountName is set by the patch at ${at.file}:${at.line})` : "";
+}
