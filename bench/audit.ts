@@ -12,8 +12,10 @@
  * skipped with the reason.
  *
  * Knobs: FLUXGUARD_BENCH_RUNS (default 3), FLUXGUARD_BENCH_PEERS=0 (no peers),
- * FLUXGUARD_BENCH_INSTALL=0 (use installed peers only), FLUXGUARD_BENCH_CORPUS (directory),
- * FLUXGUARD_BENCH_CACHE (cache directory), FLUXGUARD_BENCH_VERBOSE=1 (render batch log).
+ * FLUXGUARD_BENCH_INSTALL=0 (use installed peers only), FLUXGUARD_BENCH_CORPUS (directory,
+ * or "none" to skip the corpus), FLUXGUARD_BENCH_CACHE (cache directory),
+ * FLUXGUARD_BENCH_VERBOSE=1 (render batch log), FLUXGUARD_BENCH_CLI_RENDER=0 (skip the ~2 min
+ * row that renders with kustomize CLI processes instead of the server).
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -303,7 +305,7 @@ export async function run(): Promise<void> {
     for (let i = 0; i < runs; i++) fleetRuns.push(await inProcessAudit(fleet.dir, counter, COLD));
     const builtin = await inProcessAudit(fleet.dir, counter, { ...COLD, FLUXGUARD_KUSTOMIZE: "none" });
     // The same audit with kustomize CLI processes instead of fluxguard-kustomize (when built).
-    const viaCli = server ? await inProcessAudit(fleet.dir, counter, { ...COLD, FLUXGUARD_KUSTOMIZE_SERVER: "none" }) : null;
+    const viaCli = server && process.env["FLUXGUARD_BENCH_CLI_RENDER"] !== "0" ? await inProcessAudit(fleet.dir, counter, { ...COLD, FLUXGUARD_KUSTOMIZE_SERVER: "none" }) : null;
     const cli = await cliAudit(fleet.dir, counter, COLD);
     // Warm: a fresh render cache, filled by one run, then used by the measured one.
     const warmDir = mkdtempSync(join(tmpdir(), "fluxguard-bench-cache-"));
@@ -395,8 +397,9 @@ export async function run(): Promise<void> {
     } else console.log("\npeers: skipped (FLUXGUARD_BENCH_PEERS=0)");
 
     // --- the corpus
-    const corpus = resolve(process.env["FLUXGUARD_BENCH_CORPUS"] ?? join(repoRoot, "..", "shared", "corpus"));
-    if (!existsSync(corpus)) {
+    const corpusEnv = process.env["FLUXGUARD_BENCH_CORPUS"];
+    const corpus = resolve(corpusEnv ?? join(repoRoot, "..", "shared", "corpus"));
+    if (corpusEnv === "none" || !existsSync(corpus)) {
       console.log(`\ncorpus: ${corpus} not found; skipped`);
       return;
     }
