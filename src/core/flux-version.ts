@@ -127,11 +127,12 @@ export function declaredFluxVersion(objects: readonly ModelObject[], headerOf: (
   );
   for (const m of sorted) {
     if (groupOf(m.object.apiVersion) !== GROUP.source) continue;
+    if (m.object.kind !== "GitRepository" && m.object.kind !== "OCIRepository") continue;
+    if (!applied.has(`${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
     const url = str(m.object, "spec", "url") ?? "";
     const git = m.object.kind === "GitRepository" && repoPath(url) === "github.com/fluxcd/flux2";
     const oci = m.object.kind === "OCIRepository" && repoPath(url) === "ghcr.io/fluxcd/flux-manifests";
     if (!git && !oci) continue;
-    if (!applied.has(`${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
     const declared = asString(str(m.object, "spec", "ref", "tag")) ?? str(m.object, "spec", "ref", "semver");
     const version = declared ? parseFluxVersion(declared) : null;
     if (declared && version) {

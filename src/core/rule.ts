@@ -37,6 +37,15 @@ export interface RuleMeta {
    * which object it names: a change that moves the anchor introduces nothing.
    */
   aggregate?: boolean;
+  /**
+   * The kinds of the objects whose presence or content the rule's findings depend on, directly
+   * or through the model's derived views (a view's kinds are in `MODEL_VIEW_KINDS`,
+   * src/core/model-kinds.ts). Admission runs a rule only for changes to a kind it reads, and
+   * keeps its findings on the cluster as they were while no object of those kinds changes.
+   * Absent: every kind (the rule always runs). `src/rules/reads.test.ts` fails when a rule's
+   * findings change with an object of a kind it does not list.
+   */
+  reads?: readonly string[];
 }
 
 export interface Report {

@@ -172,6 +172,64 @@ export function evaluateRules(model: FleetModel, config: FleetConfig, rules: rea
   return finalize(runRules(model, config, rules, [], [], onError), model, config);
 }
 
+/**
+ * A finding as admission compares it: the rule, the object and field, the message and the
+ * severity after configuration, de-duplicated and with suppressed ones dropped exactly as
+ * {@link evaluateRules} does, but without what only reports need (locations resolved,
+ * fingerprints, root causes, sorting). {@link admissionFindingsToFindings} turns the few an
+ * admission answer quotes into full findings.
+ */
+export interface AdmissionFinding {
+  ruleId: string;
+  severity: Severity;
+  resource: ModelObject["ref"] | null;
+  /** JSON pointer into `resource`; null without one. */
+  pointer: string | null;
+  message: string;
+  /** What the rules reported (several when they de-duplicate to one finding). */
+  readonly raw: readonly unknown[];
+}
+
+/**
+ * The unsuppressed findings of the given rules over a model, as {@link evaluateRules} would
+ * return them (same de-duplication, severities, suppressions), in the cheap shape admission
+ * compares. A rule that throws is passed to `onError` and the others still run.
+ */
+export function admissionFindings(model: FleetModel, config: FleetConfig, rules: readonly Rule[], onError: (rule: Rule, error: unknown) => void): AdmissionFinding[] {
+  const byKey = new Map<string, { f: AdmissionFinding & { raw: RawFinding[] }; suppressed: boolean }>();
+  const suppressions = new Map<ModelObject, ReturnType<typeof parseSuppressions>["ok"]>();
+  for (const r of runRules(model, config, rules, [], [], onError)) {
+    const obj = r.object ?? null;
+    // finalize's location, message and de-duplication key (locations of live objects are null).
+    const loc = r.location ?? (r.file && r.pointer !== undefined ? r.file.locate(r.pointer) : r.file ? r.file.locate("") : obj ? obj.locate(r.pointer ?? "") : null);
+    const patch = obj && !r.location && r.pointer !== undefined ? (obj.patchOf?.(r.pointer) ?? null) : null;
+    const base = patch && !(loc && patch.file === loc.file && patch.line === loc.line) ? `${r.message} (set by the patch at ${patch.file}:${patch.line})` : r.message;
+    const message = obj?.origin.resourceSet ? `${base} ${resourceSetNote(obj)}` : base;
+    const ruleId = r.rule.meta.id;
+    let sups = obj ? suppressions.get(obj) : undefined;
+    if (obj && !sups) suppressions.set(obj, (sups = parseSuppressions(obj.object.metadata.annotations?.[IGNORE_ANNOTATION]).ok));
+    const suppressed = sups ? sups.some((s) => s.ruleId === ruleId || s.ruleId === "all") : false;
+    const severity = config.rules[ruleId]?.severity ?? r.severity ?? r.rule.meta.severity;
+    const resource = obj ? obj.ref : null;
+    const refText = resource ? `${resource.kind}/${resource.namespace ?? ""}/${resource.name}` : "";
+    const key = [ruleId, loc ? `${loc.file}:${loc.line}:${loc.column}` : refText, message, resource?.namespace ?? ""].join("|");
+    const prev = byKey.get(key);
+    if (prev) {
+      if (severityRank(severity) > severityRank(prev.f.severity)) prev.f.severity = severity;
+      prev.suppressed = prev.suppressed && suppressed;
+      prev.f.raw.push(r);
+    } else byKey.set(key, { f: { ruleId, severity, resource, pointer: obj ? (r.pointer ?? null) : null, message, raw: [r] }, suppressed });
+  }
+  const out: AdmissionFinding[] = [];
+  for (const { f, suppressed } of byKey.values()) if (!suppressed) out.push(f);
+  return out;
+}
+
+/** Full findings (as {@link evaluateRules} returns them, sorted) for admission findings of the same model. */
+export function admissionFindingsToFindings(found: readonly AdmissionFinding[], model: FleetModel, config: FleetConfig): Finding[] {
+  return finalize(found.flatMap((f) => f.raw as RawFinding[]), model, config);
+}
+
 function runRules(model: FleetModel, config: FleetConfig, rules: readonly Rule[], parseErrors: LoadResult["parseErrors"], unassessed: LoadResult["unassessed"], onError?: (rule: Rule, error: unknown) => void): RawFinding[] {
   const out: RawFinding[] = [];
   for (const rule of rules) {

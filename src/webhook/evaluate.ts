@@ -9,6 +9,16 @@
  * finding it creates on the GitRepository it starts applying, and an update that leaves an
  * old finding as it was is not blamed for it (the audit reports those).
  *
+ * Speed without changing that definition (src/webhook/evaluate-equivalence.test.ts holds it to
+ * two full runs over a random walk of changes):
+ * - each rule's findings on the snapshot (its baseline) are kept across snapshots until an
+ *   object of a kind the rule reads (`meta.reads`) changes, and brought up to date between
+ *   requests (`prepare`, called by the server after watch events);
+ * - a change runs only the rules that read its kind: the others find the same with and
+ *   without it, so nothing new; their errors still count, from the baseline;
+ * - findings are compared in admission's cheap shape (src/engine/audit.ts
+ *   `admissionFindings`); only the new ones become full findings.
+ *
  * New findings at or above `denyAt` deny (in `enforce` mode); the others become
  * AdmissionReview warnings. A rule that throws denies with one line naming it: the webhook
  * fails closed for what it is registered for, and the process never crashes on a rule.
@@ -17,7 +27,7 @@ import type { FleetConfig } from "../core/config.js";
 import type { FleetModel } from "../core/model.js";
 import type { Rule } from "../core/rule.js";
 import { severityRank, type K8sObject, type Severity } from "../core/types.js";
-import { evaluateRules, ruleApplies } from "../engine/audit.js";
+import { admissionFindings, admissionFindingsToFindings, ruleApplies, type AdmissionFinding } from "../engine/audit.js";
 import type { Finding } from "../engine/report.js";
 import { modelFromObjects } from "../loader/cluster.js";
 import type { Snapshot } from "./objects.js";
@@ -59,7 +69,7 @@ export interface Candidate {
  * A finding's place: rule, object and field (not its message, which may count things). For a
  * rule about the cluster as a whole (`meta.aggregate`), the rule alone.
  */
-function findingKey(f: Finding, aggregate: ReadonlySet<string>): string {
+function findingKey(f: Pick<Finding, "ruleId" | "resource" | "pointer" | "message">, aggregate: ReadonlySet<string>): string {
   if (aggregate.has(f.ruleId)) return f.ruleId;
   const r = f.resource;
   return [f.ruleId, r ? `${r.kind}/${r.namespace ?? ""}/${r.name}` : f.message, f.pointer ?? ""].join("\u0000");
@@ -71,61 +81,136 @@ export function oneLine(text: string, max = 200): string {
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+/** What one rule found on the snapshot as it stands: the highest severity per place, and whether it threw. */
+interface RuleBaseline {
+  keys: Map<string, number>;
+  error: { ruleId: string; reason: string } | null;
+}
+
+/** The snapshot the baselines belong to: its objects by slot (to see what the next one changed) and its model, built once. */
+interface BaseState {
+  version: number;
+  objects: readonly K8sObject[];
+  bySlot: Map<string, K8sObject>;
+  model: FleetModel | null;
+}
+
+/**
+ * The rules a change to objects of these kinds can affect: those that read one of the kinds
+ * (`meta.reads`), and every rule that does not say what it reads.
+ */
+export function rulesAffectedBy(rules: readonly Rule[], kinds: ReadonlySet<string>): Rule[] {
+  return rules.filter((r) => !r.meta.reads || r.meta.reads.some((k) => kinds.has(k)));
+}
+
 export class AdmissionEvaluator {
-  private baseline: { version: number; keys: Map<string, number> } | null = null;
   private readonly rules: readonly Rule[];
   private readonly aggregate: ReadonlySet<string>;
+  private state: BaseState | null = null;
+  /**
+   * Each rule's findings on `state`'s snapshot. A rule's entry survives a new snapshot when no
+   * object of a kind it reads changed (the rule's findings are a function of those objects),
+   * so a stream of changes to one kind recomputes only the rules that read it.
+   */
+  private readonly baselines = new Map<Rule, RuleBaseline>();
 
   constructor(private readonly opts: EvaluatorOptions) {
-    this.rules = opts.rules.filter((r) => ruleApplies(r, "admission"));
+    this.rules = opts.rules.filter((r) => ruleApplies(r, "admission") && opts.config.rules[r.meta.id]?.enabled !== false);
     this.aggregate = new Set(this.rules.filter((r) => r.meta.aggregate).map((r) => r.meta.id));
   }
 
-  /** The model the rules see: the snapshot's objects, with `replace` in place of its slot. */
+  /** The model the rules see for a list of objects. */
   model(objects: readonly K8sObject[]): FleetModel {
     return modelFromObjects(objects, { config: this.opts.config, id: this.opts.clusterId ?? "context admission", root: "admission", mode: "admission" });
   }
 
-  private run(objects: readonly K8sObject[]): { findings: Finding[]; errors: Array<{ ruleId: string; reason: string }> } {
-    const errors: Array<{ ruleId: string; reason: string }> = [];
-    const findings = evaluateRules(this.model(objects), this.opts.config, this.rules, (rule, e) =>
-      errors.push({ ruleId: rule.meta.id, reason: oneLine(e instanceof Error ? `${e.name}: ${e.message}` : String(e)) }),
+  private run(model: FleetModel, rules: readonly Rule[]): { findings: AdmissionFinding[]; errors: Map<string, { ruleId: string; reason: string }> } {
+    const errors = new Map<string, { ruleId: string; reason: string }>();
+    const findings = admissionFindings(model, this.opts.config, rules, (rule, e) =>
+      errors.set(rule.meta.id, { ruleId: rule.meta.id, reason: oneLine(e instanceof Error ? `${e.name}: ${e.message}` : String(e)) }),
     );
-    return { findings: findings.filter((f) => !f.suppressed), errors };
+    return { findings, errors };
   }
 
-  /** The findings of the cluster as it stands: their place, and the highest severity there. */
-  private baselineFor(snapshot: Snapshot): Map<string, number> {
-    if (this.baseline?.version === snapshot.version) return this.baseline.keys;
-    const { findings } = this.run(snapshot.objects);
-    const keys = new Map<string, number>();
+  /** Moves to `snapshot`: drops the baselines of rules that read a kind whose objects changed. */
+  private sync(snapshot: Snapshot): BaseState {
+    if (this.state?.version === snapshot.version) return this.state;
+    const bySlot = new Map<string, K8sObject>();
+    for (const o of snapshot.objects) bySlot.set(objectSlot(o), o);
+    const prev = this.state;
+    if (!prev) this.baselines.clear();
+    else {
+      const changed = new Set<string>();
+      for (const [slot, o] of bySlot) {
+        const before = prev.bySlot.get(slot);
+        if (before === o) continue;
+        changed.add(o.kind);
+        if (before) changed.add(before.kind);
+      }
+      for (const [slot, o] of prev.bySlot) if (!bySlot.has(slot)) changed.add(o.kind);
+      for (const rule of rulesAffectedBy([...this.baselines.keys()], changed)) this.baselines.delete(rule);
+    }
+    this.state = { version: snapshot.version, objects: snapshot.objects, bySlot, model: null };
+    return this.state;
+  }
+
+  /** The baselines of `rules` on the current snapshot, computing the missing ones in one pass. */
+  private baselinesOf(state: BaseState, rules: readonly Rule[]): void {
+    const missing = rules.filter((r) => !this.baselines.has(r));
+    if (!missing.length) return;
+    state.model ??= this.model(state.objects);
+    const { findings, errors } = this.run(state.model, missing);
+    const entries = new Map<string, RuleBaseline>(missing.map((r) => [r.meta.id, { keys: new Map(), error: errors.get(r.meta.id) ?? null }]));
     for (const f of findings) {
+      const keys = entries.get(f.ruleId)!.keys;
       const k = findingKey(f, this.aggregate);
       keys.set(k, Math.max(keys.get(k) ?? 0, severityRank(f.severity)));
     }
-    this.baseline = { version: snapshot.version, keys };
-    return keys;
+    for (const r of missing) this.baselines.set(r, entries.get(r.meta.id)!);
+  }
+
+  /**
+   * Brings every rule's baseline up to `snapshot`, off the request path (the server calls it
+   * after the watches change). A review computes whatever is still missing itself, so this
+   * only moves work; it never changes a decision.
+   */
+  prepare(snapshot: Snapshot): void {
+    this.baselinesOf(this.sync(snapshot), this.rules);
   }
 
   /** Judges one change against a snapshot of the cluster. Never throws for a rule's sake. */
   review(candidate: Candidate, snapshot: Snapshot): Decision {
     if (candidate.operation === "DELETE" || candidate.operation === "CONNECT" || !candidate.object) return { allowed: true, denials: [], warnings: [], errors: [] };
-    const base = this.baselineFor(snapshot);
+    const state = this.sync(snapshot);
+    // The rules that read neither the new nor the old object's kind find the same on the
+    // snapshot and on the snapshot with the change: nothing new. Their errors (a rule that
+    // throws on this cluster) still count, from the baseline, as if they had run again.
+    const kinds = new Set([candidate.object.kind, ...(candidate.oldObject ? [candidate.oldObject.kind] : [])]);
+    const affected = rulesAffectedBy(this.rules, kinds);
+    this.baselinesOf(state, this.rules);
     const slot = objectSlot(candidate.object);
     const oldSlot = candidate.oldObject ? objectSlot(candidate.oldObject) : slot;
-    const objects = snapshot.objects.filter((o) => {
+    const objects = state.objects.filter((o) => {
       const s = objectSlot(o);
       return s !== slot && s !== oldSlot;
     });
     objects.push(candidate.object);
-    const { findings, errors } = this.run(objects);
+    const model = this.model(objects);
+    const { findings, errors } = this.run(model, affected);
     // New: a finding in a place that had none, or one whose severity the change raised (a
     // source that was merely unverified becomes unverified and applied).
-    const fresh = findings.filter((f) => severityRank(f.severity) > (base.get(findingKey(f, this.aggregate)) ?? 0));
+    const byRule = new Map(this.rules.map((r) => [r.meta.id, r]));
+    const fresh = findings.filter((f) => severityRank(f.severity) > (this.baselines.get(byRule.get(f.ruleId)!)!.keys.get(findingKey(f, this.aggregate)) ?? 0));
+    const freshFindings = admissionFindingsToFindings(fresh, model, this.opts.config);
+    const affectedIds = new Set(affected.map((r) => r.meta.id));
+    const allErrors = this.rules.flatMap((r) => {
+      const e = affectedIds.has(r.meta.id) ? errors.get(r.meta.id) : this.baselines.get(r)!.error;
+      return e ? [e] : [];
+    });
     const threshold = severityRank(this.opts.denyAt);
     const enforce = this.opts.mode === "enforce";
-    const denials = enforce ? fresh.filter((f) => severityRank(f.severity) >= threshold) : [];
-    const warnings = fresh.filter((f) => !denials.includes(f));
-    return { allowed: denials.length === 0 && (!enforce || errors.length === 0), denials, warnings, errors };
+    const denials = enforce ? freshFindings.filter((f) => severityRank(f.severity) >= threshold) : [];
+    const warnings = freshFindings.filter((f) => !denials.includes(f));
+    return { allowed: denials.length === 0 && (!enforce || allErrors.length === 0), denials, warnings, errors: allErrors };
   }
 }

@@ -20,6 +20,8 @@ export interface ObjectSource {
   snapshot(): Snapshot;
   /** True once every watched kind has been listed (the readiness probe). */
   ready(): boolean;
+  /** Calls `hook` after every change (the server refreshes the evaluator's baselines then). */
+  onChange?(hook: () => void): void;
 }
 
 /** The identity of an object across API versions: group, kind, namespace, name. */
@@ -32,6 +34,7 @@ export function objectSlot(o: { apiVersion: string; kind: string; metadata: { na
 export class StaticObjects implements ObjectSource {
   private version = 1;
   private readonly objects = new Map<string, K8sObject>();
+  private readonly hooks: Array<() => void> = [];
   constructor(objects: readonly K8sObject[] = []) {
     for (const o of objects) this.objects.set(objectSlot(o), o);
   }
@@ -41,13 +44,19 @@ export class StaticObjects implements ObjectSource {
   ready(): boolean {
     return true;
   }
+  onChange(hook: () => void): void {
+    this.hooks.push(hook);
+  }
   /** Adds or replaces an object (a watch event, in tests). */
   put(o: K8sObject): void {
     this.objects.set(objectSlot(o), o);
     this.version++;
+    for (const h of this.hooks) h();
   }
   remove(o: K8sObject): void {
-    if (this.objects.delete(objectSlot(o))) this.version++;
+    if (!this.objects.delete(objectSlot(o))) return;
+    this.version++;
+    for (const h of this.hooks) h();
   }
 }
 
@@ -68,6 +77,16 @@ interface Watched {
   status: WatchStatus;
   informer: { start(): Promise<void>; stop(): Promise<void>; list(): ReadonlyArray<KubernetesObject> } | null;
   timer: NodeJS.Timeout | null;
+  /**
+   * The informer's objects, cleaned once when they arrive (by namespace/name): an object no
+   * event touched stays the same JavaScript object from one snapshot to the next, which is how
+   * the evaluator tells which kinds changed.
+   */
+  objects: Map<string, K8sObject>;
+}
+
+function nameKey(o: KubernetesObject): string {
+  return `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
 }
 
 /** Plural resource names of the watched kinds (the API paths). */
@@ -98,6 +117,7 @@ export class WatchCache implements ObjectSource {
       status: { kind: spec.kind, apiVersion: spec.apiVersion, synced: false, absent: false, objects: 0, lastError: null, restarts: 0 },
       informer: null,
       timer: null,
+      objects: new Map(),
     }));
   }
 
@@ -143,15 +163,23 @@ export class WatchCache implements ObjectSource {
     let failed: string | null = null;
     const active = (): boolean => w.informer === informer;
     const changed = (): void => {
-      if (!active()) return;
-      w.status.objects = informer.list().length;
+      w.status.objects = w.objects.size;
       this.version++;
       this.cached = null;
       for (const h of this.onChangeHooks) h();
     };
-    informer.on("add", changed);
-    informer.on("update", changed);
-    informer.on("delete", changed);
+    const put = (o: KubernetesObject): void => {
+      if (!active()) return;
+      w.objects.set(nameKey(o), clean(o, w.spec.apiVersion, w.spec.kind));
+      changed();
+    };
+    informer.on("add", put);
+    informer.on("update", put);
+    informer.on("delete", (o: KubernetesObject) => {
+      if (!active()) return;
+      w.objects.delete(nameKey(o));
+      changed();
+    });
     const retry = (why: string): void => {
       w.status.lastError = why;
       if (this.stopped || w.timer) return;
@@ -187,6 +215,8 @@ export class WatchCache implements ObjectSource {
         if (!w.status.synced) this.log(`watch ${kind}: listed ${informer.list().length}`);
         w.status.synced = true;
         w.status.lastError = null;
+        // The new list replaces the old one whole (a relist after a 410 may have missed deletions).
+        w.objects = new Map(informer.list().map((o) => [nameKey(o), clean(o, w.spec.apiVersion, w.spec.kind)]));
         changed();
         if (old && old !== informer) void old.stop().catch(() => undefined);
       })
@@ -204,9 +234,7 @@ export class WatchCache implements ObjectSource {
   snapshot(): Snapshot {
     if (this.cached) return this.cached;
     const objects: K8sObject[] = [];
-    for (const w of this.watched) {
-      for (const item of w.informer?.list() ?? []) objects.push(clean(item, w.spec.apiVersion, w.spec.kind));
-    }
+    for (const w of this.watched) for (const o of w.objects.values()) objects.push(o);
     this.cached = { version: this.version, objects };
     return this.cached;
   }

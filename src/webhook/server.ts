@@ -53,6 +53,8 @@ export class WebhookServer {
   private server: Server | null = null;
   private readonly log: (line: string) => void;
   private watching = false;
+  private refresh: NodeJS.Immediate | null = null;
+  private subscribed = false;
 
   constructor(private readonly opts: WebhookServerOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -79,6 +81,24 @@ export class WebhookServer {
       this.log(JSON.stringify({ event: "certificate-reload-failed", reason: oneLine((e as Error).message) }));
       return false;
     }
+  }
+
+  /**
+   * After the watches change, the evaluator's baselines are brought up to date between requests
+   * (once per burst of events), so a review usually finds them ready. A review computes what is
+   * missing itself: this moves work off the request path and never changes a decision.
+   */
+  private scheduleRefresh(): void {
+    if (this.refresh || !this.server) return;
+    this.refresh = setImmediate(() => {
+      this.refresh = null;
+      if (!this.server || !this.opts.source.ready()) return;
+      try {
+        this.opts.evaluator.prepare(this.opts.source.snapshot());
+      } catch (e) {
+        this.log(JSON.stringify({ event: "baseline-error", reason: oneLine(String((e as Error)?.message ?? e)) }));
+      }
+    });
   }
 
   /** Starts listening; resolves with the bound port. Throws when the certificates do not load. */
@@ -112,6 +132,11 @@ export class WebhookServer {
     watchFile(this.opts.certFile, { interval: poll, persistent: false }, changed);
     watchFile(this.opts.keyFile, { interval: poll, persistent: false }, changed);
     this.watching = true;
+    if (!this.subscribed && this.opts.source.onChange) {
+      this.subscribed = true;
+      this.opts.source.onChange(() => this.scheduleRefresh());
+    }
+    this.scheduleRefresh();
     return (server.address() as AddressInfo).port;
   }
 
@@ -121,6 +146,8 @@ export class WebhookServer {
       unwatchFile(this.opts.keyFile);
       this.watching = false;
     }
+    if (this.refresh) clearImmediate(this.refresh);
+    this.refresh = null;
     const s = this.server;
     this.server = null;
     if (!s) return;

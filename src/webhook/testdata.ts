@@ -118,3 +118,139 @@ export function admissionReview(object: unknown, opts: { uid?: string; operation
     },
   };
 }
+
+/**
+ * Objects the webhook's equivalence test and benchmark put into the cluster or send as
+ * candidates: several versions of the same slots (so updates change something), across the
+ * kinds the rules read, compliant and not.
+ */
+export function admissionObjectVariants(): K8sObject[] {
+  const git = (name: string, ns: string, spec: Record<string, unknown>, annotations?: Record<string, string>): unknown => ({
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
+    spec: { interval: "1m", ref: { branch: "main" }, ...spec },
+  });
+  const ks = (name: string, ns: string, spec: Record<string, unknown>, annotations?: Record<string, string>): unknown => ({
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
+    spec: { interval: "10m", path: "./", prune: true, ...spec },
+  });
+  const binding = (kind: "ClusterRoleBinding" | "RoleBinding", name: string, role: string, subject: Record<string, unknown>, ns?: string): unknown => ({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind,
+    metadata: { name, ...(ns ? { namespace: ns } : {}) },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+    subjects: [subject],
+  });
+  const teamSa = { kind: "ServiceAccount", name: "team-a", namespace: "team-a" };
+  const hr = (name: string, ns: string, sa: string | null, values: unknown): unknown => ({
+    apiVersion: "helm.toolkit.fluxcd.io/v2",
+    kind: "HelmRelease",
+    metadata: { name, namespace: ns },
+    spec: { interval: "10m", ...(sa ? { serviceAccountName: sa } : {}), chart: { spec: { chart: "agent", version: "1.2.3", sourceRef: { kind: "HelmRepository", name: "charts" } } }, values },
+  });
+  const iua = (branch: string): unknown => ({
+    apiVersion: "image.toolkit.fluxcd.io/v1",
+    kind: "ImageUpdateAutomation",
+    metadata: { name: "fleet", namespace: "flux-system" },
+    spec: {
+      interval: "30m",
+      sourceRef: { kind: "GitRepository", name: "flux-system" },
+      git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "flux", email: "flux@example.com" } }, push: { branch } },
+      update: { path: "./clusters/production", strategy: "Setters" },
+    },
+  });
+  const policy = (name: string, range: string): unknown => ({
+    apiVersion: "image.toolkit.fluxcd.io/v1",
+    kind: "ImagePolicy",
+    metadata: { name, namespace: "team-a" },
+    spec: { imageRepositoryRef: { name: "web" }, policy: { semver: { range } } },
+  });
+  const oci = (name: string, verify: unknown): unknown => ({
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "OCIRepository",
+    metadata: { name, namespace: "team-a" },
+    spec: { interval: "10m", url: "oci://ghcr.io/example/web", ref: { semver: ">=1.0.0 <2.0.0" }, ...(verify ? { verify } : {}) },
+  });
+  const objs: unknown[] = [
+    // Sources: signed, unsigned, plain HTTP, SSH without a secret, suppressed, suspended.
+    git("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" } }),
+    git("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" }, verify: { mode: "HEAD", secretRef: { name: "s" } } }),
+    git("team-a-experiments", "team-a", { url: "http://git.example.com/team-a-experiments" }),
+    git("scratch", "team-a", { url: "ssh://git@github.com/example/scratch" }, { "fluxguard.io/ignore": "gitrepository-unverified: reviewed" }),
+    git("scratch", "team-a", { url: "https://github.com/example/scratch", suspend: true, verify: { mode: "HEAD", secretRef: { name: "s" } } }),
+    git("team-a", "team-a", { url: TENANT_URL, secretRef: { name: "team-a-deploy-key" } }),
+    git("flux-system", "flux-system", { url: PLATFORM_URL, secretRef: { name: "flux-system" } }),
+    // Reconcilers: on signed and unsigned sources, as tenants and as the platform, forced, cross-namespace.
+    ks("experiments", "team-a", { serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a-experiments" } }),
+    ks("experiments", "team-a", { serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a" } }),
+    ks("experiments", "team-a", { serviceAccountName: "team-a", force: true, sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } }),
+    ks("scratch", "team-a", { sourceRef: { kind: "GitRepository", name: "scratch" } }, { "fluxguard.io/ignore": "all: throwaway" }),
+    ks("platform-extra", "flux-system", { serviceAccountName: "kustomize-controller", sourceRef: { kind: "GitRepository", name: "team-a-experiments", namespace: "team-a" } }),
+    ks("team-a", "team-a", { serviceAccountName: "team-a", suspend: true, sourceRef: { kind: "GitRepository", name: "team-a" } }),
+    // RBAC: cluster-admin for a reconciler's account, into the Flux namespace, for a person; a small binding.
+    binding("ClusterRoleBinding", "team-a-admin", "cluster-admin", teamSa),
+    binding("ClusterRoleBinding", "team-a-admin", "view", teamSa),
+    binding("RoleBinding", "team-a-in-flux", "cluster-admin", teamSa, "flux-system"),
+    binding("ClusterRoleBinding", "oncall", "cluster-admin", { kind: "User", name: "oncall@example.com" }),
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "team-a-reconciler", namespace: "team-a" },
+      rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }],
+    },
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "team-b", namespace: "team-a" } },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-b" } },
+    // Helm: privileged values as the platform and as a tenant, clean values.
+    hr("node-agent", "flux-system", "helm-controller", { daemonset: { securityContext: { privileged: true } } }),
+    hr("node-agent", "flux-system", "helm-controller", { daemonset: { securityContext: { runAsNonRoot: true } } }),
+    hr("web", "team-a", null, { hostNetwork: true }),
+    {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "HelmRepository",
+      metadata: { name: "charts", namespace: "flux-system" },
+      spec: { interval: "10m", url: "http://charts.example.com", passCredentials: true, secretRef: { name: "charts" } },
+    },
+    // Images: automation pushing to the applied branch or to a review branch; policies.
+    iua("main"),
+    iua("image-updates"),
+    policy("web", ">=1.0.0"),
+    policy("web", ">=1.0.0 <2.0.0"),
+    policy("boom", ">=1.0.0 <2.0.0"),
+    { apiVersion: "image.toolkit.fluxcd.io/v1", kind: "ImageRepository", metadata: { name: "web", namespace: "team-a" }, spec: { image: "docker.io/library/nginx", interval: "10m" } },
+    oci("web", null),
+    oci("web", { provider: "cosign", secretRef: { name: "cosign-pub" } }),
+    // Alerting and the controllers' lockdown.
+    {
+      apiVersion: "notification.toolkit.fluxcd.io/v1beta3",
+      kind: "Alert",
+      metadata: { name: "failures", namespace: "flux-system" },
+      spec: { providerRef: { name: "oncall" }, eventSeverity: "error", eventSources: [{ kind: "Kustomization", name: "*" }, { kind: "GitRepository", name: "*" }] },
+    },
+    { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Provider", metadata: { name: "oncall", namespace: "flux-system" }, spec: { type: "slack", secretRef: { name: "slack" } } },
+    controller("kustomize-controller", ["--watch-all-namespaces=true"]),
+    controller("kustomize-controller", ["--watch-all-namespaces=true", ...LOCKDOWN]),
+    {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: { name: "allow-egress", namespace: "flux-system" },
+      spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{}] },
+    },
+  ];
+  return objs as K8sObject[];
+}
+
+/**
+ * The GitRepository the webhook benchmark creates by the hundred: signed, and suspended so that
+ * source-controller does not try to fetch it.
+ */
+export function benchGitRepository(name: string, namespace: string): K8sObject {
+  return {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name, namespace },
+    spec: { interval: "60m", suspend: true, url: `ssh://git@example.com/${name}`, ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "signers" } } },
+  } as unknown as K8sObject;
+}

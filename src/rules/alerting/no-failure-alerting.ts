@@ -57,7 +57,9 @@ spec:
       const uncovered = new Map<string, ModelObject[]>();
       for (const m of watched) {
         if (covered.has(m)) continue;
-        uncovered.set(m.object.kind, [...(uncovered.get(m.object.kind) ?? []), m]);
+        const list = uncovered.get(m.object.kind);
+        if (list) list.push(m);
+        else uncovered.set(m.object.kind, [m]);
       }
       const missingCore = uncovered.has("Kustomization") || SOURCE_EVENT_KINDS.some((k) => uncovered.has(k));
       // Alerts that select no watched object are no alerting at all (e.g. namespace: "*", which is compared literally).

@@ -143,9 +143,26 @@ export function generatorEntries(gen: JsonObject, read: ((ref: string) => string
   return out;
 }
 
+const secretIndex = new WeakMap<FleetModel, Map<string, ModelObject[]>>();
+
+/** The model's Secret objects (effective, then as in files) by name, in model order; built once per model. */
+function secretsByName(model: FleetModel): Map<string, ModelObject[]> {
+  let idx = secretIndex.get(model);
+  if (idx) return idx;
+  idx = new Map();
+  for (const m of [...model.objects, ...model.fileObjects]) {
+    if (m.object.kind !== "Secret") continue;
+    const list = idx.get(m.object.metadata.name);
+    if (list) list.push(m);
+    else idx.set(m.object.metadata.name, [m]);
+  }
+  secretIndex.set(model, idx);
+  return idx;
+}
+
 /** The keys a Secret of that name would have, from a Secret object in the repository or a secretGenerator. */
 export function secretKeys(model: FleetModel, namespace: string, name: string, near?: ModelObject): { keys: string[]; where: ModelObject | null } | null {
-  const pool = [...model.objects, ...model.fileObjects].filter((m) => m.object.kind === "Secret" && m.object.metadata.name === name && (m.object.metadata.namespace ?? namespace) === namespace);
+  const pool = (secretsByName(model).get(name) ?? []).filter((m) => (m.object.metadata.namespace ?? namespace) === namespace);
   const obj = pool.find((m) => near === undefined || m.clusterId === near.clusterId) ?? pool[0];
   if (obj) return { keys: secretEntries(obj.object as unknown as JsonObject).map((e) => e.key), where: obj };
   for (const kf of model.kustomizeFiles) {

@@ -39,15 +39,18 @@ export default defineRule({
       if (!field || !isFluxKind(m, group, kind)) continue;
       const obj = effectiveSource(model, m);
       const addr = str(obj, "spec", field);
+      const plain = addr !== undefined && addr !== "" && !isTemplated(addr) && /^(http|git):\/\//i.test(addr);
+      const insecure = path(obj, "spec", "insecure") === true;
+      if (!plain && !insecure) continue;
       const creds = asObject(path(obj, "spec", "secretRef")) !== undefined;
       const verified = verifyOf(obj, "spec") !== undefined;
       const applied = kind === "ImageRepository" || isApplied(usersOf(model, m));
       const severity = creds || (applied && !verified) ? "high" : "medium";
       const consequence = creds ? "its credentials (secretRef) travel in clear text" : verified ? "signatures still protect the content, but not its confidentiality" : "anyone on the path can replace what Flux fetches";
-      if (addr && !isTemplated(addr) && /^(http|git):\/\//i.test(addr)) {
+      if (plain) {
         report({ object: m, pointer: `/spec/${field}`, severity, message: `${describe(m)} fetches from ${addr.replace(/\/\/[^@/]*@/, "//***@")} without TLS: ${consequence}` });
       }
-      if (path(obj, "spec", "insecure") === true) {
+      if (insecure) {
         report({ object: m, pointer: "/spec/insecure", severity, message: `${describe(m)} sets insecure: true (plain HTTP): ${consequence}` });
       }
     }
