@@ -9,11 +9,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:https";
+import { writeFileSync } from "node:fs";
+import { Agent } from "node:https";
 import { join } from "node:path";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { E2ECluster, pushTo } from "./harness.js";
+import { testApiOf, testApiPost } from "../testing/kube-api.js";
 import { WebhookProcess, freePort } from "./webhook.js";
 import { Gpg, TestRepo, cleanup as cleanupKeys, type GpgKey, type Signing } from "../verify/testkit.js";
 import { parseSpec } from "../generate/spec.js";
@@ -27,35 +28,6 @@ const PLATFORM_URL = "ssh://git@github.com/example/fleet";
 /** `kubectl apply` whose outcome is the point: exit code, stdout, stderr. */
 function apply(cluster: E2ECluster, yaml: string, dryRun = false): { code: number; stdout: string; stderr: string } {
   return cluster.kubectl(["apply", ...(dryRun ? ["--dry-run=server"] : []), "-f", "-"], yaml);
-}
-
-interface Api {
-  server: string;
-  token: string;
-  ca: string;
-}
-
-function apiOf(kubeconfig: string): Api {
-  const kc = parse(readFileSync(kubeconfig, "utf8")) as { clusters: Array<{ cluster: { server: string; "certificate-authority-data": string } }>; users: Array<{ user: { token: string } }> };
-  return { server: kc.clusters[0]!.cluster.server, token: kc.users[0]!.user.token, ca: Buffer.from(kc.clusters[0]!.cluster["certificate-authority-data"], "base64").toString() };
-}
-
-/** One POST to the API server; resolves with the status code and body. */
-export function apiPost(api: Api, path: string, body: unknown, agent: Agent): Promise<{ status: number; body: string }> {
-  const u = new URL(api.server);
-  const data = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: u.hostname, port: u.port, path, method: "POST", ca: api.ca, agent, headers: { Authorization: `Bearer ${api.token}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) } },
-      (res) => {
-        let b = "";
-        res.on("data", (c: Buffer) => (b += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
-      },
-    );
-    req.on("error", reject);
-    req.end(data);
-  });
 }
 
 const gitRepo = (name: string, namespace: string, url: string, verified: boolean, annotations = ""): string => `apiVersion: source.toolkit.fluxcd.io/v1
@@ -351,7 +323,7 @@ spec: {interval: 10m, path: ./platform/policies, prune: true, serviceAccountName
   });
 
   it("webhook: certificates rotated on disk during a stream of admissions drop no request", async () => {
-    const api = apiOf(cluster.kubeconfig);
+    const api = testApiOf(cluster.kubeconfig);
     const agent = new Agent({ keepAlive: true, maxSockets: 6 });
     const failures: string[] = [];
     let sent = 0;
@@ -362,7 +334,7 @@ spec: {interval: 10m, path: ./platform/policies, prune: true, serviceAccountName
         const n = sent++;
         const body = { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: `rot-${w}-${n}`, namespace: "team-a" }, spec: { interval: "10m", url: "ssh://git@example.com/x", ref: { branch: "main" }, verify: { mode: "HEAD", secretRef: { name: "signers" } } } };
         try {
-          const r = await apiPost(api, path, body, agent);
+          const r = await testApiPost(api, path, body, agent);
           if (r.status !== 201) failures.push(`${r.status} ${r.body.slice(0, 300)}`);
         } catch (e) {
           failures.push(String(e));

@@ -43,6 +43,11 @@ export class WebhookProcess {
     this.ca = bootstrapCertificates({ dir: this.certDir, hosts: ["127.0.0.1", "localhost"] }).caPem;
   }
 
+  /** The process id while it runs (the benchmark reads its CPU time). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get url(): string {
     return `https://127.0.0.1:${this.port}`;
   }

@@ -48,12 +48,14 @@ export interface WebhookServerOptions {
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_DEPTH = 64;
+/** How long the watches must be quiet before baselines are refreshed ahead of requests, in ms. */
+const REFRESH_QUIET_MS = 200;
 
 export class WebhookServer {
   private server: Server | null = null;
   private readonly log: (line: string) => void;
   private watching = false;
-  private refresh: NodeJS.Immediate | null = null;
+  private refresh: NodeJS.Timeout | null = null;
   private subscribed = false;
 
   constructor(private readonly opts: WebhookServerOptions) {
@@ -84,13 +86,15 @@ export class WebhookServer {
   }
 
   /**
-   * After the watches change, the evaluator's baselines are brought up to date between requests
-   * (once per burst of events), so a review usually finds them ready. A review computes what is
-   * missing itself: this moves work off the request path and never changes a decision.
+   * Once the watches have been quiet for `REFRESH_QUIET_MS`, the evaluator's baselines are
+   * brought up to date, so the next review finds them ready. During a stream of changes nothing
+   * is computed ahead (it would be stale before use): reviews compute what they need. This
+   * moves work off the request path; it never changes a decision.
    */
   private scheduleRefresh(): void {
-    if (this.refresh || !this.server) return;
-    this.refresh = setImmediate(() => {
+    if (!this.server) return;
+    if (this.refresh) clearTimeout(this.refresh);
+    this.refresh = setTimeout(() => {
       this.refresh = null;
       if (!this.server || !this.opts.source.ready()) return;
       try {
@@ -98,7 +102,8 @@ export class WebhookServer {
       } catch (e) {
         this.log(JSON.stringify({ event: "baseline-error", reason: oneLine(String((e as Error)?.message ?? e)) }));
       }
-    });
+    }, REFRESH_QUIET_MS);
+    this.refresh.unref();
   }
 
   /** Starts listening; resolves with the bound port. Throws when the certificates do not load. */
@@ -146,7 +151,7 @@ export class WebhookServer {
       unwatchFile(this.opts.keyFile);
       this.watching = false;
     }
-    if (this.refresh) clearImmediate(this.refresh);
+    if (this.refresh) clearTimeout(this.refresh);
     this.refresh = null;
     const s = this.server;
     this.server = null;

@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS, FLUX_KINDS, FLUX_VERSION_KINDS } from "../../core/model-kinds.js";
 import { GROUP } from "../../core/flux.js";
 import type { FluxCluster, ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -46,6 +47,7 @@ spec:
     },
     references: ["https://fluxcd.io/flux/monitoring/alerts/", "https://fluxcd.io/flux/monitoring/metrics/"],
     aggregate: true,
+    reads: [...new Set<string>([...FLUX_KINDS, "PrometheusRule", ...CONTROLLER_KINDS, ...FLUX_VERSION_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

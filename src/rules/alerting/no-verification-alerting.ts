@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS, FLUX_KINDS, FLUX_VERSION_KINDS } from "../../core/model-kinds.js";
 import { GROUP, isHelmRelease, path } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -36,6 +37,7 @@ spec:
     },
     references: ["https://fluxcd.io/flux/components/notification/alerts/"],
     aggregate: true,
+    reads: [...new Set<string>([...FLUX_KINDS, "PrometheusRule", ...CONTROLLER_KINDS, ...FLUX_VERSION_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of checkedClusters(model)) {

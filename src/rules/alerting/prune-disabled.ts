@@ -21,6 +21,7 @@ export default defineRule({
       "Reverting a malicious commit only removes what it added if Flux prunes: with `prune: false`, a ClusterRoleBinding or a privileged DaemonSet someone pushed keeps running after it is deleted from Git, and Git stops being the record of what is deployed. A Kustomization that renders only CustomResourceDefinitions is left alone: there `prune: false` is deliberate, since pruning a CRD deletes every custom resource of its kind.",
     remediation: { text: "Set prune: true; protect individual objects that must survive with the kustomize.toolkit.fluxcd.io/prune: disabled annotation.", snippet: `spec:\n  prune: true` },
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#prune"],
+    reads: [...new Set<string>(["Kustomization", "CustomResourceDefinition", "ResourceSet"])],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

@@ -1,3 +1,4 @@
+import { FLUX_KINDS } from "../../core/model-kinds.js";
 import { GROUP, groupOf, path } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, oncePerLine } from "../util.js";
@@ -15,6 +16,7 @@ export default defineRule({
       "A suspended Kustomization, HelmRelease or source is neither applied nor reported: drift and failures go unnoticed, and a suspended Alert forwards nothing. Suspension is a legitimate break-glass tool; left in Git it becomes a silent hole.",
     remediation: { text: "Resume it (remove spec.suspend) once the reason is gone, or delete the object.", snippet: `spec:\n  suspend: false` },
     references: ["https://fluxcd.io/flux/cmd/flux_suspend/"],
+    reads: [...new Set<string>([...FLUX_KINDS])],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

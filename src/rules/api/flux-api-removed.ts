@@ -1,3 +1,4 @@
+import { FLUX_KINDS, FLUX_VERSION_KINDS } from "../../core/model-kinds.js";
 import { formatFluxVersion, olderThan, parseMinor } from "../../core/flux-version.js";
 import { clusterOf, type FluxCluster, type ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -26,6 +27,7 @@ apiVersion: notification.toolkit.fluxcd.io/v1beta3   # Alert and Provider
 kind: Alert`,
     },
     references: ["https://fluxcd.io/flux/cmd/flux_migrate/", "https://github.com/fluxcd/flux2/releases"],
+    reads: [...new Set<string>([...FLUX_KINDS, ...FLUX_VERSION_KINDS])],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

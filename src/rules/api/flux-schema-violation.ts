@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS, FLUX_KINDS, FLUX_VERSION_KINDS } from "../../core/model-kinds.js";
 import { parseYamlValue } from "../../loader/yaml.js";
 import { asArray, asObject, asString, GROUP, path, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
@@ -113,6 +114,7 @@ spec:
   # chart: ...             # ... or chart, never both`,
     },
     references: ["https://github.com/fluxcd/kustomize-controller/issues/804", `https://github.com/fluxcd/flux2/releases/tag/${FLUX_RELEASE} (the CRDs fluxguard validates against)`],
+    reads: [...new Set<string>([...FLUX_KINDS, ...CONTROLLER_KINDS, ...FLUX_VERSION_KINDS])],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
@@ -28,6 +29,7 @@ spec:
 #    name: github-app           # githubAppID, githubAppInstallationID, githubAppPrivateKey`,
     },
     references: ["https://fluxcd.io/flux/components/source/gitrepositories/#secret-reference", "https://fluxcd.io/flux/components/source/gitrepositories/#provider"],
+    reads: [...new Set<string>(["GitRepository", "Secret", ...SOURCE_USER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -23,13 +23,36 @@ function literals(v: JsonValue | undefined, base: string, out: string[] = []): s
   return out;
 }
 
-/** `scheme://user:password@host`: a password in a URL's userinfo, written out (not `${VAR}`). */
-const URL_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@[^\s]/i;
+/** After `://`: `user:password@` and a host character; the password is group 1 (sticky: tried at one place). */
+const USERINFO_PASSWORD = /[^\s:/@]+:([^\s@/]+)@[^\s]/y;
+
+/**
+ * The password of the first `scheme://user:password@host` in a string, as the regular
+ * expression `/[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@[^\s]/i` finds it, in linear time:
+ * unanchored, that expression backtracks quadratically over long runs of letters (a hostile
+ * value of a few MB in an AdmissionReview would hold the webhook for minutes).
+ */
+export function urlPassword(v: string): string | null {
+  for (let at = v.indexOf("://"); at >= 0; at = v.indexOf("://", at + 3)) {
+    // The scheme: the run of [a-z0-9+.-] before `://`, which must hold a letter to start with.
+    let start = at;
+    let letter = false;
+    while (start > 0 && /[a-z0-9+.-]/i.test(v[start - 1]!)) {
+      start--;
+      if (/[a-z]/i.test(v[start]!)) letter = true;
+    }
+    if (!letter) continue;
+    USERINFO_PASSWORD.lastIndex = at + 3;
+    const m = USERINFO_PASSWORD.exec(v);
+    if (m) return m[1]!;
+  }
+  return null;
+}
 
 /** Whether a string carries a credential whatever its key: a password in a URL, or a substitution default of a credential-named variable. */
 function credentialInString(v: string): boolean {
-  const url = URL_PASSWORD.exec(v);
-  if (url && isLiteralCredential("password", substitutionLiteral(url[1]!) ?? url[1]!) && !/^\$\{[^}:=+?-]*\}$/.test(url[1]!)) return true;
+  const password = urlPassword(v);
+  if (password !== null && isLiteralCredential("password", substitutionLiteral(password) ?? password) && !/^\$\{[^}:=+?-]*\}$/.test(password)) return true;
   if (!v.includes("${")) return false;
   const literal = substitutionLiteral(v);
   return literal !== null && [...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=|:=|:-|:\?|:\+)/g)].some(([, name]) => isCredentialKey(name!) && isLiteralCredential(name!, literal));

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, path, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isFluxKind } from "../util.js";
@@ -22,6 +23,7 @@ spec:
   passCredentials: false`,
     },
     references: ["https://fluxcd.io/flux/components/source/helmrepositories/#pass-credentials"],
+    reads: [...new Set<string>(["HelmRepository", ...SOURCE_USER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
@@ -24,6 +25,7 @@ stringData:                    # SOPS-encrypted in Git
   known_hosts: github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl`,
     },
     references: ["https://fluxcd.io/flux/components/source/gitrepositories/#ssh-authentication", "https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/githubs-ssh-key-fingerprints"],
+    reads: [...new Set<string>(["GitRepository", "Secret", ...SOURCE_USER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS } from "../../core/model-kinds.js";
 import { asArray, asObject, isFluxInstance, isHelmRelease, path, str } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { clusterOf } from "../../core/model.js";
@@ -43,6 +44,7 @@ export default defineRule({
       strategy: rollback   # roll back to the last release once retries run out`,
     },
     references: ["https://fluxcd.io/flux/components/helm/helmreleases/#configuring-failure-handling"],
+    reads: [...new Set<string>(["HelmRelease", "ResourceSet", ...CONTROLLER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { asArray, asObject, asString, isHelmRelease, path, str } from "../../core/flux.js";
 import { POST_RENDER_STAND_IN } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -65,6 +66,7 @@ export default defineRule({
         drop: ["ALL"]`,
     },
     references: ["https://kubernetes.io/docs/concepts/security/pod-security-standards/", "https://fluxcd.io/flux/components/helm/helmreleases/#values"],
+    reads: [...new Set<string>(["HelmRelease", "ConfigMap", "Secret", "ResourceSet", ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     const once = oncePerLine(report);

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, isHelmRelease, path, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -48,6 +49,7 @@ spec:
     semver: ">=1.0.0 <2.0.0"   # or digest: sha256:...`,
     },
     references: ["https://fluxcd.io/flux/components/helm/helmreleases/#chart-template", "https://fluxcd.io/flux/components/source/ocirepositories/#reference", "https://github.com/Masterminds/semver#checking-version-constraints"],
+    reads: [...new Set<string>(["HelmRelease", "HelmChart", "HelmRepository", "OCIRepository", ...SOURCE_USER_KINDS])],
   },
   check({ model, report }) {
     const objects = auditedObjects(model);

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, path, str } from "../../core/flux.js";
 import { automationPushes, describeCheckout, gitCheckout, trackedBranch } from "../../core/gitref.js";
 import type { ModelObject } from "../../core/model.js";
@@ -29,6 +30,7 @@ spec:
       branch: image-updates     # reviewed PR into main`,
     },
     references: ["https://fluxcd.io/flux/components/image/imageupdateautomations/#push", "https://fluxcd.io/flux/guides/image-update/"],
+    reads: [...new Set<string>(["ImageUpdateAutomation", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     const objects = auditedObjects(model);

@@ -19,6 +19,7 @@ export default defineRule({
   extract: '$version'`,
     },
     references: ["https://fluxcd.io/flux/components/image/imagepolicies/#filter-tags", "https://pkg.go.dev/regexp#Regexp.Expand"],
+    reads: [...new Set<string>(["ImagePolicy", "ResourceSet"])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -30,6 +30,7 @@ spec:
       range: ">=1.0.0 <2.0.0"`,
     },
     references: ["https://fluxcd.io/flux/components/image/imagepolicies/", "https://fluxcd.io/flux/guides/image-update/"],
+    reads: [...new Set<string>(["ImagePolicy", "ResourceSet"])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

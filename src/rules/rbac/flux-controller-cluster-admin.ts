@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
 import { IMPERSONATING_CONTROLLERS } from "../../core/flux.js";
 import { runsFlux } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -28,6 +29,7 @@ patches:
 `,
     },
     references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/"],
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

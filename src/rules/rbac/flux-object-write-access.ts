@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
 import { clusterAdminReconcilers, isClusterAdmin, RECONCILER_RESOURCES } from "../../core/escalation.js";
 import type { BindingNode, Subject } from "../../core/rbac.js";
 import { RbacGraph, subjectKey } from "../../core/rbac.js";
@@ -36,6 +37,7 @@ subjects:
     namespace: ci`,
     },
     references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/", "https://fluxcd.io/flux/security/#multi-tenancy-lock-down"],
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

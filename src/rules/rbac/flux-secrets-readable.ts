@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
 import { ruleAllows } from "../../core/rbac.js";
 import { runsFlux } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -23,6 +24,7 @@ roleRef:
   name: view   # 'view' excludes Secrets`,
     },
     references: ["https://fluxcd.io/flux/security/best-practices/", "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#listing-secrets"],
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

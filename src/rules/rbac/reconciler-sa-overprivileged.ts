@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
 import type { BindingNode, Grant } from "../../core/rbac.js";
 import { ruleAllows } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
@@ -37,6 +38,7 @@ rules:
     verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]`,
     },
     references: ["https://kubernetes.io/docs/concepts/security/rbac-good-practices/", "https://fluxcd.io/flux/security/#multi-tenancy"],
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

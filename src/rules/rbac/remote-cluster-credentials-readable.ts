@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
 import { runsFlux } from "../../core/model.js";
 import { ruleAllows, type Subject } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
@@ -33,6 +34,7 @@ roleRef:
   name: view               # 'view' excludes Secrets`,
     },
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#remote-clusters--cluster-api", "https://kubernetes.io/docs/concepts/security/rbac-good-practices/#listing-secrets"],
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS, "Secret"])],
   },
   check({ model, report }) {
     for (const hub of model.clusters) {

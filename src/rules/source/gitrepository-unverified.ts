@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, path, str } from "../../core/flux.js";
 import { describeCheckout, gitCheckout } from "../../core/gitref.js";
 import { defineRule } from "../../core/rule.js";
@@ -39,6 +40,7 @@ spec:
                 name: trusted-signers`,
     },
     references: ["https://fluxcd.io/flux/components/source/gitrepositories/#verification"],
+    reads: [...new Set<string>(["Secret", "ConfigMap", "GitRepository", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { asObject, GROUP, isHelmRelease, path, str } from "../../core/flux.js";
 import { ociRepositoryOf } from "../../core/notation.js";
 import type { ModelObject } from "../../core/model.js";
@@ -49,6 +50,7 @@ spec:
           name: chart-signing-keys`,
     },
     references: ["https://fluxcd.io/flux/components/helm/helmreleases/#chart-template", "https://fluxcd.io/flux/components/source/helmcharts/#verification"],
+    reads: [...new Set<string>(["Secret", "ConfigMap", "HelmChart", "HelmRepository", "OCIRepository", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     const objects = auditedObjects(model);

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, str } from "../../core/flux.js";
 import { ociRepositoryOf } from "../../core/notation.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
@@ -33,6 +34,7 @@ spec:
         subject: "^https://github\\\\.com/example/fleet/\\\\.github/workflows/release\\\\.yaml@refs/heads/main$"`,
     },
     references: ["https://fluxcd.io/flux/components/source/ocirepositories/#verification"],
+    reads: [...new Set<string>(["Secret", "ConfigMap", "OCIRepository", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS } from "../../core/model-kinds.js";
 import { asObject, GROUP, path, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
@@ -30,6 +31,7 @@ export default defineRule({
     name: internal-ca      # ca.crt`,
     },
     references: ["https://fluxcd.io/flux/components/source/", "https://fluxcd.io/flux/components/image/imagerepositories/"],
+    reads: [...new Set<string>(["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "ImageRepository", ...SOURCE_USER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

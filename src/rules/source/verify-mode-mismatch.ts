@@ -1,3 +1,4 @@
+import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { asObject, asString, GROUP, path } from "../../core/flux.js";
 import { checksOutTag, describeCheckout, gitCheckout, shadowedRefFields } from "../../core/gitref.js";
 import { defineRule } from "../../core/rule.js";
@@ -26,6 +27,7 @@ export default defineRule({
       name: trusted-signers`,
     },
     references: ["https://fluxcd.io/flux/components/source/gitrepositories/#verification"],
+    reads: [...new Set<string>(["Secret", "ConfigMap", "GitRepository", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {

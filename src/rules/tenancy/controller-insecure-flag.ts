@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS } from "../../core/model-kinds.js";
 import { flagIsTrue } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 
@@ -19,6 +20,7 @@ export default defineRule({
 #   - --insecure-kubeconfig-tls=true`,
     },
     references: ["https://fluxcd.io/flux/security/best-practices/"],
+    reads: [...new Set<string>([...CONTROLLER_KINDS])],
   },
   check({ model, report }) {
     for (const cluster of model.clusters) {

@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS, FLUX_KINDS } from "../../core/model-kinds.js";
 import { clusterOf } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { describe } from "../util.js";
@@ -15,6 +16,7 @@ export default defineRule({
       "A cross-namespace reference lets one tenant consume (and be steered by) another namespace's source, including the platform's flux-system repository. Flux's lockdown (`--no-cross-namespace-refs=true`) refuses them; without it they are how tenants reach sources they should not. In a cluster with no tenants (every reconciler runs as the platform) they are the platform's own layout: one info finding for the cluster, and multitenancy-lockdown-missing says they must move before the lockdown goes on.",
     remediation: { text: "Define the source in the same namespace as the object that uses it.", snippet: `spec:\n  sourceRef:\n    kind: GitRepository\n    name: team-a        # in the Kustomization's own namespace; no 'namespace:'` },
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#cross-namespace-references"],
+    reads: [...new Set<string>([...FLUX_KINDS, ...CONTROLLER_KINDS])],
   },
   check({ model, report }) {
     const platformOnly = new Map<string, CrossNamespaceRef[]>();

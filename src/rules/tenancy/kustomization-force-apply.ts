@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { isFluxKustomization, path as at } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { describe } from "../util.js";
@@ -13,6 +14,7 @@ export default defineRule({
       "With `force: true`, kustomize-controller recreates any object it cannot patch. A commit can then replace immutable fields (selectors, Job templates, PVC specs) and cause data loss or take over objects owned by someone else, without review of the recreation.",
     remediation: { text: "Remove `force: true`; handle immutable-field changes deliberately.", snippet: `spec:\n  force: false   # or omit` },
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#force"],
+    reads: [...new Set<string>(["ResourceSet", ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const m of model.objects) {

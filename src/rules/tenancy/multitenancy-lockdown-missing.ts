@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { controllersPattern, flagIsTrue, LOCKDOWN_FLAGS, path as at } from "../../core/flux.js";
 import type { ControllerInfo, FleetModel } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -58,6 +59,7 @@ export default defineRule({
       snippet: SNIPPET,
     },
     references: ["https://fluxcd.io/flux/installation/configuration/multitenancy/"],
+    reads: [...new Set<string>([...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     const refs = crossNamespaceRefs(model);

@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, path, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { describe, isFluxKind } from "../util.js";
@@ -21,6 +22,7 @@ spec:
   serviceAccountName: team-a   # no spec.kubeConfig in tenant namespaces`,
     },
     references: ["https://fluxcd.io/flux/components/kustomize/kustomizations/#kubeconfig-remote-clusters", "https://fluxcd.io/flux/components/helm/helmreleases/#kubeconfig-remote-clusters"],
+    reads: [...new Set<string>(["ResourceSet", ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     for (const r of model.reconcilers) {
