@@ -18,7 +18,7 @@
  * 1000 req/s over 500 connections), FLUXGUARD_BENCH_LOW_RATE (default 200 req/s over 10
  * connections), FLUXGUARD_BENCH_OBJECTS (GitRepositories added to the direct model, default 0),
  * FLUXGUARD_BENCH_CREATES (default 600), FLUXGUARD_BENCH_CREATE_CONCURRENCY (default 50),
- * FLUXGUARD_BENCH_E2E=0 skips part 2.
+ * FLUXGUARD_BENCH_DIRECT=0 skips part 1, FLUXGUARD_BENCH_E2E=0 skips part 2.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -254,15 +254,23 @@ async function endToEnd(): Promise<void> {
     console.log(`\nend to end: load average ${loadAverage()} before`);
     // Warm-up round: the API server's caches and connections.
     // Each configuration starts from the same cluster: the previous round's objects are deleted.
-    const clear = (): void => void cluster.kc(["-n", "bench", "delete", "gitrepositories", "--all", "--wait=true", "--timeout=300s"]);
+    const clear = async (): Promise<void> => {
+      cluster.kubectl(["-n", "bench", "delete", "gitrepositories", "--all", "--wait=false"]);
+      for (let i = 0; i < 600; i++) {
+        const left = cluster.kubectl(["-n", "bench", "get", "gitrepositories", "-o", "name"]).stdout.trim();
+        if (left === "") return;
+        await sleep(1000);
+      }
+      throw new Error("the previous round's GitRepositories were not deleted within 10 minutes");
+    };
     await creates(api, "warm-up", 0);
-    clear();
+    await clear();
     rows.push(await creates(api, "no admission", 1));
-    clear();
+    await clear();
     cluster.apply(stringifyDocs([...admissionPolicyDocs(spec), ...rulePolicyDocs(spec)], "bench"));
     await sleep(3000); // the policy plugin picks up new policies asynchronously
     rows.push(await creates(api, "generated VAPs", 2));
-    clear();
+    await clear();
     webhook = new WebhookProcess(cluster, await freePort());
     await webhook.start();
     cluster.apply(webhook.configuration("fluxguard-system"));
@@ -296,6 +304,6 @@ async function endToEnd(): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  await direct();
+  if (process.env["FLUXGUARD_BENCH_DIRECT"] !== "0") await direct();
   if (process.env["FLUXGUARD_BENCH_E2E"] !== "0") await endToEnd();
 }
