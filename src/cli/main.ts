@@ -5,9 +5,10 @@ import { VERSION } from "../core/version.js";
 import { redactMessage } from "../core/redact.js";
 import { escapeText } from "../formatters/escape.js";
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+async function help(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     `fluxguard ${VERSION}: security toolkit for Flux CD`,
     "",
@@ -26,19 +27,20 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   const verbose = rest.includes("--verbose") || rest.includes("-v");
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    io.stdout(help());
+    io.stdout(await help());
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "version") {
     io.stdout(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     io.stderr(`fluxguard: unknown command '${name}'\nhint: run \`fluxguard --help\` for the list of commands\n`);
     return 2;
   }
   try {
+    const command = await entry.load();
     return await command.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
