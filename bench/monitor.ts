@@ -59,7 +59,7 @@ function cached(): string | null {
 }
 
 /** RSS and peak RSS of a process, in kB, from /proc. */
-function rss(pid: number): { rss: number; hwm: number } {
+export function rss(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, "utf8");
   const get = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(s)?.[1] ?? 0);
   return { rss: get("VmRSS"), hwm: get("VmHWM") };
@@ -103,7 +103,7 @@ function conditions(ok: boolean, kind: Made["kind"], at: Date): unknown[] {
       ];
 }
 
-async function createObjects(k8s: typeof K8sModule, kc: K8sModule.KubeConfig, from: number, to: number, gitUrl: string): Promise<Made[]> {
+export async function createObjects(k8s: typeof K8sModule, kc: K8sModule.KubeConfig, from: number, to: number, gitUrl: string): Promise<Made[]> {
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   const made: Made[] = [];
   const items = Array.from({ length: to - from }, (_, j) => from + j);
@@ -128,7 +128,7 @@ async function createObjects(k8s: typeof K8sModule, kc: K8sModule.KubeConfig, fr
   return made;
 }
 
-async function startMonitor(kubeconfig: string): Promise<{ child: ChildProcess; port: number; readyMs: number }> {
+export async function startMonitor(kubeconfig: string): Promise<{ child: ChildProcess; port: number; readyMs: number }> {
   const port = await freePort();
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, "monitor", `--kubeconfig=${kubeconfig}`, `--listen=127.0.0.1:${port}`, "--no-state", "--posture-interval=0", "--keys-interval=0"], { stdio: "ignore", env: { ...process.env, KUBERNETES_SERVICE_HOST: "" } });
@@ -144,13 +144,13 @@ async function startMonitor(kubeconfig: string): Promise<{ child: ChildProcess; 
   return { child, port, readyMs: performance.now() - t0 };
 }
 
-async function scrape(port: number): Promise<{ ms: number; bytes: number; series: number }> {
+export async function scrape(port: number): Promise<{ ms: number; bytes: number; series: number }> {
   const t0 = performance.now();
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   return { ms: performance.now() - t0, bytes: text.length, series: text.split("\n").filter((l) => l && !l.startsWith("#")).length };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const done = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");

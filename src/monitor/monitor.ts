@@ -99,8 +99,11 @@ export class Monitor {
   private registry: Registry | null = null;
   private persistedGeneration = -1;
   private keysDirty = false;
-  private verifySecrets = "";
+  /** The verification Secret (`namespace/name`) each source names, and how many sources name each. */
+  private readonly verifySecretOf = new Map<string, string>();
+  private readonly verifySecretRefs = new Map<string, number>();
   private stopped = false;
+  private cachedView: MonitorView | null = null;
   /** When /readyz first answered 200 (ms), for the catch-up measurement. */
   readyAt: number | null = null;
 
@@ -111,8 +114,19 @@ export class Monitor {
     this.o.log(`${stage}: ${msg}`);
   }
 
-  /** Every replica serves the same picture; computed per scrape. */
+  /**
+   * Every replica serves the same picture; computed once per scrape: the ~20 metric families
+   * read it in the same tick, so it is kept until the next one (not rebuilt per family).
+   */
   view(): MonitorView {
+    if (this.cachedView) return this.cachedView;
+    const v = this.buildView();
+    this.cachedView = v;
+    setImmediate(() => (this.cachedView = null));
+    return v;
+  }
+
+  private buildView(): MonitorView {
     const now = Date.now();
     const objects: MonitorView["objects"] = [];
     for (const v of this.objects.values()) objects.push({ ...v, notReadySince: this.ledger.notReadyAt(v.uid) });
@@ -241,8 +255,8 @@ export class Monitor {
     const src: ResourceSource = {
       name,
       path: `/apis/${k.group}/${k.version}/${k.plural}`,
-      list: async (cont) => {
-        const res = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: 500, ...(cont ? { _continue: cont } : {}) })) as {
+      list: async (cont, from) => {
+        const res = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: 500, ...from, ...(cont ? { _continue: cont } : {}) })) as {
           items?: unknown[];
           metadata?: { resourceVersion?: string; continue?: string };
         };
@@ -250,48 +264,50 @@ export class Monitor {
       },
     };
     const mine = new Set<string>();
-    const upsert = (o: unknown): void => {
+    let seen = new Set<string>();
+    const forget = (uid: string): void => {
+      mine.delete(uid);
+      this.setVerifySecret(uid, null);
+      this.objects.delete(uid);
+      this.ledger.clearNotReady(uid);
+    };
+    const upsert = (o: unknown): string | null => {
       const v = viewObject(k, o, this.o.fluxNamespace);
       if (!v) {
         this.error("object", `${name}: an object without metadata.uid or name was ignored`);
-        return;
+        return null;
       }
       this.objects.set(v.uid, v);
       mine.add(v.uid);
       this.observe(v);
-      if (k.source) this.noteVerifySecrets();
+      if (k.source) this.setVerifySecret(v.uid, v.verifySecret ? `${v.namespace}/${v.verifySecret}` : null);
+      return v.uid;
     };
     const w = new ResourceWatch(
       this.o.kc,
       src,
       {
-        replace: (items) => {
-          const seen = new Set<string>();
+        begin: () => {
+          seen = new Set<string>();
+        },
+        page: (items) => {
           for (const o of items) {
             try {
-              upsert(o);
-              const uid = (o as { metadata?: { uid?: string } }).metadata?.uid;
+              const uid = upsert(o);
               if (uid) seen.add(uid);
             } catch (e) {
               this.error("object", `${name}: ${(e as Error).message}`);
             }
           }
-          for (const uid of [...mine]) {
-            if (seen.has(uid)) continue;
-            mine.delete(uid);
-            this.objects.delete(uid);
-            this.ledger.clearNotReady(uid);
-          }
-          if (k.source) this.noteVerifySecrets();
         },
-        upsert,
+        listed: () => {
+          for (const uid of [...mine]) if (!seen.has(uid)) forget(uid);
+          seen = new Set<string>();
+        },
+        upsert: (o) => void upsert(o),
         remove: (o) => {
           const uid = (o as { metadata?: { uid?: string } } | null)?.metadata?.uid;
-          if (!uid) return;
-          mine.delete(uid);
-          this.objects.delete(uid);
-          this.ledger.clearNotReady(uid);
-          if (k.source) this.noteVerifySecrets();
+          if (uid) forget(uid);
         },
       },
       { log: this.o.log, onSynced: () => this.checkReady() },
@@ -306,8 +322,8 @@ export class Monitor {
       name: "events",
       path: "/api/v1/events",
       fieldSelector,
-      list: async (cont) => {
-        const res = await core.listEventForAllNamespaces({ fieldSelector, limit: 500, ...(cont ? { _continue: cont } : {}) });
+      list: async (cont, from) => {
+        const res = await core.listEventForAllNamespaces({ fieldSelector, limit: 500, ...from, ...(cont ? { _continue: cont } : {}) });
         // The typed client turns timestamps into Dates; the signals read RFC 3339 strings.
         const items = JSON.parse(JSON.stringify(res.items)) as unknown[];
         return { items, resourceVersion: res.metadata?.resourceVersion ?? "", cont: res.metadata?._continue || undefined };
@@ -321,7 +337,9 @@ export class Monitor {
       this.o.kc,
       src,
       {
-        replace: (items) => items.forEach((o) => upsert(o)),
+        begin: () => undefined,
+        page: (items) => items.forEach((o) => upsert(o)),
+        listed: () => undefined,
         upsert,
         remove: () => undefined,
       },
@@ -338,20 +356,35 @@ export class Monitor {
     }
   }
 
-  private noteVerifySecrets(): void {
-    const names = new Set<string>();
-    for (const v of this.objects.values()) if (v.verifySecret) names.add(`${v.namespace}/${v.verifySecret}`);
-    const key = [...names].sort().join(",");
-    if (key !== this.verifySecrets) {
-      this.verifySecrets = key;
-      this.keysDirty = true;
+  /**
+   * Records which verification Secret (`namespace/name`) a source names, or null, keeping a
+   * count per Secret so a change costs O(1), not a walk over every object; marks the key
+   * gauges for a refresh when the set of Secrets changes.
+   */
+  private setVerifySecret(uid: string, secret: string | null): void {
+    const before = this.verifySecretOf.get(uid) ?? null;
+    if (before === secret) return;
+    if (before !== null) {
+      const n = (this.verifySecretRefs.get(before) ?? 1) - 1;
+      if (n > 0) this.verifySecretRefs.set(before, n);
+      else {
+        this.verifySecretRefs.delete(before);
+        this.keysDirty = true;
+      }
+    }
+    if (secret === null) this.verifySecretOf.delete(uid);
+    else {
+      this.verifySecretOf.set(uid, secret);
+      const n = this.verifySecretRefs.get(secret) ?? 0;
+      this.verifySecretRefs.set(secret, n + 1);
+      if (n === 0) this.keysDirty = true;
     }
   }
 
   /** Reads each verification Secret a source names (by name only) and checks its keys. */
   private async refreshKeys(core: CoreV1Api): Promise<void> {
     this.keysDirty = false;
-    const names = this.verifySecrets ? this.verifySecrets.split(",") : [];
+    const names = [...this.verifySecretRefs.keys()].sort();
     const keys: KeyGauge[] = [];
     const secrets: MonitorView["secrets"] = [];
     const now = new Date();
