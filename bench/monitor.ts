@@ -3,18 +3,26 @@
  * suite (test/e2e/cluster.sh: etcd and kube-apiserver with the Flux CRDs), loaded with Flux objects that carry realistic status (Ready
  * conditions, a third failing; Kustomizations with a 10-entry inventory):
  *
- * - catch-up: process start to /readyz 200, and resident memory (RSS, and its peak) after the
- *   first scrapes, at each size (default 1,000 and 10,000 objects);
+ * - catch-up: process start to /readyz 200 (wall and CPU time), and resident memory (RSS, and
+ *   its peak) after the first scrapes, at each size (default 1,000 and 10,000 objects), with
+ *   the Node flags the chart sets (MONITOR_NODE_OPTIONS); beside it, the floor: the same lists
+ *   made by a plain client (kubectl get --raw: API server time and transfer, no processing);
  * - churn: status flips (Ready True/False, fetch failures), deletes and creates for
  *   FLUXGUARD_BENCH_CHURN_SECONDS (default 300; an hour with 3600) while /metrics is scraped
- *   every 2 s; RSS sampled every 15 s;
+ *   every 2 s; RSS sampled every FLUXGUARD_BENCH_SAMPLE_SECONDS (default 15, 60 from 20
+ *   minutes of churn), each sample printed as it is taken (a long run can be followed in its
+ *   log), then start, end and the least-squares slope after a 60 s warm-up;
  * - kube-state-metrics v2.15.0 (built from its Go module by `cluster.sh build` with
  *   FLUXGUARD_E2E_COMPONENTS=kube-state-metrics) with the Flux custom-resource-state config
  *   `fluxguard generate` writes, on the same objects, when it is built: time until it serves
  *   a series per object, and its RSS.
  *
  * Needs the e2e binaries cached; without them it says so and skips. Knobs:
- * FLUXGUARD_BENCH_MONITOR_SIZES (default "1000,10000"), FLUXGUARD_BENCH_CHURN_SECONDS.
+ * FLUXGUARD_BENCH_MONITOR_SIZES (default "1000,10000"), FLUXGUARD_BENCH_CHURN_SECONDS (0: no
+ * churn), FLUXGUARD_BENCH_CHURN_RATE (status updates/s, default 0: unthrottled),
+ * FLUXGUARD_BENCH_SAMPLE_SECONDS, FLUXGUARD_BENCH_MONITOR_NODE_OPTIONS (default: the
+ * chart's). Every figure is printed with the load average at the time: on a busy machine
+ * wall times are upper bounds.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
@@ -39,6 +47,11 @@ const COMPONENTS = "etcd kube-apiserver";
 const CRD_MODULES = ["source-controller", "kustomize-controller"];
 const SIZES = (process.env["FLUXGUARD_BENCH_MONITOR_SIZES"] ?? "1000,10000").split(",").map(Number);
 const CHURN_S = Number(process.env["FLUXGUARD_BENCH_CHURN_SECONDS"] ?? 300);
+/** Status updates per second during churn; 0 = as fast as the API server takes them. */
+const CHURN_RATE = Number(process.env["FLUXGUARD_BENCH_CHURN_RATE"] ?? 0);
+const SAMPLE_S = Number(process.env["FLUXGUARD_BENCH_SAMPLE_SECONDS"] ?? (CHURN_S >= 1200 ? 60 : 15));
+/** The heap flags charts/fluxguard sets for the monitor (NODE_OPTIONS). */
+export const MONITOR_NODE_OPTIONS = (process.env["FLUXGUARD_BENCH_MONITOR_NODE_OPTIONS"] ?? "--max-old-space-size=192 --max-semi-space-size=2").split(/\s+/).filter(Boolean);
 const NAMESPACES = 50;
 
 function freePort(): Promise<number> {
@@ -63,6 +76,17 @@ export function rss(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, "utf8");
   const get = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(s)?.[1] ?? 0);
   return { rss: get("VmRSS"), hwm: get("VmHWM") };
+}
+
+/** User+system CPU seconds a process has used, from /proc (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The 1-minute load average, for beside a figure. */
+export function load(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ")[0]!;
 }
 const mib = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
 
@@ -128,10 +152,10 @@ export async function createObjects(k8s: typeof K8sModule, kc: K8sModule.KubeCon
   return made;
 }
 
-export async function startMonitor(kubeconfig: string): Promise<{ child: ChildProcess; port: number; readyMs: number }> {
+export async function startMonitor(kubeconfig: string): Promise<{ child: ChildProcess; port: number; readyMs: number; readyCpu: number }> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, [CLI, "monitor", `--kubeconfig=${kubeconfig}`, `--listen=127.0.0.1:${port}`, "--no-state", "--posture-interval=0", "--keys-interval=0"], { stdio: "ignore", env: { ...process.env, KUBERNETES_SERVICE_HOST: "" } });
+  const child = spawn(process.execPath, [...MONITOR_NODE_OPTIONS, CLI, "monitor", `--kubeconfig=${kubeconfig}`, `--listen=127.0.0.1:${port}`, "--no-state", "--posture-interval=0", "--keys-interval=0"], { stdio: "ignore", env: { ...process.env, KUBERNETES_SERVICE_HOST: "" } });
   for (;;) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
@@ -141,7 +165,7 @@ export async function startMonitor(kubeconfig: string): Promise<{ child: ChildPr
     if (child.exitCode !== null) throw new Error(`monitor exited ${child.exitCode}`);
     await sleep(10);
   }
-  return { child, port, readyMs: performance.now() - t0 };
+  return { child, port, readyMs: performance.now() - t0, readyCpu: cpuSeconds(child.pid!) };
 }
 
 export async function scrape(port: number): Promise<{ ms: number; bytes: number; series: number }> {
@@ -159,8 +183,12 @@ export async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-/** kube-state-metrics with the Flux custom-resource-state config, if built. */
-async function ksm(kubeconfig: string, work: string, objects: number): Promise<{ readyMs: number; rss: { rss: number; hwm: number } } | string> {
+/**
+ * kube-state-metrics with the Flux custom-resource-state config, if built: time from process
+ * start to the first scrape holding a gotk_resource_info series per object (polled every
+ * 250 ms), its RSS after one more scrape, and its CPU seconds by then.
+ */
+export async function ksm(kubeconfig: string, work: string, objects: number): Promise<{ readyMs: number; cpu: number; rss: { rss: number; hwm: number } } | string> {
   const r = spawnSync("bash", [CLUSTER_SH, "bin", "kube-state-metrics"], { encoding: "utf8" });
   if (r.status !== 0) return "not built (FLUXGUARD_E2E_COMPONENTS=kube-state-metrics bash test/e2e/cluster.sh build)";
   const bin = r.stdout.trim();
@@ -181,11 +209,11 @@ async function ksm(kubeconfig: string, work: string, objects: number): Promise<{
         /* not listening yet */
       }
       if (performance.now() - t0 > 300_000) return "no complete series set within 5 minutes";
-      await sleep(100);
+      await sleep(250);
     }
     const readyMs = performance.now() - t0;
     await fetch(`http://127.0.0.1:${port}/metrics`);
-    return { readyMs, rss: rss(child.pid!) };
+    return { readyMs, cpu: cpuSeconds(child.pid!), rss: rss(child.pid!) };
   } finally {
     await stop(child);
   }
@@ -211,41 +239,56 @@ export async function run(): Promise<void> {
     }
     const ns = Array.from({ length: NAMESPACES }, (_, i) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: bench-${i}}`).join("\n---\n");
     cluster.kc(["apply", "--server-side", "-f", "-"], ns);
-    const rows: string[][] = [["Flux objects", "monitor ready (process start)", "RSS after scrapes", "peak RSS", "/metrics scrape", "series", "kube-state-metrics ready", "KSM RSS", "RSS ratio KSM/monitor"]];
+    const rows: string[][] = [
+      ["Flux objects", "monitor ready (CPU s)", "ready + 1st scrape", "RSS after 3 scrapes", "peak RSS", "/metrics scrape", "series", "plain list (kubectl)", "KSM 1st full scrape (CPU s)", "KSM RSS", "RSS KSM/monitor", "time KSM/monitor", "load"],
+    ];
     let made: Made[] = [];
     let have = 0;
     for (const size of SIZES) {
-      const t0 = performance.now();
-      made = made.concat(await createObjects(k8s, kc, have, size, cluster.gitUrl));
-      console.log(`created ${size - have} objects with status in ${ms(performance.now() - t0)} (total ${size})`);
-      have = size;
+      if (size > have) {
+        const t0 = performance.now();
+        made = made.concat(await createObjects(k8s, kc, have, size, cluster.gitUrl));
+        console.log(`created ${size - have} objects with status in ${ms(performance.now() - t0)} (total ${size}; load ${load()})`);
+        have = size;
+      }
       const runs = [];
       for (let i = 0; i < 3; i++) {
         const m = await startMonitor(cluster.kubeconfig);
         const s = [await scrape(m.port), await scrape(m.port), await scrape(m.port)];
-        runs.push({ readyMs: m.readyMs, mem: rss(m.child.pid!), scrape: s[2]! });
+        runs.push({ readyMs: m.readyMs, readyCpu: m.readyCpu, first: m.readyMs + s[0]!.ms, mem: rss(m.child.pid!), scrape: s[2]!, load: load() });
         await stop(m.child);
       }
       const best = runs.reduce((a, b) => (b.readyMs < a.readyMs ? b : a));
+      const floor: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        for (const p of ["/apis/source.toolkit.fluxcd.io/v1/gitrepositories", "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"]) cluster.kc(["get", "--raw", p]);
+        floor.push(performance.now() - t0);
+      }
       const k = await ksm(cluster.kubeconfig, work, size);
       rows.push([
         size.toLocaleString("en-US"),
-        `${ms(best.readyMs)} (runs: ${runs.map((r) => ms(r.readyMs)).join(", ")})`,
+        `${ms(best.readyMs)} (${best.readyCpu.toFixed(2)}) (runs: ${runs.map((r) => ms(r.readyMs)).join(", ")})`,
+        ms(best.first),
         mib(best.mem.rss),
         mib(best.mem.hwm),
         ms(best.scrape.ms),
         best.scrape.series.toLocaleString("en-US"),
-        typeof k === "string" ? k : ms(k.readyMs),
+        `${ms(Math.min(...floor))} (runs: ${floor.map(ms).join(", ")})`,
+        typeof k === "string" ? k : `${ms(k.readyMs)} (${k.cpu.toFixed(2)})`,
         typeof k === "string" ? "-" : mib(k.rss.rss),
         typeof k === "string" ? "-" : `${(k.rss.rss / best.mem.rss).toFixed(2)}`,
+        typeof k === "string" ? "-" : `${(k.readyMs / best.first).toFixed(2)}`,
+        `${runs.map((r) => r.load).join("/")}`,
       ]);
+      console.log(`\n${table(rows)}`);
     }
-    console.log(`\n${table(rows)}`);
+    if (CHURN_S <= 0) return;
 
     // Churn: status flips, deletes and creates while Prometheus-like scrapes run.
     const m = await startMonitor(cluster.kubeconfig);
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
-    const samples: Array<{ s: number; rss: number }> = [];
+    const samples: Array<{ s: number; rss: number; cpu: number }> = [];
     const t0 = performance.now();
     let updates = 0;
     let recreated = 0;
@@ -256,14 +299,22 @@ export async function run(): Promise<void> {
         await sleep(2000);
       }
     })();
+    console.log(`\nchurn for ${CHURN_S} s over ${made.length.toLocaleString("en-US")} objects; RSS every ${SAMPLE_S} s:`);
     const sampler = (async () => {
       while (performance.now() < stopAt) {
-        samples.push({ s: (performance.now() - t0) / 1000, rss: rss(m.child.pid!).rss });
-        await sleep(15_000);
+        const x = { s: (performance.now() - t0) / 1000, rss: rss(m.child.pid!).rss, cpu: cpuSeconds(m.child.pid!) };
+        samples.push(x);
+        console.log(`  ${new Date().toISOString().slice(11, 19)} t=${x.s.toFixed(0)} s RSS ${mib(x.rss)} CPU ${x.cpu.toFixed(1)} s updates ${updates} load ${load()}`);
+        await sleep(SAMPLE_S * 1000);
       }
     })();
     let next = made.length;
     while (performance.now() < stopAt) {
+      if (CHURN_RATE > 0) {
+        const ahead = updates / CHURN_RATE - (performance.now() - t0) / 1000;
+        if (ahead > 0) await sleep(Math.min(ahead * 1000, Math.max(0, stopAt - performance.now())));
+        if (performance.now() >= stopAt) break;
+      }
       const batch = Array.from({ length: 20 }, () => made[Math.floor(Math.random() * made.length)]!);
       await pool(batch, 10, async (o) => {
         const [group, version, plural] = o.kind === "GitRepository" ? ["source.toolkit.fluxcd.io", "v1", "gitrepositories"] : ["kustomize.toolkit.fluxcd.io", "v1", "kustomizations"];
@@ -292,13 +343,24 @@ export async function run(): Promise<void> {
     await Promise.all([scraper, sampler]);
     const end = rss(m.child.pid!);
     await stop(m.child);
-    const warm = samples.filter((x) => x.s >= 30);
+    const warm = samples.filter((x) => x.s >= 60);
     const first = warm[0] ?? samples[0]!;
-    const slope = warm.length > 2 ? ((warm[warm.length - 1]!.rss - first.rss) / 1024 / ((warm[warm.length - 1]!.s - first.s) / 3600)).toFixed(1) : "-";
+    const last = warm[warm.length - 1] ?? first;
+    // Least-squares slope of RSS over time after the warm-up, MB per hour.
+    let slope = "-";
+    if (warm.length > 2) {
+      const mx = warm.reduce((a, x) => a + x.s, 0) / warm.length;
+      const my = warm.reduce((a, x) => a + x.rss, 0) / warm.length;
+      const num = warm.reduce((a, x) => a + (x.s - mx) * (x.rss - my), 0);
+      const den = warm.reduce((a, x) => a + (x.s - mx) ** 2, 0);
+      slope = ((num / den / 1024) * 3600).toFixed(1);
+    }
     console.log(
       `\nchurn for ${CHURN_S} s over ${made.length.toLocaleString("en-US")} objects: ${updates.toLocaleString("en-US")} status updates (${(updates / CHURN_S).toFixed(0)}/s), ${recreated} objects deleted and created; /metrics scraped every 2 s`,
     );
-    console.log(`RSS after 30 s: ${mib(first.rss)}; at the end: ${mib(end.rss)}; peak: ${mib(end.hwm)}; trend after warm-up: ${slope} MB/h (samples: ${samples.map((x) => mib(x.rss)).join(" ")})`);
+    console.log(
+      `RSS at ${first.s.toFixed(0)} s: ${mib(first.rss)}; at ${last.s.toFixed(0)} s: ${mib(last.rss)}; at the end: ${mib(end.rss)}; peak: ${mib(end.hwm)}; min/max after warm-up: ${mib(Math.min(...warm.map((x) => x.rss)))}/${mib(Math.max(...warm.map((x) => x.rss)))}; least-squares trend after warm-up: ${slope} MB/h; CPU ${(last.cpu - first.cpu).toFixed(1)} s over ${(last.s - first.s).toFixed(0)} s`,
+    );
   } finally {
     cluster.stop();
     rmSync(work, { recursive: true, force: true });

@@ -7,6 +7,7 @@
  */
 import type { Registry as RegistryT } from "prom-client";
 import type { LockdownGauge, MonitorView } from "./monitor.js";
+import type { ObjectView } from "./signals.js";
 
 /** Metric names, documented in README "Monitoring" with the seed's names they replace. */
 export const METRIC = {
@@ -35,8 +36,69 @@ export const METRIC = {
   errors: "fluxguard_monitor_errors_total",
 } as const;
 
-/** Builds the registry; `view` is read on every scrape. */
-export async function buildRegistry(view: () => MonitorView): Promise<RegistryT> {
+/** What /metrics serves: the exposition text and its content type. */
+export interface MonitorMetrics {
+  contentType: string;
+  /** The whole exposition text of one scrape. */
+  text(): Promise<string>;
+  /** The prom-client registry of every family but the per-object ones (tests). */
+  registry: RegistryT;
+}
+
+/** A Prometheus label value, escaped as the text format requires (`\\`, `\"`, `\n`). */
+export function escapeLabelValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : v;
+}
+
+const PER_OBJECT = [
+  { name: METRIC.ready, help: "1 when the Flux object's Ready condition is True, else 0; reason is the Ready reason." },
+  { name: METRIC.notReadySeconds, help: "Seconds the Flux object has been not Ready (False or Unknown), counted from when it was first not Ready, across retries and monitor restarts; 0 when Ready or suspended." },
+  { name: METRIC.suspended, help: "1 when the Flux object is suspended (spec.suspend)." },
+] as const;
+
+/**
+ * The per-object families (three series per Flux object), written straight to text: through
+ * prom-client each scrape built a labels object and a hash key per series, which at 10,000
+ * objects cost more memory than the objects themselves. An object's label text is made once
+ * per version of its view (the view is replaced when the object changes).
+ */
+function perObjectText(v: MonitorView, labelCache: WeakMap<ObjectView, string>): string {
+  const ready: string[] = [];
+  const notReady: string[] = [];
+  const suspended: string[] = [];
+  for (const o of v.objects) {
+    let l = labelCache.get(o);
+    if (l === undefined) {
+      l = `kind="${escapeLabelValue(o.kind)}",namespace="${escapeLabelValue(o.namespace)}",name="${escapeLabelValue(o.name)}"`;
+      labelCache.set(o, l);
+    }
+    ready.push(`${METRIC.ready}{${l},reason="${escapeLabelValue(o.ready.reason)}"} ${o.ready.status === "True" ? 1 : 0}`);
+    const since = v.notReadySince(o.uid);
+    notReady.push(`${METRIC.notReadySeconds}{${l}} ${since === null ? 0 : Math.max(0, (v.now - since) / 1000)}`);
+    if (o.suspended) suspended.push(`${METRIC.suspended}{${l}} 1`);
+  }
+  const out: string[] = [];
+  for (const [f, lines] of [[PER_OBJECT[0], ready], [PER_OBJECT[1], notReady], [PER_OBJECT[2], suspended]] as const) {
+    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} gauge`, ...lines);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** Builds the metrics; `view` is read on every scrape. */
+export async function buildMetrics(view: () => MonitorView): Promise<MonitorMetrics> {
+  const registry = await buildRegistry(view);
+  const labelCache = new WeakMap<ObjectView, string>();
+  return {
+    contentType: registry.contentType,
+    registry,
+    text: async () => {
+      const rest = await registry.metrics();
+      return `${perObjectText(view(), labelCache)}${rest}`;
+    },
+  };
+}
+
+async function buildRegistry(view: () => MonitorView): Promise<RegistryT> {
   const prom = await import("prom-client");
   const registry = new prom.Registry();
   const counterFamily = (name: string, help: string, signal: "verification" | "fetch" | "denied", labelNames: string[]): void => {
@@ -71,38 +133,6 @@ export async function buildRegistry(view: () => MonitorView): Promise<RegistryT>
   const den = ["identity", "kind", "verb", "mechanism"];
   counterFamily(METRIC.denied, "Reconciliation attempts refused by RBAC or admission, per reconciler identity and the kind and verb refused.", "denied", den);
   lastFamily(METRIC.deniedLast, "When the monitor last counted a refused reconciliation for this identity, kind and verb (Unix seconds).", "denied", den);
-
-  new prom.Gauge({
-    name: METRIC.ready,
-    help: "1 when the Flux object's Ready condition is True, else 0; reason is the Ready reason.",
-    labelNames: ["kind", "namespace", "name", "reason"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const o of view().objects) this.set({ kind: o.kind, namespace: o.namespace, name: o.name, reason: o.ready.reason }, o.ready.status === "True" ? 1 : 0);
-    },
-  });
-  new prom.Gauge({
-    name: METRIC.notReadySeconds,
-    help: "Seconds the Flux object has been not Ready (False or Unknown), counted from when it was first not Ready, across retries and monitor restarts; 0 when Ready or suspended.",
-    labelNames: ["kind", "namespace", "name"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      const v = view();
-      for (const o of v.objects) this.set({ kind: o.kind, namespace: o.namespace, name: o.name }, o.notReadySince === null ? 0 : Math.max(0, (v.now - o.notReadySince) / 1000));
-    },
-  });
-  new prom.Gauge({
-    name: METRIC.suspended,
-    help: "1 when the Flux object is suspended (spec.suspend).",
-    labelNames: ["kind", "namespace", "name"],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const o of view().objects) if (o.suspended) this.set({ kind: o.kind, namespace: o.namespace, name: o.name }, 1);
-    },
-  });
 
   const keyLabels = ["namespace", "secret", "type", "fingerprint"];
   new prom.Gauge({

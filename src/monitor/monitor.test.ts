@@ -1,7 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
 import { FailureLedger } from "./ledger.js";
-import { eventFailures, FLUX_KINDS, parseDenials, verificationSubject, viewObject, type Failure } from "./signals.js";
+import { buildMetrics, escapeLabelValue } from "./metrics.js";
+import type { MonitorView } from "./monitor.js";
+import { eventFailures, FLUX_KINDS, parseDenials, verificationSubject, viewObject, type Failure, type ObjectView } from "./signals.js";
 
 const GIT = FLUX_KINDS.find((k) => k.kind === "GitRepository")!;
 const KS = FLUX_KINDS.find((k) => k.kind === "Kustomization")!;
@@ -211,5 +214,56 @@ describe("monitor ledger: each failure counted once", () => {
       assert.doesNotThrow(() => l.merge(bad));
     }
     assert.equal(l.counters().length, 0);
+  });
+});
+
+describe("per-object metrics text", () => {
+  const T0 = Date.parse("2026-11-29T10:00:00Z");
+  const view = (objects: ObjectView[], notReady: Record<string, number>): MonitorView => ({
+    now: T0 + 90_000,
+    fluxNamespace: "flux-system",
+    counters: [],
+    objects,
+    notReadySince: (uid) => notReady[uid] ?? null,
+    keys: [],
+    secrets: [],
+    posture: null,
+    synced: true,
+    leader: true,
+    watches: [],
+    errors: new Map(),
+  });
+  const ok = viewObject(GIT, { metadata: { name: "apps", namespace: "flux-system", uid: "u1" }, status: { conditions: [{ type: "Ready", status: "True", reason: "Succeeded" }] } }, "flux-system")!;
+  const hostile = viewObject(
+    KS,
+    { metadata: { name: 'x"y\\z', namespace: "t\nn", uid: "u2" }, spec: { suspend: true }, status: { conditions: [{ type: "Ready", status: "False", reason: 'Bad"Reason', lastTransitionTime: new Date(T0).toISOString() }] } },
+    "flux-system",
+  )!;
+
+  it("writes one series per object and family, label values escaped, as promtool reads it", async () => {
+    const m = await buildMetrics(() => view([ok, hostile], { u2: T0 }));
+    const text = await m.text();
+    assert.ok(text.includes('fluxguard_resource_ready{kind="GitRepository",namespace="flux-system",name="apps",reason="Succeeded"} 1\n'));
+    assert.ok(text.includes('fluxguard_resource_ready{kind="Kustomization",namespace="t\\nn",name="x\\"y\\\\z",reason="Bad\\"Reason"} 0\n'), "quotes, backslashes and newlines escaped");
+    assert.ok(text.includes('fluxguard_resource_not_ready_seconds{kind="Kustomization",namespace="t\\nn",name="x\\"y\\\\z"} 90\n'));
+    assert.ok(text.includes('fluxguard_resource_not_ready_seconds{kind="GitRepository",namespace="flux-system",name="apps"} 0\n'));
+    assert.equal(text.split("\n").filter((l) => l.startsWith("fluxguard_resource_suspended{")).length, 1, "only the suspended object");
+    assert.ok(text.includes("fluxguard_monitor_synced 1\n"), "the registry's families follow");
+    let promtool = true;
+    try {
+      execFileSync("promtool", ["--version"], { stdio: "ignore" });
+    } catch {
+      promtool = false;
+    }
+    if (promtool) {
+      // check metrics exits 0 for lint-only findings; a malformed exposition fails to parse (exit 3).
+      const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+      assert.ok(r.status === 0 || !/error while linting|text format parsing error/.test(r.stderr + r.stdout), `promtool: ${r.stderr}${r.stdout}`);
+    }
+  });
+
+  it("escapes only what the text format requires", () => {
+    assert.equal(escapeLabelValue("plain-value_1.2"), "plain-value_1.2");
+    assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
   });
 });

@@ -14,13 +14,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
-import type { Registry } from "prom-client";
 import { defaultConfig } from "../core/config.js";
 import { checkKeys, type KeyStatus } from "../verify/keycheck.js";
 import { keyRingFromSecretData } from "../verify/keys.js";
 import { FailureLedger } from "./ledger.js";
 import { LeaderElector, StateStore } from "./lease.js";
-import { buildRegistry } from "./metrics.js";
+import { buildMetrics, type MonitorMetrics } from "./metrics.js";
 import { eventFailures, FLUX_KINDS, viewObject, type ObjectView, type WatchedKind } from "./signals.js";
 import { ResourceWatch, statusCode, type ResourceSource } from "./watch.js";
 
@@ -73,7 +72,10 @@ export interface MonitorView {
   now: number;
   fluxNamespace: string;
   counters: ReturnType<FailureLedger["counters"]>;
-  objects: Array<ObjectView & { notReadySince: number | null }>;
+  /** The held views themselves (not copies). */
+  objects: readonly ObjectView[];
+  /** When the object (by uid) was first not Ready (ms), or null when it is Ready. */
+  notReadySince(uid: string): number | null;
   keys: KeyGauge[];
   secrets: Array<{ namespace: string; secret: string; readable: boolean }>;
   posture: PostureState | null;
@@ -96,7 +98,7 @@ export class Monitor {
   private store: StateStore | null = null;
   private timers: NodeJS.Timeout[] = [];
   private server: Server | null = null;
-  private registry: Registry | null = null;
+  private metrics: MonitorMetrics | null = null;
   private persistedGeneration = -1;
   private keysDirty = false;
   /** The verification Secret (`namespace/name`) each source names, and how many sources name each. */
@@ -128,13 +130,12 @@ export class Monitor {
 
   private buildView(): MonitorView {
     const now = Date.now();
-    const objects: MonitorView["objects"] = [];
-    for (const v of this.objects.values()) objects.push({ ...v, notReadySince: this.ledger.notReadyAt(v.uid) });
     return {
       now,
+      notReadySince: (uid) => this.ledger.notReadyAt(uid),
       fluxNamespace: this.o.fluxNamespace,
       counters: this.ledger.counters(),
-      objects,
+      objects: [...this.objects.values()],
       keys: this.keys,
       secrets: this.secrets,
       posture: this.posture,
@@ -154,7 +155,7 @@ export class Monitor {
     const k8s = await import("@kubernetes/client-node");
     const core = this.o.kc.makeApiClient(k8s.CoreV1Api);
     const custom = this.o.kc.makeApiClient(k8s.CustomObjectsApi);
-    this.registry = await buildRegistry(() => this.view());
+    this.metrics = await buildMetrics(() => this.view());
     if (this.o.stateNamespace !== null) {
       this.store = new StateStore(core, this.o.stateNamespace, this.o.stateName);
       void this.loadState();
@@ -443,7 +444,7 @@ export class Monitor {
 
   /** Serves /metrics, /healthz and /readyz. Resolves with the bound address. */
   async listen(host: string, port: number): Promise<AddressInfo> {
-    const registry = this.registry!;
+    const metrics = this.metrics!;
     this.server = createServer((req, res) => {
       const path = (req.url ?? "/").split("?")[0];
       if (req.method !== "GET" && req.method !== "HEAD") {
@@ -461,9 +462,9 @@ export class Monitor {
         return;
       }
       if (path === "/metrics") {
-        registry
-          .metrics()
-          .then((text) => res.writeHead(200, { "content-type": registry.contentType }).end(text))
+        metrics
+          .text()
+          .then((text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text))
           .catch((e: unknown) => {
             this.error("scrape", String((e as Error)?.message ?? e));
             res.writeHead(500).end();
