@@ -3,8 +3,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { defaultConfig } from "../../core/config.js";
-import { parse } from "../args.js";
-import type { Command } from "../command.js";
+import { commandArgs, type Command } from "../command.js";
 
 const USAGE =
   "fluxguard monitor [--context NAME] [--kubeconfig FILE] [--listen HOST:PORT] [--namespace NS] [--flux-namespace NS] [--lease-name NAME] [--state-name NAME] [--identity NAME] [--no-state] [--posture-interval S] [--keys-interval S] [--warn-days N]";
@@ -58,11 +57,9 @@ export const monitorCommand: Command = {
   summary: "serve Prometheus metrics on verification failures, fetch failures, readiness, RBAC denials, key expiry, posture",
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
+    const args = commandArgs(argv, io, { options: OPTIONS, usage: USAGE, help: HELP });
+    if (!args) return 0;
+    const { values, positionals } = args;
     if (positionals.length) throw new UsageError(`monitor takes no arguments, got '${positionals[0]}'`, `usage: ${USAGE}`);
     const listen = values.listen ?? "127.0.0.1:8080";
     const m = /^(.*):(\d+)$/.exec(listen);

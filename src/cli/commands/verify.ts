@@ -6,8 +6,8 @@ import { formatVerifyJson, formatVerifyText } from "../../verify/format.js";
 import { loadKeyRing } from "../../verify/keys.js";
 import { loadPolicyFile, parsePolicy, type SignerPolicy } from "../../verify/policy.js";
 import { parseMode, runVerify } from "../../verify/verify.js";
-import { COMMON_OPTIONS, parse, parseFormat } from "../args.js";
-import type { Command } from "../command.js";
+import { COMMON_OPTIONS, parseFormat } from "../args.js";
+import { commandArgs, type Command } from "../command.js";
 import { useColor } from "../io.js";
 import { writeFileAtomic } from "../../io/write.js";
 
@@ -74,11 +74,9 @@ export const verifyCommand: Command = {
   summary: "verify commit and tag signatures like Flux (HEAD, Tag, TagAndHEAD), every commit of a range, per-path signers",
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
+    const args = commandArgs(argv, io, { options: OPTIONS, usage: USAGE, help: HELP });
+    if (!args) return 0;
+    const { values, positionals } = args;
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`, "pass the repository with --repo DIR");
     if (values["fail-on"] !== undefined) throw new UsageError("verify has no severities; --fail-on does not apply", "any verification failure exits 1");
     const format = parseFormat(values.format, ["text", "json"] as const, "text");

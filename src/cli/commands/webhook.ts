@@ -11,8 +11,8 @@ import { AdmissionEvaluator, type WebhookMode } from "../../webhook/evaluate.js"
 import { webhookConfiguration } from "../../webhook/manifests.js";
 import { WebhookMetrics } from "../../webhook/metrics.js";
 import { WebhookServer } from "../../webhook/server.js";
-import { parse } from "../args.js";
-import type { Command } from "../command.js";
+import type { parse } from "../args.js";
+import { commandArgs, type Command } from "../command.js";
 import type { CliIO } from "../io.js";
 import { readFileSync } from "node:fs";
 
@@ -68,11 +68,9 @@ export const webhookCommand: Command = {
   summary: "admission webhook enforcing fluxguard's rules on Flux objects and RBAC (serve, manifest, certs)",
   usage: USAGE,
   async run(argv, io) {
-    const { values, positionals } = parse(argv, OPTIONS, USAGE);
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
+    const args = commandArgs(argv, io, { options: OPTIONS, usage: USAGE, help: HELP });
+    if (!args) return 0;
+    const { values, positionals } = args;
     const [sub] = positionals;
     if (sub === "manifest") return manifest(values, io);
     if (sub === "certs") {
