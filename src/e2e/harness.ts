@@ -146,9 +146,19 @@ export class E2ECluster {
     return c ? { status: c["status"] ?? "", reason: c["reason"] ?? "", message: c["message"] ?? "" } : null;
   }
 
-  /** Asks the controller to reconcile now, as `flux reconcile` does. */
-  requestReconcile(kind: string, namespace: string, name: string): void {
-    this.kc(["-n", namespace, "annotate", "--overwrite", `${kind}/${name}`, `reconcile.fluxcd.io/requestedAt=${process.hrtime.bigint()}`]);
+  /**
+   * Asks the controller to reconcile now, as `flux reconcile` does. Returns the request's
+   * token: `waitReconciled` waits until the controller has handled it.
+   */
+  requestReconcile(kind: string, namespace: string, name: string): string {
+    const token = String(process.hrtime.bigint());
+    this.kc(["-n", namespace, "annotate", "--overwrite", `${kind}/${name}`, `reconcile.fluxcd.io/requestedAt=${token}`]);
+    return token;
+  }
+
+  /** Polls until the controller has handled the reconcile request `token` (status.lastHandledReconcileAt). */
+  async waitReconciled(kind: string, namespace: string, name: string, token: string, timeoutMs = 120_000): Promise<void> {
+    await until(`${kind} ${namespace}/${name} to handle reconcile request ${token}`, () => (this.getJson(kind, namespace, name)?.["status"] as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt === token, timeoutMs, 500);
   }
 
   /** Polls until the condition has the wanted status (and, when given, passes `also`). */
@@ -200,6 +210,37 @@ export class E2ECluster {
       { mode: 0o600 },
     );
     return file;
+  }
+}
+
+/** Polls `fn` until it returns a value that is not null/undefined/false; the error names `what` and the last error `fn` threw. */
+export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 120_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = "";
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== null && v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastError = (e as Error).message;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}`);
+}
+
+/**
+ * Asserts that `check` keeps passing for `forMs` (polled every `everyMs`): for "nothing more
+ * happens" claims (no double count after a retry), which a single look after a fixed sleep
+ * would check only once. Throws at the first failing look, with what it saw.
+ */
+export async function holds(what: string, check: () => Promise<boolean | string> | boolean | string, forMs: number, everyMs = 250): Promise<void> {
+  const end = Date.now() + forMs;
+  for (;;) {
+    const r = await check();
+    if (r !== true) throw new Error(`${what} stopped holding${typeof r === "string" ? `: ${r}` : ""}`);
+    if (Date.now() >= end) return;
+    await sleep(Math.min(everyMs, Math.max(0, end - Date.now())));
   }
 }
 

@@ -9,7 +9,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { until } from "./harness.js";
 import { stringify } from "yaml";
 import { REPO_ROOT } from "../testing/paths.js";
 
@@ -25,21 +25,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `fn` until it returns a value that is not null/undefined/false. */
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 120_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = "";
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== null && v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastError = (e as Error).message;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ""}`);
-}
+export { until } from "./harness.js";
 
 /** A process this test started; stopped by its own pid only. */
 export class Proc {
