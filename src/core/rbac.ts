@@ -58,43 +58,61 @@ const R = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRul
 });
 const RW = ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
 const RO = ["get", "list", "watch"];
+const W = ["create", "update", "patch", "delete", "deletecollection"];
 
-/** Built-in ClusterRoles, approximated from Kubernetes' bootstrap policy. */
-const BUILTIN: Array<{ name: string; rules: PolicyRule[]; aggregateLabel?: string }> = [
+/**
+ * `view`, `edit` and `admin` as Kubernetes' bootstrap policy defines them (k8s.io/kubernetes
+ * plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go, v1.36: `viewRules`, `editRules`
+ * and `system:aggregate-to-admin`, with the default feature gates). Each aggregates the next
+ * smaller one: `view` is labelled aggregate-to-edit and `edit` aggregate-to-admin.
+ */
+const VIEW_RULES: PolicyRule[] = [
+  R([""], ["pods", "replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services", "services/status", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status", "configmaps"], RO),
+  R([""], ["limitranges", "resourcequotas", "bindings", "pods/status", "resourcequotas/status", "namespaces/status", "replicationcontrollers/status", "pods/log"], RO),
+  R([""], ["namespaces"], RO),
+  R(["", "events.k8s.io"], ["events"], RO),
+  R(["discovery.k8s.io"], ["endpointslices"], RO),
+  R(["apps"], ["controllerrevisions", "statefulsets", "statefulsets/status", "statefulsets/scale", "daemonsets", "daemonsets/status", "deployments", "deployments/status", "deployments/scale", "replicasets", "replicasets/status", "replicasets/scale"], RO),
+  R(["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"], RO),
+  R(["batch"], ["jobs", "cronjobs", "cronjobs/status", "jobs/status"], RO),
+  R(["extensions"], ["daemonsets", "daemonsets/status", "deployments", "deployments/scale", "deployments/status", "ingresses", "ingresses/status", "replicasets", "replicasets/scale", "replicasets/status", "replicationcontrollers/scale", "networkpolicies"], RO),
+  R(["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"], RO),
+  R(["networking.k8s.io"], ["networkpolicies", "ingresses", "ingresses/status"], RO),
+  // DynamicResourceAllocation (GA, on by default since 1.34).
+  R(["resource.k8s.io"], ["resourceclaims", "resourceclaims/status", "resourceclaimtemplates"], RO),
+];
+const EDIT_RULES: PolicyRule[] = [
+  R([""], ["pods/attach", "pods/proxy", "pods/exec", "pods/portforward", "secrets", "services/proxy"], RO),
+  // An editor may act as any service account of the namespace.
+  R([""], ["serviceaccounts"], ["impersonate"]),
+  R([""], ["pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"], W),
+  R([""], ["pods/eviction"], ["create"]),
+  R([""], ["replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services", "services/proxy", "persistentvolumeclaims", "configmaps", "secrets"], W),
+  R([""], ["serviceaccounts/token"], ["create"]),
+  R(["", "events.k8s.io"], ["events"], W),
+  R(["apps"], ["statefulsets", "statefulsets/scale", "daemonsets", "deployments", "deployments/scale", "deployments/rollback", "replicasets", "replicasets/scale"], W),
+  R(["autoscaling"], ["horizontalpodautoscalers"], W),
+  R(["batch"], ["jobs", "cronjobs"], W),
+  R(["extensions"], ["daemonsets", "deployments", "deployments/scale", "deployments/rollback", "ingresses", "replicasets", "replicasets/scale", "replicationcontrollers/scale", "networkpolicies"], W),
+  R(["policy"], ["poddisruptionbudgets"], W),
+  R(["networking.k8s.io"], ["networkpolicies", "ingresses"], W),
+  R(["coordination.k8s.io"], ["leases"], RW),
+  R(["resource.k8s.io"], ["resourceclaims", "resourceclaimtemplates"], W),
+];
+const ADMIN_RULES: PolicyRule[] = [R(["authorization.k8s.io"], ["localsubjectaccessreviews"], ["create"]), R(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], RW)];
+
+const AGG = (role: string): string => `rbac.authorization.k8s.io/aggregate-to-${role}`;
+
+/**
+ * Built-in ClusterRoles from Kubernetes' bootstrap policy. `aggregateLabels`: the labels whose
+ * ClusterRoles Kubernetes aggregates into the role, directly or through the smaller role it
+ * contains (a role labelled aggregate-to-view ends up in view, edit and admin).
+ */
+const BUILTIN: Array<{ name: string; rules: PolicyRule[]; aggregateLabels?: string[] }> = [
   { name: "cluster-admin", rules: [R(["*"], ["*"], ["*"]), { ...R([], [], ["*"]), nonResourceURLs: ["*"] }] },
-  {
-    name: "admin",
-    aggregateLabel: "rbac.authorization.k8s.io/aggregate-to-admin",
-    rules: [
-      R([""], ["pods", "pods/exec", "pods/attach", "pods/portforward", "services", "configmaps", "secrets", "serviceaccounts", "persistentvolumeclaims", "endpoints", "replicationcontrollers"], RW),
-      R([""], ["serviceaccounts/token"], ["create"]),
-      R(["apps"], ["deployments", "statefulsets", "daemonsets", "replicasets"], RW),
-      R(["batch"], ["jobs", "cronjobs"], RW),
-      R(["networking.k8s.io"], ["ingresses", "networkpolicies"], RW),
-      R(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], RW),
-      R(["authorization.k8s.io"], ["localsubjectaccessreviews"], ["create"]),
-    ],
-  },
-  {
-    name: "edit",
-    aggregateLabel: "rbac.authorization.k8s.io/aggregate-to-edit",
-    rules: [
-      R([""], ["pods", "pods/exec", "pods/attach", "pods/portforward", "services", "configmaps", "secrets", "serviceaccounts", "persistentvolumeclaims", "endpoints", "replicationcontrollers"], RW),
-      R([""], ["serviceaccounts/token"], ["create"]),
-      R(["apps"], ["deployments", "statefulsets", "daemonsets", "replicasets"], RW),
-      R(["batch"], ["jobs", "cronjobs"], RW),
-      R(["networking.k8s.io"], ["ingresses", "networkpolicies"], RW),
-    ],
-  },
-  {
-    name: "view",
-    aggregateLabel: "rbac.authorization.k8s.io/aggregate-to-view",
-    rules: [
-      R([""], ["pods", "services", "configmaps", "serviceaccounts", "persistentvolumeclaims", "endpoints", "replicationcontrollers"], RO),
-      R(["apps"], ["deployments", "statefulsets", "daemonsets", "replicasets"], RO),
-      R(["batch"], ["jobs", "cronjobs"], RO),
-    ],
-  },
+  { name: "admin", aggregateLabels: [AGG("admin"), AGG("edit"), AGG("view")], rules: [...ADMIN_RULES, ...EDIT_RULES, ...VIEW_RULES] },
+  { name: "edit", aggregateLabels: [AGG("edit"), AGG("view")], rules: [...EDIT_RULES, ...VIEW_RULES] },
+  { name: "view", aggregateLabels: [AGG("view")], rules: VIEW_RULES },
 ];
 
 function strings(v: JsonValue | undefined): string[] {
@@ -214,11 +232,11 @@ export class RbacGraph {
     }
     // Aggregation: built-in admin/edit/view by label, and any ClusterRole with an aggregationRule.
     for (const b of BUILTIN) {
-      if (!b.aggregateLabel) continue;
+      if (!b.aggregateLabels) continue;
       const target = this.roles.get(RbacGraph.roleKey("ClusterRole", b.name, null))!;
       if (!target.builtin) continue;
       for (const m of clusterRoleObjects) {
-        if (m.object.metadata.labels?.[b.aggregateLabel] === "true") this.aggregateInto(target, m);
+        if (b.aggregateLabels.some((l) => m.object.metadata.labels?.[l] === "true")) this.aggregateInto(target, m);
       }
     }
     for (const m of clusterRoleObjects) {

@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { markNotAssessed, notAssessedFor, type CoverageHolder } from "../core/coverage.js";
 import { REPO_ROOT } from "../testing/paths.js";
+import { ALL_RULES as RULES } from "../rules/index.js";
 import { runAudit } from "./audit.js";
+import { threatMatrix } from "./threat-matrix.js";
 import type { AuditReport } from "./report.js";
 
 function copyHardened(): string {
@@ -113,4 +115,90 @@ test("coverage: markNotAssessed keeps one entry per thing with the union of area
   assert.deepEqual(m.notAssessed[0]!.areas, ["malicious-commit", "helm-values-injected"]);
   assert.deepEqual(notAssessedFor(m, "helm-values-injected").map((g) => g.what), ["cluster spoke", "big.yaml"]);
   assert.deepEqual(notAssessedFor(m, "image-automation-overwrites-tag").map((g) => g.what), ["big.yaml"]);
+});
+
+test("posture per cluster: a row applicable in one cluster is not applicable in another, and the threat matrix follows each cluster", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fg-posture-clusters-"));
+  const sync = (c: string): string => `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: ssh://git@github.com/example/fleet.git
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./clusters/${c}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+`;
+  for (const c of ["alpha", "beta"]) {
+    mkdirSync(join(dir, "clusters", c, "flux-system"), { recursive: true });
+    writeFileSync(join(dir, "clusters", c, "flux-system", "gotk-sync.yaml"), sync(c));
+  }
+  // Only alpha runs image automation; it pushes to a review branch, its policy is bounded.
+  writeFileSync(
+    join(dir, "clusters/alpha/images.yaml"),
+    `apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: apps
+  namespace: flux-system
+spec:
+  interval: 30m
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+  git:
+    checkout:
+      ref:
+        branch: main
+    commit:
+      author:
+        name: bot
+        email: bot@example.com
+    push:
+      branch: image-updates
+  update:
+    path: ./apps
+    strategy: Setters
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: app
+  namespace: flux-system
+spec:
+  imageRepositoryRef:
+    name: app
+  policy:
+    semver:
+      range: 1.x
+`,
+  );
+  const r = await runAudit({ root: dir, kustomize: null });
+  const images = row(r, "image-automation-overwrites-tag");
+  assert.notEqual(images.verdict, "not-applicable", "fleet-wide, the fleet runs image automation");
+  const per = new Map((images.clusters ?? []).map((c) => [c.cluster, c]));
+  assert.deepEqual([...per.keys()].sort(), ["clusters/alpha", "clusters/beta"]);
+  assert.equal(per.get("clusters/beta")!.verdict, "not-applicable");
+  assert.match(per.get("clusters/beta")!.because, /no image automation in cluster clusters\/beta/);
+  assert.notEqual(per.get("clusters/alpha")!.verdict, "not-applicable");
+  // The matrix takes each column's cell from that cluster's own posture.
+  const m = threatMatrix(r, RULES);
+  const t = m.threats.indexOf("adversary-5-image-automation");
+  const col = (c: string): string => m.cells[t]![m.clusters.indexOf(c)]!.verdict;
+  assert.equal(col("clusters/beta"), "not-applicable");
+  assert.notEqual(col("clusters/alpha"), "not-applicable");
 });

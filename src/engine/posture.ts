@@ -12,7 +12,7 @@
  */
 import { notAssessedFor, POSTURE_AREAS, type NotAssessed, type PostureArea } from "../core/coverage.js";
 import { asArray, asObject, GROUP, groupOf, path, str } from "../core/flux.js";
-import type { FleetModel, ModelObject, Reconciler } from "../core/model.js";
+import type { FleetModel, FluxCluster, ModelObject, Reconciler } from "../core/model.js";
 import { severityRank } from "../core/types.js";
 import type { Finding, PostureEntry } from "./report.js";
 import { fluxInstancePatched } from "../rules/util.js";
@@ -176,8 +176,33 @@ function summarize(items: readonly string[], max = 3): string {
  * `defended` and `not-assessed`.
  */
 export function evaluatePosture(model: FleetModel, findings: readonly Finding[], enabled: ReadonlySet<string>): PostureEntry[] {
-  // The definitions say "in the repository"; a live model is a cluster.
-  const here = (t: string): string => (model.mode === "cluster" ? t.replace(/ in the repository\b/g, " in the cluster") : t);
+  const rows = evaluateRows(model, findings, enabled);
+  const clusters = model.clusters.filter((c) => !c.id.startsWith("("));
+  if (clusters.length === 0) return rows;
+  const perCluster = clusters.map((c) => ({
+    id: c.id,
+    rows: evaluateRows(clusterView(model, c), findings.filter((f) => f.context.clusters.includes(c.id)), enabled, `cluster ${c.id}`),
+  }));
+  return rows.map((r, i) => ({ ...r, clusters: perCluster.map((c) => ({ cluster: c.id, verdict: c.rows[i]!.verdict, because: c.rows[i]!.because })) }));
+}
+
+/**
+ * The model as one cluster sees it: its objects, reconcilers, ResourceSets and post-renderers.
+ * What was not seen keeps every entry (a gap is not attributed to a cluster, so it counts
+ * against each one: never a `defended` the fleet-wide row could not give).
+ */
+function clusterView(model: FleetModel, c: FluxCluster): FleetModel {
+  const objects = model.objects.filter((o) => o.clusterId === c.id);
+  const view: FleetModel = { ...model, objects, reconcilers: c.reconcilers, clusters: [c] };
+  if (model.resourceSets) view.resourceSets = model.resourceSets.filter((e) => e.clusterId === c.id);
+  if (model.postRendered) view.postRendered = model.postRendered.filter((p) => p.release.clusterId === c.id);
+  return view;
+}
+
+function evaluateRows(model: FleetModel, findings: readonly Finding[], enabled: ReadonlySet<string>, scope?: string): PostureEntry[] {
+  // The definitions say "in the repository"; a live model is a cluster, a view is one cluster.
+  const where = scope ? ` in ${scope}` : model.mode === "cluster" ? " in the cluster" : null;
+  const here = (t: string): string => (where ? t.replace(/ in the repository\b/g, where) : t);
   return POSTURE.map((def) => {
     const gaps = notAssessedFor(model, def.id);
     const base = { id: def.id, threat: def.threat, expected: def.expected, notAssessed: unseen(gaps) };

@@ -59,6 +59,11 @@ export interface PostureEntry {
   findings: string[];
   /** What this row could not see (src/core/coverage.ts), whatever the verdict. */
   notAssessed: Array<{ reason: NotAssessedReason; what: string; file: string | null }>;
+  /**
+   * The same row for each cluster on its own (its objects, reconcilers and findings; every
+   * unseen gap counts against each cluster). Absent when the target has no cluster.
+   */
+  clusters?: Array<{ cluster: string; verdict: PostureVerdict; because: string }>;
 }
 
 export interface AuditReport {

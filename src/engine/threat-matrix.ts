@@ -3,8 +3,9 @@
  * cluster. It adds no verdict logic of its own; it reads two things the report already holds:
  * - findings: a cell is `exposed` when a finding at medium or above, tagged with the threat,
  *   belongs to the cluster (the same bar the posture table uses);
- * - the posture table (src/engine/posture.ts): otherwise a cell takes the posture rows whose
- *   rules guard the threat: `not-applicable` when every such row is, `defended` when every such
+ * - the posture table (src/engine/posture.ts), each row as evaluated for that cluster on its own
+ *   (`PostureEntry.clusters`; the fleet-wide row for the `(no cluster)` column): otherwise a
+ *   cell takes the posture rows whose rules guard the threat: `not-applicable` when every such row is, `defended` when every such
  *   row is defended (posture only says so with positive evidence for every relevant object), and
  *   `not-assessed` in every other case, including a threat no posture row covers.
  */
@@ -55,14 +56,26 @@ export function threatMatrix(report: AuditReport, rules: readonly Rule[]): Threa
         return { verdict: "exposed", findings: hits.map((h) => h.fingerprint), because: `${hits.length} finding${hits.length === 1 ? "" : "s"}: ${ids.join(", ")}` };
       }
       if (!guarding.length) return { verdict: "not-assessed", findings: [], because: "no posture check covers this threat" };
-      const verdicts = guarding.map((g) => g.verdict);
-      if (verdicts.every((v) => v === "not-applicable")) return { verdict: "not-applicable", findings: [], because: guarding.map((g) => g.because).join("; ") };
-      if (verdicts.every((v) => v === "defended" || v === "not-applicable")) {
-        return { verdict: "defended", findings: [], because: guarding.filter((g) => g.verdict === "defended").map((g) => g.because).join("; ") };
-      }
-      const open = guarding.filter((g) => g.verdict !== "defended" && g.verdict !== "not-applicable");
-      return { verdict: "not-assessed", findings: [], because: open.map((g) => `${g.threat}: ${g.because}`).join("; ") };
+      // The cluster's own posture (a HelmRelease in one cluster does not make another's row applicable).
+      const rowsHere = guarding.map((g) => forCluster(g, col));
+      return cellFrom(rowsHere);
     });
   });
   return { threats: THREATS, clusters: columns, cells };
+}
+
+/** A posture row as one column sees it: the cluster's own verdict, or the fleet's for `(no cluster)`. */
+function forCluster(row: PostureEntry, col: string): Pick<PostureEntry, "threat" | "verdict" | "because"> {
+  const own = row.clusters?.find((c) => c.cluster === col);
+  return own ? { threat: row.threat, verdict: own.verdict, because: own.because } : row;
+}
+
+function cellFrom(guarding: Array<Pick<PostureEntry, "threat" | "verdict" | "because">>): MatrixCell {
+  const verdicts = guarding.map((g) => g.verdict);
+  if (verdicts.every((v) => v === "not-applicable")) return { verdict: "not-applicable", findings: [], because: guarding.map((g) => g.because).join("; ") };
+  if (verdicts.every((v) => v === "defended" || v === "not-applicable")) {
+    return { verdict: "defended", findings: [], because: guarding.filter((g) => g.verdict === "defended").map((g) => g.because).join("; ") };
+  }
+  const open = guarding.filter((g) => g.verdict !== "defended" && g.verdict !== "not-applicable");
+  return { verdict: "not-assessed", findings: [], because: open.map((g) => `${g.threat}: ${g.because}`).join("; ") };
 }

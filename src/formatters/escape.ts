@@ -10,6 +10,9 @@
  * - JSON: `JSON.stringify` escapes every control character.
  * - SARIF: JSON, and message text escapes `\`, `[` and `]`, which SARIF viewers read as
  *   embedded links (SARIF 2.1.0 §3.11.6).
+ * - HTML: `&`, `<`, `>`, `"` and `'` as entities (content and quoted attribute values), and
+ *   invisible characters (controls, bidirectional overrides and isolates, zero-width and other
+ *   format characters) shown as `⟦U+202E⟧`.
  */
 
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
@@ -76,4 +79,18 @@ export function escapeDiff(diff: string): string {
  */
 export function escapeJsonOutput(json: string): string {
   return json.replace(/[\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Control characters, bidirectional overrides and isolates, and other invisible format characters. */
+const INVISIBLE_HTML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+
+/** Escapes text for HTML content and quoted attribute values, and makes invisible characters visible. */
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;")
+    .replace(INVISIBLE_HTML, (ch) => `⟦U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}⟧`);
 }

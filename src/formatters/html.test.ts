@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { runCli } from "../testing/cli.js";
 import { REPO_ROOT } from "../testing/paths.js";
-import { escapeHtml } from "./html.js";
+import { escapeHtml } from "./escape.js";
 import { hostileRepo } from "../testing/hostile-repo.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "fg-html-"));

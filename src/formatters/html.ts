@@ -21,20 +21,7 @@ import { SEVERITIES, type Severity } from "../core/types.js";
 import type { AuditReport, Finding } from "../engine/report.js";
 import { exposure } from "../engine/root-causes.js";
 import { threatMatrix, type CellVerdict } from "../engine/threat-matrix.js";
-
-/** Control characters, bidirectional overrides and isolates, and other invisible format characters. */
-const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-
-/** Escapes text for HTML content and quoted attribute values, and makes invisible characters visible. */
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;")
-    .replace(INVISIBLE, (ch) => `⟦U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}⟧`);
-}
+import { escapeHtml } from "./escape.js";
 
 const e = escapeHtml;
 

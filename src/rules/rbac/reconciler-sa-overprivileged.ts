@@ -1,4 +1,5 @@
 import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
+import { isClusterAdmin } from "../../core/escalation.js";
 import type { BindingNode, Grant } from "../../core/rbac.js";
 import { ruleAllows } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
@@ -17,7 +18,7 @@ export default defineRule({
     id: "reconciler-sa-overprivileged",
     title: "A reconciler's service account holds escalation-grade permissions",
     severity: "critical",
-    severityVaries: "critical for cluster-admin (or wildcard access) cluster-wide; high for escalation verbs, binding creation, access in another namespace or Secrets outside its own; low for admin inside its own namespace, or creating RoleBindings there",
+    severityVaries: "critical for cluster-admin (or wildcard access) cluster-wide; high for escalation verbs (impersonating its own namespace's service accounts only when one of them is cluster-admin), binding creation, access in another namespace or Secrets outside its own; low for admin inside its own namespace, or creating RoleBindings there",
     threats: ["adversary-3-kustomization-escalation", "weakness-1-cluster-admin", "weakness-4-unscoped-kustomization"],
     summary: "the service account a Kustomization or HelmRelease runs as has cluster-admin, escalate/bind/impersonate, binding creation or foreign Secret access",
     rationale:
@@ -68,6 +69,15 @@ rules:
             continue;
           }
           for (const verb of ["escalate", "bind", "impersonate"]) {
+            if (verb === "impersonate" && ownNs && (g.rule.verbs.includes(verb) || g.rule.verbs.includes("*")) && !["users", "groups"].some((x) => ruleAllows(g.rule, verb, "", x))) {
+              // Impersonating the service accounts of its own namespace (the built-in edit role
+              // grants it) reaches only those accounts: it matters when one of them holds more.
+              if (ruleAllows(g.rule, verb, "", "serviceaccounts")) {
+                const stronger = cluster.rbac.allSubjects().filter((s) => s.kind === "ServiceAccount" && s.namespace === g.scope && s.name !== subject.name && isClusterAdmin(cluster.rbac, s));
+                if (stronger.length) add(g, "high", `'impersonate' on the service accounts of its own namespace ${g.scope}, where ${describeSubject(stronger[0]!)} holds cluster-admin`);
+              }
+              continue;
+            }
             if (g.rule.verbs.includes(verb) || g.rule.verbs.includes("*")) {
               const res = verb === "impersonate" ? ["users", "groups", "serviceaccounts"] : ["roles", "clusterroles"];
               const grp = verb === "impersonate" ? "" : "rbac.authorization.k8s.io";
