@@ -17,7 +17,7 @@ export type RenderMethod =
   | "flux-generated" // no kustomization file: Flux's generated kustomization over every manifest
   | "builtin" // kustomize unavailable or refused: fluxguard's resolver of plain resource lists
   | "cluster" // the live cluster
-  | "flux-operator"; // a ResourceSet expanded by `flux-operator build resourceset`
+  | "flux-operator"; // a ResourceSet expanded by `flux-operator build resourceset`, or a FluxInstance rendered by `build instance`
 
 export interface Origin {
   kind: OriginKind;
@@ -71,6 +71,12 @@ export interface ControllerInfo {
   args: string[];
   flags: Map<string, { value: string; index: number }>;
   serviceAccount: string;
+  /**
+   * Set when the Deployment is not in the repository but `flux-operator build instance`
+   * rendered it from this FluxInstance: its arguments are the operator's (profiles,
+   * `spec.cluster`, `spec.kustomize.patches`), and findings belong on the FluxInstance.
+   */
+  fluxInstance?: ModelObject;
 }
 
 export type Tier = "platform" | "tenant";
@@ -139,6 +145,19 @@ export interface FluxCluster {
   fluxNamespace: string;
   controllers: Map<FluxControllerName, ControllerInfo>;
   fluxInstance: ModelObject | null;
+  /**
+   * What `flux-operator build instance` rendered for `fluxInstance` (CRDs left out): the
+   * controllers in `controllers` and the RBAC in `rbac` come from it. Absent when it was not
+   * rendered (no CLI or distribution, a builder error): the lockdown is then inferred from
+   * `spec.cluster` and recorded as not assessed.
+   */
+  fluxInstanceBuild?: ModelObject[];
+  /**
+   * The Flux Operator's Deployment when it is in the repository (or live): the service account
+   * it runs as and its `--default-service-account` / `DEFAULT_SERVICE_ACCOUNT`, which
+   * ResourceSets without serviceAccountName impersonate. Absent when it is not seen.
+   */
+  fluxOperator?: { namespace: string; serviceAccount: string; defaultServiceAccount: string | null; object: ModelObject };
   /** Lockdown per impersonating controller. */
   lockdown: Record<"kustomize-controller" | "helm-controller", Lockdown>;
   objects: ModelObject[];
@@ -199,6 +218,12 @@ export interface FleetModel {
   clusters: FluxCluster[];
   reconcilers: Reconciler[];
   renderNotes: RenderNote[];
+  /**
+   * Each FluxInstance and how it was rendered (files mode): `tool` is `flux-operator 0.59.0`
+   * when `flux-operator build instance` rendered it, null when it could not (`problem` says
+   * why; its controller arguments are then inferred from `spec.cluster`).
+   */
+  fluxInstances?: Array<{ instance: ModelObject; tool: string | null; problem: string | null }>;
   /** Flux Operator ResourceSets and their expansion (files mode; absent elsewhere). */
   resourceSets?: ResourceSetExpansion[];
   /** Platform namespaces and service accounts (config or defaults). */

@@ -130,6 +130,16 @@ export function buildReport(
     rendering: {
       kustomize: loaded.kustomize,
       ...(model.resourceSets?.length ? { fluxOperator: loaded.fluxOperator ?? null } : {}),
+      ...(model.fluxInstances?.length
+        ? {
+            fluxInstances: model.fluxInstances.map((f) => ({
+              instance: `${f.instance.object.metadata.namespace ?? "flux-system"}/${f.instance.object.metadata.name}`,
+              file: f.instance.origin.file ?? null,
+              renderedBy: f.tool,
+              problem: f.problem === null ? null : redactMessage(f.problem),
+            })),
+          }
+        : {}),
       reconcilers: [...model.renderNotes].map((n) => ({ ...n, problems: n.problems.map(redactMessage) })).sort((a, b) => a.reconciler.localeCompare(b.reconciler)),
     },
     notices: [

@@ -15,7 +15,6 @@ import { asArray, asObject, GROUP, groupOf, path, str } from "../core/flux.js";
 import type { FleetModel, FluxCluster, ModelObject, Reconciler } from "../core/model.js";
 import { severityRank } from "../core/types.js";
 import type { Finding, PostureEntry } from "./report.js";
-import { fluxInstancePatched } from "../rules/util.js";
 
 /** Positive evidence for a row: how many relevant objects, and which of them lack the hardening (described). */
 interface Evidence {
@@ -76,9 +75,8 @@ export const POSTURE: readonly PostureDef[] = [
     evidence: (m) => {
       const sources = m.objects.filter((o) => isKind(o, GROUP.source, "GitRepository", "OCIRepository"));
       if (sources.length === 0) return "no GitRepository or OCIRepository in the repository";
-      // A FluxInstance's sync source gets its verify block through spec.kustomize.patches (layout 10).
-      const effective = (o: ModelObject): ModelObject["object"] => (o.origin.kind === "synthesized" ? fluxInstancePatched(m, o) : o.object);
-      const lacking = sources.filter((o) => !asObject(path(effective(o), "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
+      // A FluxInstance's sync source carries what its spec.kustomize.patches set (layout 10): the loader renders it.
+      const lacking = sources.filter((o) => !asObject(path(o.object, "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
       lacking.push(...unverifiedCharts(m));
       return { shown: `${plural(sources.length, "source")} verified`, lacking };
     },
@@ -87,7 +85,7 @@ export const POSTURE: readonly PostureDef[] = [
     id: "developer-pushes-cluster-role-binding",
     threat: "A developer pushes a ClusterRoleBinding",
     expected: "Denied: the tenant's reconciler service account has no cluster-scoped RBAC",
-    rules: ["tenant-applies-cluster-scoped", "kustomization-applies-escalation", "workload-sa-escalation", "kustomization-missing-service-account", "multitenancy-lockdown-missing", "reconciler-sa-overprivileged", "cross-namespace-source-ref"],
+    rules: ["tenant-applies-cluster-scoped", "kustomization-applies-escalation", "workload-sa-escalation", "kustomization-missing-service-account", "multitenancy-lockdown-missing", "reconciler-sa-overprivileged", "cross-namespace-source-ref", "resourceset-missing-service-account"],
     evidence: (m) => identityEvidence(m.reconcilers.filter((r) => r.kind === "Kustomization" && r.tier === "tenant"), "tenant Kustomizations"),
   },
   {
@@ -106,7 +104,7 @@ export const POSTURE: readonly PostureDef[] = [
     id: "flux-sa-privilege-escalation",
     threat: "A Flux service account is used for privilege escalation",
     expected: "Prevented: reconcilers impersonate least-privilege service accounts; controllers are locked down",
-    rules: ["flux-controller-cluster-admin", "reconciler-sa-overprivileged", "flux-object-write-access", "controller-insecure-flag", "multitenancy-lockdown-missing", "helmrelease-missing-service-account", "kustomization-missing-service-account"],
+    rules: ["flux-controller-cluster-admin", "reconciler-sa-overprivileged", "flux-object-write-access", "controller-insecure-flag", "multitenancy-lockdown-missing", "helmrelease-missing-service-account", "kustomization-missing-service-account", "resourceset-missing-service-account"],
     evidence: (m) => {
       const ev = identityEvidence(m.reconcilers, "Flux reconcilers");
       if (typeof ev === "string") return ev;

@@ -95,6 +95,12 @@ export interface AuditReport {
     kustomize: string | null;
     /** `flux-operator <version>`, or null when ResourceSets could not be expanded; absent without ResourceSets. */
     fluxOperator?: string | null;
+    /**
+     * Each FluxInstance: `renderedBy` is the CLI that rendered its controllers (`flux-operator
+     * 0.59.0`), or null when their arguments were inferred from `spec.cluster` (`problem` says
+     * why). Absent when the target holds no FluxInstance.
+     */
+    fluxInstances?: Array<{ instance: string; file: string | null; renderedBy: string | null; problem: string | null }>;
     reconcilers: RenderNote[];
   };
   /** Files skipped (`warn`: size, binary, symlinks) and documents ignored (`verbose`: not objects, chart templates). */

@@ -123,7 +123,10 @@ export function formatText(untrusted: AuditReport, opts: TextOptions): string {
     if (notes.length) {
       lines.push("");
       const operator = report.rendering.fluxOperator === undefined ? "" : `; ResourceSets: ${report.rendering.fluxOperator ?? "not expanded, the Flux Operator CLI is not available"}`;
-      lines.push(c(BOLD, "Rendering") + ` (kustomize: ${report.rendering.kustomize ?? "not found, built-in resolver"}${operator})`);
+      const instances = (report.rendering.fluxInstances ?? [])
+        .map((f) => `; FluxInstance ${f.instance}: ${f.renderedBy ? `rendered by ${f.renderedBy}` : `controller arguments inferred from spec.cluster (${f.problem ?? "not rendered"})`}`)
+        .join("");
+      lines.push(c(BOLD, "Rendering") + ` (kustomize: ${report.rendering.kustomize ?? "not found, built-in resolver"}${operator}${instances})`);
       lines.push(`  ${[...by.entries()].sort().map(([m, n]) => `${n} ${m}`).join(", ")}`);
       for (const n of notes) {
         if (n.problems.length === 0 && !opts.verbose) continue;

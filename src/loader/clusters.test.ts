@@ -39,7 +39,8 @@ function normalized(r: AuditReport, from: string, to: string): string[] {
   return [
     // Context lists are sorted; sort again after renaming so that only real differences count.
     ...r.findings.map((f) => fix(JSON.stringify({ ...f, fingerprint: "", context: { ...f.context, clusters: f.context.clusters.map(fix).sort() } }))),
-    ...r.posture.map((p) => fix(JSON.stringify({ ...p, findings: p.findings.length }))),
+    // Per-cluster rows come in cluster order: compare them by (renamed) cluster.
+    ...r.posture.map((p) => fix(JSON.stringify({ ...p, findings: p.findings.length, clusters: (p.clusters ?? []).map((c) => ({ ...c, cluster: fix(c.cluster), because: fix(c.because) })).sort((a, b) => a.cluster.localeCompare(b.cluster)) }))),
   ].sort();
 }
 

@@ -7,13 +7,22 @@
  * `npm run build:flux-operator`) into dist/flux-operator/. $FLUXGUARD_FLUX_OPERATOR names
  * another binary, or `none` to run without it.
  *
+ * `build instance` renders a FluxInstance into the controllers' Deployments, RBAC and sync
+ * objects. The CLI pulls the Flux distribution (the controllers' manifests per Flux version)
+ * as an OCI artifact, by default from ghcr.io; offline, `fluxguard-flux-distribution` (the Go
+ * program in tools/flux-distribution, built beside the CLI) serves the distribution that the
+ * Flux Operator itself ships (`config/data/flux` of its Go module at the same version) from a
+ * loopback registry, and the CLI gets it through `--distribution-artifact`. Builds are cached
+ * on disk (key: CLI version, distribution digest, the FluxInstance).
+ *
  * Input-set attribution: before building, each `spec.resources[i]` template gets one extra
  * annotation whose value the builder itself fills in (`<< inputs | toJson | b64enc >>`), so
  * every expanded object says which template and which input set produced it. The annotation
  * is removed from the output; nothing else in the ResourceSet is changed.
  */
-import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +33,9 @@ import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 /** The version scripts/build-flux-operator.mjs pins. */
 export const FLUX_OPERATOR_VERSION = "0.59.0";
 
+/** Bumped when what a cached FluxInstance build holds changes. */
+const INSTANCE_CACHE_VERSION = 1;
+
 /** The annotation fluxguard adds to each template and strips from the output. */
 const MARK = "fluxguard.io/resourceset-origin";
 
@@ -31,7 +43,16 @@ export interface FluxOperatorTool {
   command: string;
   /** `flux-operator version --client`, e.g. `0.59.0`. */
   version: string;
+  /**
+   * The offline Flux distribution for `build instance`: the loopback server and the artifact
+   * layer it serves (both made by scripts/build-flux-operator.mjs). Absent when not built.
+   */
+  distribution?: { server: string; layer: string };
 }
+
+/** Names of the distribution server and its layer, beside the CLI. */
+export const DISTRIBUTION_SERVER = "fluxguard-flux-distribution";
+export const DISTRIBUTION_LAYER = "flux-distribution.tar.gz";
 
 /** Where `npm run build:flux-operator` puts the CLI. */
 export function defaultFluxOperatorPath(): string {
@@ -50,7 +71,10 @@ export function findFluxOperator(env: Record<string, string | undefined>): FluxO
   try {
     const out = execFileSync(command, ["version", "--client"], { stdio: ["ignore", "pipe", "ignore"], timeout: 10_000, encoding: "utf8", env: childEnv() });
     const version = /client:\s*v?(\S+)/.exec(out)?.[1] ?? "unknown";
-    return { command, version };
+    const dir = dirname(command);
+    const server = env["FLUXGUARD_FLUX_DISTRIBUTION"] === "none" ? null : join(dir, DISTRIBUTION_SERVER);
+    const layer = join(dir, DISTRIBUTION_LAYER);
+    return server && existsSync(server) && existsSync(layer) ? { command, version, distribution: { server, layer } } : { command, version };
   } catch {
     return null;
   }
@@ -77,6 +101,13 @@ export interface ResourceSetBuildResult {
   error: string | null;
 }
 
+/** What `flux-operator build instance` rendered (CustomResourceDefinitions left out). */
+export interface InstanceBuildResult {
+  objects: K8sObject[];
+  /** Why it was not rendered (no distribution, a builder error); null when it was. */
+  error: string | null;
+}
+
 /** Runs the CLI, a few builds at a time, in a private temporary directory. */
 export class FluxOperatorRunner {
   private dir: string | null = null;
@@ -84,12 +115,118 @@ export class FluxOperatorRunner {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly memo = new Map<string, Promise<ResourceSetBuildResult>>();
+  private readonly instanceMemo = new Map<string, Promise<InstanceBuildResult>>();
+  private distribution: Promise<{ url: string; child: ChildProcess | null }> | null = null;
+  private layerDigest: string | null = null;
 
+  /**
+   * `cacheDir`: where rendered FluxInstances are kept between runs (null: not kept). The
+   * CustomResourceDefinitions are dropped first; nothing else in the output is secret (a sync
+   * pull secret is only a name).
+   */
   constructor(
     readonly tool: FluxOperatorTool,
     private readonly concurrency = 2,
     private readonly timeoutMs = 60_000,
+    private readonly cacheDir: string | null = null,
   ) {}
+
+  /**
+   * `flux-operator build instance` with the offline distribution, memoised on the
+   * FluxInstance and cached on disk. Resolves (never rejects) with the objects or the reason
+   * there are none.
+   */
+  buildInstance(instance: K8sObject): Promise<InstanceBuildResult> {
+    const dist = this.tool.distribution;
+    if (!dist) return Promise.resolve({ objects: [], error: `the offline Flux distribution (${DISTRIBUTION_SERVER}) is not built beside the CLI; run npm run build:flux-operator` });
+    const key = JSON.stringify(instance);
+    let p = this.instanceMemo.get(key);
+    if (!p) {
+      p = this.cachedInstance(instance, dist);
+      this.instanceMemo.set(key, p);
+    }
+    return p;
+  }
+
+  private async cachedInstance(instance: K8sObject, dist: { server: string; layer: string }): Promise<InstanceBuildResult> {
+    this.layerDigest ??= createHash("sha256").update(readFileSync(dist.layer)).digest("hex");
+    const key = createHash("sha256").update(JSON.stringify([INSTANCE_CACHE_VERSION, this.tool.version, this.layerDigest, instance])).digest("hex");
+    const file = this.cacheDir ? join(this.cacheDir, `flux-instance-${key}.json`) : null;
+    if (file) {
+      try {
+        const objects = JSON.parse(readFileSync(file, "utf8")) as K8sObject[];
+        if (Array.isArray(objects)) return { objects, error: null };
+      } catch {
+        /* not cached */
+      }
+    }
+    const res = await this.slot(() => this.runInstance(instance, dist));
+    if (file && res.error === null) {
+      try {
+        mkdirSync(this.cacheDir!, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.tmp`;
+        writeFileSync(tmp, JSON.stringify(res.objects), { mode: 0o600 });
+        renameSync(tmp, file);
+      } catch {
+        /* a cache that cannot be written is only slower */
+      }
+    }
+    return res;
+  }
+
+  private async runInstance(instance: K8sObject, dist: { server: string; layer: string }): Promise<InstanceBuildResult> {
+    let url: string;
+    try {
+      url = (await this.serveDistribution(dist)).url;
+    } catch (e) {
+      return { objects: [], error: (e as Error).message };
+    }
+    const n = this.seq++;
+    const file = join(this.tmp(), `fluxinstance-${n}.json`);
+    writeFileSync(file, JSON.stringify(instance), { mode: 0o600 });
+    try {
+      const out = await this.exec(["build", "instance", "-f", file, "--distribution-artifact", url], this.tmp());
+      const objects = parseExpanded(out)
+        .map((e) => e.object)
+        .filter((o) => o.kind !== "CustomResourceDefinition");
+      return objects.length ? { objects, error: null } : { objects: [], error: "flux-operator build instance printed no objects" };
+    } catch (e) {
+      return { objects: [], error: (e as Error).message };
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  /** Starts the loopback distribution registry once; resolves with the artifact URL it prints. */
+  private serveDistribution(dist: { server: string; layer: string }): Promise<{ url: string; child: ChildProcess | null }> {
+    this.distribution ??= new Promise((resolvePromise, reject) => {
+      const child = spawn(dist.server, ["serve", "-layer", dist.layer, "-tag", `v${this.tool.version}`], { stdio: ["pipe", "pipe", "pipe"], env: childEnv(this.tmp()) });
+      let out = "";
+      let err = "";
+      const timer = setTimeout(() => {
+        child.kill();
+        reject(new Error(`${DISTRIBUTION_SERVER} did not start within 10 s`));
+      }, 10_000);
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+        const line = out.split("\n")[0];
+        if (out.includes("\n") && line?.startsWith("oci://")) {
+          clearTimeout(timer);
+          resolvePromise({ url: line.trim(), child });
+        }
+      });
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(new Error(`${DISTRIBUTION_SERVER} could not start: ${e.message}`));
+      });
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${DISTRIBUTION_SERVER} exited (${code ?? "signal"}): ${err.trim().split("\n")[0] ?? ""}`));
+      });
+    });
+    return this.distribution;
+  }
 
   /** `flux-operator build resourceset`, memoised on the request's content. */
   buildResourceSet(req: ResourceSetBuildRequest): Promise<ResourceSetBuildResult> {
@@ -102,8 +239,13 @@ export class FluxOperatorRunner {
     return p;
   }
 
-  /** Removes the temporary directory. */
+  /** Stops the distribution registry (it ends when its stdin closes) and removes the temporary directory. */
   close(): void {
+    const d = this.distribution;
+    this.distribution = null;
+    if (d) {
+      d.then(({ child }) => child?.stdin?.end(), () => undefined).catch(() => undefined);
+    }
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = null;
   }
@@ -248,4 +390,67 @@ export function inputSetLabel(inputs: JsonObject | null, keyOrder: readonly stri
     if (s) return s;
   }
   return asString(inputs["id"]) ?? null;
+}
+
+/** One document of a ResourceSet's `spec.resourcesTemplate`, as written (before templating). */
+export interface TemplateDocument {
+  /** 0-based line, within the template text, of the document's first field (`apiVersion:` when written). */
+  line: number;
+  apiVersion: string | null;
+  kind: string | null;
+  /** `metadata.name` as a pattern: literal text, with each `<< … >>` matching anything. */
+  name: RegExp | null;
+}
+
+/**
+ * Splits a `resourcesTemplate` (multi-document YAML with `<< >>` template actions) into its
+ * documents and reads each one's top-level apiVersion, kind and metadata.name by line. Nothing
+ * is templated or executed: this only says where in the text each kind of object is written.
+ */
+export function templateDocuments(template: string): TemplateDocument[] {
+  const lines = template.split("\n");
+  const docs: TemplateDocument[] = [];
+  let cur: TemplateDocument | null = null;
+  let inMetadata = false;
+  const pattern = (v: string): RegExp | null => {
+    const text = v.trim().replace(/^["']|["']$/g, "");
+    if (text === "") return null;
+    const parts = text.split(/<<.*?>>/);
+    try {
+      return new RegExp(`^${parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    } catch {
+      return null;
+    }
+  };
+  lines.forEach((raw, i) => {
+    const line = raw.replace(/\s+$/, "");
+    if (/^---(\s|$)/.test(line)) {
+      cur = null;
+      inMetadata = false;
+      return;
+    }
+    if (line.trim() === "" || line.trim().startsWith("#") || /^\s*<<-?.*>>$/.test(line)) return;
+    if (!cur) {
+      cur = { line: i, apiVersion: null, kind: null, name: null };
+      docs.push(cur);
+    }
+    const top = /^([A-Za-z]+):\s*(.*)$/.exec(line);
+    if (top) {
+      inMetadata = top[1] === "metadata";
+      if (top[1] === "apiVersion") {
+        cur.apiVersion = top[2]!.trim();
+        cur.line = i;
+      } else if (top[1] === "kind") cur.kind = top[2]!.trim();
+      return;
+    }
+    const name = inMetadata ? /^\s+name:\s*(.+)$/.exec(line) : null;
+    if (name && cur.name === null && /^(\s+)/.exec(line)![1]!.length <= 4) cur.name = pattern(name[1]!);
+  });
+  return docs.filter((d) => d.kind !== null);
+}
+
+/** The template document an expanded object came from: same kind (and apiVersion, unless templated), name matching when several do. */
+export function templateDocumentOf(docs: readonly TemplateDocument[], o: K8sObject): TemplateDocument | null {
+  const same = docs.filter((d) => d.kind === o.kind && (d.apiVersion === null || d.apiVersion.includes("<<") || d.apiVersion === o.apiVersion));
+  return same.find((d) => d.name?.test(o.metadata.name)) ?? same[0] ?? null;
 }

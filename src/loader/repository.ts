@@ -41,7 +41,7 @@ import { fluxSettings, Renderer, substitute, type RenderedDoc, type RenderJob } 
 import { RenderCache } from "./render-cache.js";
 import { parseYamlFile, type ParsedDocument, type YamlError } from "./yaml.js";
 import { buildCluster, kubeConfigTarget, lockdownPatches, normalizePath } from "./tenancy.js";
-import { findFluxOperator, FluxOperatorRunner, inputSetLabel, type FluxOperatorTool } from "./flux-operator.js";
+import { findFluxOperator, FluxOperatorRunner, inputSetLabel, templateDocumentOf, templateDocuments, type FluxOperatorTool } from "./flux-operator.js";
 import { isResourceSet, resourceSetProviders } from "./resourceset.js";
 
 export interface LoadOptions {
@@ -222,7 +222,7 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
   const fluxOperator = (): FluxOperatorRunner | null => {
     if (operator === undefined) {
       const tool = opts.fluxOperator !== undefined ? opts.fluxOperator : findFluxOperator(env);
-      operator = tool ? new FluxOperatorRunner(tool, Math.max(1, Math.min(availableParallelism(), 4))) : null;
+      operator = tool ? new FluxOperatorRunner(tool, Math.max(1, Math.min(availableParallelism(), 4)), undefined, cacheDir) : null;
     }
     return operator;
   };
@@ -331,6 +331,11 @@ class ModelBuilder {
   private readonly bootstrapFiles = new Map<string, KustomizeFile>();
   /** FluxInstance (or flux-instance HelmRelease) key → the cluster its sync defines. */
   private readonly instanceCluster = new Map<string, string>();
+  /** Every FluxInstance found, with the sync objects synthesized from its spec.sync. */
+  private readonly instances: Array<{ inst: ModelObject; sync: ModelObject[] }> = [];
+  /** FluxInstance key → what `flux-operator build instance` rendered for it (not in model.objects). */
+  private readonly instanceBuilds = new Map<string, ModelObject[]>();
+  private readonly instanceOutcomes: NonNullable<FleetModel["fluxInstances"]> = [];
   /** Remote clusters reached through spec.kubeConfig: id → the hub and the Kustomizations that apply there. */
   private readonly remotes = new Map<string, { hub: string; via: string[] }>();
   private readonly expansions: ResourceSetExpansion[] = [];
@@ -351,6 +356,7 @@ class ModelBuilder {
   async build(): Promise<void> {
     for (const [url, dir] of Object.entries(this.config.sources)) if (resolve(dir) === this.root) this.selfUrls.add(normalizeUrl(url));
     this.findFluxInstances();
+    await this.renderFluxInstances();
     // Self-sync: a Kustomization whose path contains the file that defines it.
     for (const m of this.fileObjects) {
       if (!isFluxKustomization(m.object) || !m.origin.file) continue;
@@ -498,6 +504,9 @@ class ModelBuilder {
         ...this.objects.concat(this.fileObjects).filter((m) => m.object.kind === "ResourceSetInputProvider").flatMap((m) => Object.keys(asObject(at(m.object, "spec", "defaultValues")) ?? {})),
         ...Object.values(this.config.inputs).flatMap((sets) => sets.flatMap((x) => Object.keys(x))),
       ];
+      // resourcesTemplate is one multi-document string: each object locates to the document it came from.
+      const tmpl = asString(at(rs.object, "spec", "resourcesTemplate"));
+      const docs = tmpl ? templateDocuments(tmpl) : [];
       built.forEach((e, i) => {
         const inputSet = inputSetLabel(e.inputs, keyOrder) ?? undefined;
         const template = e.template;
@@ -515,7 +524,11 @@ class ModelBuilder {
           },
           clusterId,
           locate: (p) => {
-            const base = template ?? (typeof at(rs.object, "spec", "resourcesTemplate") === "string" ? "/spec/resourcesTemplate" : "/spec");
+            const doc = template === null && docs.length ? templateDocumentOf(docs, e.object) : null;
+            const start = doc ? rs.locate("/spec/resourcesTemplate") : null;
+            // A block scalar's text starts on the line after its key, indented by two.
+            if (doc && start) return { ...start, line: start.line + 1 + doc.line, column: start.column + 2 };
+            const base = template ?? (tmpl !== undefined ? "/spec/resourcesTemplate" : "/spec");
             if (template !== null && p !== "" && getAt(getAt(rs.object, template) ?? null, p) !== undefined) return rs.locate(`${template}${p}`);
             return rs.locate(base);
           },
@@ -663,6 +676,8 @@ class ModelBuilder {
         };
       }
       if (!inst) continue;
+      const record = { inst, sync: [] as ModelObject[] };
+      this.instances.push(record);
       const sync = asObject(at(inst.object, "spec", "sync"));
       const url = asString(sync?.["url"]);
       if (!sync || !url) continue;
@@ -699,10 +714,78 @@ class ModelBuilder {
         (p) => (p === "/spec/path" ? "/spec/sync/path" : "/spec/sync"),
         `sync-kustomization:${inst.key}`,
       );
-      void source;
+      record.sync.push(source, ks);
       this.addEntrypoint(ks, normalizePath(asString(sync["path"]) ?? "."));
       this.instanceCluster.set(inst.key, this.clusterIds[this.clusterIds.length - 1]!);
     }
+  }
+
+  /**
+   * Renders every FluxInstance with `flux-operator build instance` (src/loader/flux-operator.ts):
+   * the controllers' Deployments and RBAC are kept for the cluster (buildCluster reads the
+   * lockdown from the rendered arguments), and the synthesized sync source and Kustomization
+   * take the spec the operator renders (its profiles and `spec.kustomize.patches` applied).
+   * When the build cannot run, the instance's patches are applied to the sync objects by
+   * kustomize, the controllers' arguments are inferred from `spec.cluster`, and the posture
+   * rows that depend on them say so (not assessed).
+   */
+  private async renderFluxInstances(): Promise<void> {
+    for (const { inst, sync } of this.instances) {
+      const runner = this.fluxOperator();
+      const res = runner ? await runner.buildInstance(inst.object) : { objects: [], error: "the Flux Operator CLI is not available" };
+      const name = `FluxInstance ${inst.object.metadata.namespace ?? "flux-system"}/${inst.object.metadata.name}`;
+      const patchesAt = (p: string): SourceLocation | null => inst.locate("/spec/kustomize/patches") ?? inst.locate(p);
+      this.instanceOutcomes.push({ instance: inst, tool: res.error === null && runner ? `flux-operator ${runner.tool.version}` : null, problem: res.error });
+      if (res.error === null) {
+        const id = `FluxInstance/${inst.object.metadata.namespace ?? "flux-system"}/${inst.object.metadata.name}`;
+        const rendered = res.objects.map((o, i): ModelObject => ({
+          key: `flux-instance:${inst.key}#${i}`,
+          object: o,
+          ref: refOf(o),
+          origin: { kind: "synthesized", renderer: "flux-operator", renderedBy: id, ...(inst.origin.file ? { file: inst.origin.file } : {}) },
+          clusterId: null,
+          // A rendered object has no line of its own: its arguments come from spec.cluster, or from the patches.
+          locate: () => inst.locate("/spec/cluster") ?? inst.locate("/spec"),
+        }));
+        this.instanceBuilds.set(instanceKey(inst), rendered);
+        for (const m of sync) {
+          const r = res.objects.find((o) => o.kind === m.object.kind && o.metadata.name === m.object.metadata.name && (o.metadata.namespace ?? "") === (m.object.metadata.namespace ?? ""));
+          if (r) this.takeSpec(m, r, patchesAt);
+        }
+        continue;
+      }
+      markNotAssessed(this, {
+        areas: ["flux-sa-privilege-escalation", "developer-pushes-cluster-role-binding"],
+        reason: "not-rendered",
+        what: `${name}: controller arguments inferred from spec.cluster (flux-operator build instance: ${res.error})`,
+        file: inst.origin.file ?? null,
+      });
+      const patches = asArray(at(inst.object, "spec", "kustomize", "patches"));
+      if (patches.length === 0 || sync.length === 0) continue;
+      // The operator applies spec.kustomize.patches to everything it renders; kustomize applies them to the sync objects.
+      const out = await this.renderer.buildScratch({
+        "sync.yaml": sync.map((m) => `---
+${JSON.stringify(m.object)}
+`).join(""),
+        "kustomization.yaml": JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["sync.yaml"], patches }),
+      });
+      if (out === null || "error" in out) {
+        markNotAssessed(this, { areas: ["malicious-commit"], reason: "not-rendered", what: `${name}: spec.kustomize.patches on the sync objects (${out === null ? "no kustomize" : out.error})`, file: inst.origin.file ?? null });
+        continue;
+      }
+      for (const m of sync) {
+        const r = (out.objects as K8sObject[]).find((o) => o && o.kind === m.object.kind && o.metadata?.name === m.object.metadata.name);
+        if (r) this.takeSpec(m, r, patchesAt);
+      }
+    }
+  }
+
+  /** A synthesized sync object takes a rendered spec; a field it did not have before locates to the patches. */
+  private takeSpec(m: ModelObject, rendered: K8sObject, patchesAt: (p: string) => SourceLocation | null): void {
+    const before = m.object;
+    const locate = m.locate;
+    m.object = { ...before, spec: rendered["spec"] } as K8sObject;
+    m.locate = (p) => (getAt(before as unknown as JsonObject, p) !== undefined ? locate(p) : patchesAt(p));
   }
 
   /**
@@ -1094,6 +1177,7 @@ class ModelBuilder {
       reconcilers,
       renderNotes: this.renderNotes,
       resourceSets: this.expansions,
+      ...(this.instanceOutcomes.length ? { fluxInstances: this.instanceOutcomes } : {}),
       platform: { namespaces: this.config.platform.namespaces, serviceAccounts: this.config.platform.serviceAccounts },
       notAssessed: this.notAssessed,
     };
@@ -1102,9 +1186,13 @@ class ModelBuilder {
   private cluster(id: string, objects: ModelObject[]): FluxCluster {
     const entry = this.entrypoints.find((e) => e.clusterId === id)?.ks ?? null;
     const bootstrap = entry ? this.bootstrapFiles.get(entry.key) : undefined;
+    const inst = objects.find((m) => isFluxInstance(m.object));
+    const rendered = inst ? this.instanceBuilds.get(instanceKey(inst)) : undefined;
+    for (const m of rendered ?? []) m.clusterId = id;
     return buildCluster({
       id,
       objects,
+      ...(rendered ? { instanceBuild: rendered } : {}),
       entrypoint: entry,
       config: this.config,
       ...(bootstrap ? { patchFlags: lockdownPatches(asArray(bootstrap.config["patches"])).flags } : {}),
@@ -1114,6 +1202,14 @@ class ModelBuilder {
       ...(this.remotes.has(id) ? { remote: { hub: this.remotes.get(id)!.hub, via: [...this.remotes.get(id)!.via].sort() } } : {}),
     });
   }
+}
+
+/**
+ * A FluxInstance by name and file: the copy a Kustomization renders from a file is the same
+ * instance as the file's own object (a build is stored once and found from either).
+ */
+function instanceKey(m: ModelObject): string {
+  return `${m.object.metadata.namespace ?? "flux-system"}/${m.object.metadata.name}@${m.origin.file ?? m.key}`;
 }
 
 /** Helm's values merge: maps merge key by key, anything else is replaced. */

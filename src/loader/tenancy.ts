@@ -26,7 +26,11 @@ export interface ClusterInput {
   remote?: { hub: string; via: string[] };
   /** The first lines of a file (relative path), for the gotk-components.yaml version header; absent live. */
   headerOf?: (file: string) => string | null;
+  /** What `flux-operator build instance` rendered for the cluster's FluxInstance (files mode). */
+  instanceBuild?: ModelObject[];
 }
+
+const RBAC_KINDS = new Set(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
 
 export function normalizePath(p: string): string {
   const n = p.replace(/^\.\/?/, "").replace(/\/+$/, "");
@@ -63,24 +67,27 @@ export function buildCluster(input: ClusterInput): FluxCluster {
   const { id, objects, config } = input;
   const entry = input.entrypoint;
   const controllers = new Map<FluxControllerName, ControllerInfo>();
-  for (const m of objects) {
+  const fluxInstance = objects.find((m) => isFluxInstance(m.object)) ?? null;
+  const rendered = fluxInstance ? (input.instanceBuild ?? []) : [];
+  // The operator's rendering first; a controller Deployment in the repository wins.
+  for (const [m, inst] of [...rendered.map((r) => [r, fluxInstance] as const), ...objects.map((o) => [o, null] as const)]) {
     if (m.object.kind !== "Deployment") continue;
     const name = m.object.metadata.name as FluxControllerName;
     if (!FLUX_CONTROLLERS.includes(name)) continue;
     const info = controllerInfo(m, name);
-    if (info) controllers.set(name, info);
+    if (info) controllers.set(name, inst ? { ...info, fluxInstance: inst } : info);
   }
-  const fluxInstance = objects.find((m) => isFluxInstance(m.object)) ?? null;
   const fluxNamespace = [...controllers.values()][0]?.namespace ?? fluxInstance?.object.metadata.namespace ?? entry?.object.metadata.namespace ?? config.platform.namespaces[0] ?? "flux-system";
   const patchFlags = input.patchFlags ?? (fluxInstance ? lockdownPatches(asArray(at(fluxInstance.object, "spec", "kustomize", "patches"))).flags : undefined);
   const lockdown = {
     "kustomize-controller": lockdownFor(config, controllers.get("kustomize-controller"), fluxInstance, patchFlags?.get("kustomize-controller")),
     "helm-controller": lockdownFor(config, controllers.get("helm-controller"), fluxInstance, patchFlags?.get("helm-controller")),
   };
-  let rbacObjects = objects;
+  // The RBAC the operator installs (cluster-reconciler, crd-controller) is the cluster's too.
+  let rbacObjects = rendered.length ? [...objects, ...rendered.filter((m) => RBAC_KINDS.has(m.object.kind))] : objects;
   // Flux's install binds cluster-admin to its controllers. When the install is not in the
   // repository (bootstrap, Flux Operator), model that default so rules can see it.
-  const hasReconcilerBinding = objects.some((m) => m.object.kind === "ClusterRoleBinding" && asArray(m.object["subjects"] as JsonValue).some((s) => str(s, "name") === "kustomize-controller"));
+  const hasReconcilerBinding = rbacObjects.some((m) => m.object.kind === "ClusterRoleBinding" && asArray(m.object["subjects"] as JsonValue).some((s) => str(s, "name") === "kustomize-controller"));
   const installVisible = controllers.has("kustomize-controller");
   if (input.synthesizeDefaultBinding && !hasReconcilerBinding && !installVisible && (entry || fluxInstance)) {
     const anchor = fluxInstance ?? entry!;
@@ -95,16 +102,20 @@ export function buildCluster(input: ClusterInput): FluxCluster {
       ],
     };
     rbacObjects = [
-      ...objects,
+      ...rbacObjects,
       { key: `synth:default-binding:${id}`, object: binding, ref: refOf(binding), origin: { kind: "synthesized", ...(anchor.origin.file ? { file: anchor.origin.file } : {}) }, clusterId: id, locate: () => anchor.locate("") },
     ];
   }
+  const operatorDeployment = objects.find((m) => m.object.kind === "Deployment" && m.object.metadata.name === "flux-operator");
+  const fluxOperator = operatorDeployment ? operatorInfo(operatorDeployment) : undefined;
   const cluster: FluxCluster = {
     id,
     entrypoint: entry,
     fluxNamespace,
     controllers,
     fluxInstance,
+    ...(rendered.length ? { fluxInstanceBuild: rendered } : {}),
+    ...(fluxOperator ? { fluxOperator } : {}),
     lockdown,
     objects,
     rbac: new RbacGraph(rbacObjects),
@@ -201,6 +212,25 @@ function lockdownFor(config: FleetConfig, ctrl: ControllerInfo | undefined, inst
     return { noCrossNamespaceRefs: undefined, defaultServiceAccount: config.platform.defaultServiceAccount, noRemoteBases: undefined, evidence: "config" };
   }
   return { noCrossNamespaceRefs: undefined, defaultServiceAccount: undefined, noRemoteBases: undefined, evidence: "none" };
+}
+
+/**
+ * The Flux Operator's Deployment: its service account, and the default service account it
+ * impersonates for ResourceSets (`--default-service-account`, else the `DEFAULT_SERVICE_ACCOUNT`
+ * environment variable; flux-operator cmd/operator/main.go).
+ */
+function operatorInfo(m: ModelObject): NonNullable<FluxCluster["fluxOperator"]> {
+  const containers = asArray(at(m.object, "spec", "template", "spec", "containers"));
+  const c = containers.find((x) => str(x, "name") === "manager") ?? containers[0];
+  const flags = parseFlags(asArray(at(c, "args")).filter((a): a is string => typeof a === "string"));
+  const env = asArray(at(c, "env")).find((e) => str(e, "name") === "DEFAULT_SERVICE_ACCOUNT");
+  const dsa = flags.get("default-service-account")?.value || str(env, "value") || null;
+  return {
+    namespace: m.object.metadata.namespace ?? "flux-system",
+    serviceAccount: str(m.object, "spec", "template", "spec", "serviceAccountName") ?? "flux-operator",
+    defaultServiceAccount: dsa && dsa !== "true" ? dsa : null,
+    object: m,
+  };
 }
 
 export function controllerInfo(m: ModelObject, name: FluxControllerName): ControllerInfo | null {

@@ -48,6 +48,7 @@ import kustomizationAppliesEscalation from "./tenancy/kustomization-applies-esca
 import kustomizationForceApply from "./tenancy/kustomization-force-apply.js";
 import { helmreleaseMissingServiceAccount, kustomizationMissingServiceAccount } from "./tenancy/missing-service-account.js";
 import multitenancyLockdownMissing from "./tenancy/multitenancy-lockdown-missing.js";
+import resourcesetMissingServiceAccount from "./tenancy/resourceset-missing-service-account.js";
 import remoteKustomizeBase from "./tenancy/remote-kustomize-base.js";
 import sharedFluxMultiEnvironment from "./tenancy/shared-flux-multi-environment.js";
 import reconcilerRemoteKubeconfig from "./tenancy/reconciler-remote-kubeconfig.js";
@@ -71,6 +72,7 @@ export const ALL_RULES: readonly Rule[] = [
   multitenancyLockdownMissing,
   controllerInsecureFlag,
   kustomizationMissingServiceAccount,
+  resourcesetMissingServiceAccount,
   helmreleaseMissingServiceAccount,
   tenantAppliesClusterScoped,
   kustomizationAppliesEscalation,

@@ -1,13 +1,11 @@
 /** Helpers shared by rules. Pure functions over the model. */
-import { parseYamlValue } from "../loader/yaml.js";
 import { substitutionLiteral } from "../core/envsubst.js";
-import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isFluxInstance, objectId, path, str } from "../core/flux.js";
+import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, objectId, path, str } from "../core/flux.js";
 import { refOf, runsFlux, type FleetModel, type FluxCluster, type ModelObject, type Reconciler } from "../core/model.js";
-import { parsePointer } from "../core/pointer.js";
 import type { BindingNode, Subject } from "../core/rbac.js";
 import type { Report } from "../core/rule.js";
 import { isSopsEncryptedValue } from "../core/sops.js";
-import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
+import type { JsonObject, K8sObject } from "../core/types.js";
 
 export function isFluxControllerSubject(cluster: FluxCluster, s: Subject): boolean {
   return s.kind === "ServiceAccount" && (s.namespace ?? "") === cluster.fluxNamespace && (FLUX_CONTROLLERS as readonly string[]).includes(s.name);
@@ -226,21 +224,6 @@ export function containersOf(podPointer: string, spec: JsonObject): Array<{ poin
   return out;
 }
 
-/** Flux Operator kustomize patches (FluxInstance `spec.kustomize.patches`) applied to an object the instance creates. */
-export function fluxInstancePatched(model: FleetModel, m: ModelObject): K8sObject {
-  const ns = m.object.metadata.namespace ?? "default";
-  const inst = model.objects.find((o) => isFluxInstance(o.object) && (o.object.metadata.namespace ?? "default") === ns && (o.clusterId === m.clusterId || m.origin.kind === "synthesized"));
-  if (!inst) return m.object;
-  let obj: K8sObject = m.object;
-  for (const p of asArray(path(inst.object, "spec", "kustomize", "patches"))) {
-    const patch = asString(path(p, "patch"));
-    const target = asObject(path(p, "target"));
-    if (!patch || !targetMatches(target, obj)) continue;
-    obj = applyPatch(obj, patch);
-  }
-  return obj;
-}
-
 /** kustomize patch target matching: kind, name and namespace (regular expressions), group and version. */
 export function targetMatches(target: JsonObject | undefined, o: K8sObject): boolean {
   if (!target) return false;
@@ -254,55 +237,6 @@ export function targetMatches(target: JsonObject | undefined, o: K8sObject): boo
     }
   };
   return re("kind", o.kind) && re("name", o.metadata.name) && re("namespace", o.metadata.namespace) && re("group", groupOf(o.apiVersion)) && re("version", o.apiVersion.split("/").pop());
-}
-
-/** Applies an inline kustomize patch (JSON 6902 operations or a strategic-merge document) to a copy. */
-function applyPatch(o: K8sObject, text: string): K8sObject {
-  let parsed: unknown;
-  try {
-    parsed = parseYamlValue(text);
-    if (parsed === undefined) return o;
-  } catch {
-    return o;
-  }
-  const out = structuredClone(o) as unknown as JsonObject;
-  if (Array.isArray(parsed)) {
-    for (const op of parsed) {
-      const kind = str(op, "op");
-      const p = str(op, "path");
-      if (!kind || p === undefined) continue;
-      const tokens = parsePointer(p);
-      const last = tokens.pop();
-      if (last === undefined) continue;
-      let cur: JsonValue | undefined = out;
-      for (const t of tokens) {
-        if (kind === "add" && asObject(cur) && (cur as JsonObject)[t] === undefined) (cur as JsonObject)[t] = {};
-        cur = Array.isArray(cur) ? cur[Number(t)] : asObject(cur)?.[t];
-      }
-      const value = path(op, "value") ?? null;
-      if (Array.isArray(cur)) {
-        const i = last === "-" ? cur.length : Number(last);
-        if (kind === "add") cur.splice(i, 0, value);
-        else if (kind === "replace") cur[i] = value;
-        else if (kind === "remove") cur.splice(i, 1);
-      } else if (asObject(cur)) {
-        if (kind === "add" || kind === "replace") (cur as JsonObject)[last] = value;
-        else if (kind === "remove") delete (cur as JsonObject)[last];
-      }
-    }
-  } else if (asObject(parsed as JsonValue)) {
-    const merge = (dst: JsonObject, src: JsonObject): void => {
-      for (const [k, v] of Object.entries(src)) {
-        if (k === "apiVersion" || k === "kind" || (k === "metadata" && dst === out)) continue;
-        const d = asObject(dst[k]);
-        const s = asObject(v);
-        if (d && s) merge(d, s);
-        else dst[k] = v;
-      }
-    };
-    merge(out, parsed as JsonObject);
-  }
-  return out as unknown as K8sObject;
 }
 
 /** A container image reference, split: `ghcr.io/org/app:1.2@sha256:…`. */

@@ -45,7 +45,7 @@ spec:
       // Verified sources, and where their verification is configured.
       const verified: Array<{ m: ModelObject; kind: string; pointer: string }> = [];
       for (const m of pool) {
-        if (isFluxKind(m, GROUP.source, "GitRepository", "OCIRepository", "HelmChart") && verifyOf(effectiveSource(model, m), "spec")) verified.push({ m, kind: m.object.kind, pointer: "/spec/verify" });
+        if (isFluxKind(m, GROUP.source, "GitRepository", "OCIRepository", "HelmChart") && verifyOf(effectiveSource(m), "spec")) verified.push({ m, kind: m.object.kind, pointer: "/spec/verify" });
         else if (isHelmRelease(m.object) && path(m.object, "spec", "chart", "spec", "verify") !== undefined) verified.push({ m, kind: "HelmChart", pointer: "/spec/chart/spec/verify" });
       }
       if (verified.length === 0) continue;

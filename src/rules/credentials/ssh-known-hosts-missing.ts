@@ -30,7 +30,7 @@ stringData:                    # SOPS-encrypted in Git
   check({ model, report }) {
     for (const m of auditedObjects(model)) {
       if (!isFluxKind(m, GROUP.source, "GitRepository")) continue;
-      const obj = effectiveSource(model, m);
+      const obj = effectiveSource(m);
       const url = str(obj, "spec", "url");
       const secret = str(obj, "spec", "secretRef", "name");
       if (!url || !secret || isTemplated(url) || !/^(ssh:\/\/|[^/:@]+@[^/:]+:)/i.test(url)) continue;

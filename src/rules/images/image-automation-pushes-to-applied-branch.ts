@@ -39,7 +39,7 @@ spec:
       if (!isFluxKind(m, GROUP.image, "ImageUpdateAutomation")) continue;
       const key = refKey(path(m.object, "spec", "sourceRef"), m.object.metadata.namespace ?? "default", "GitRepository");
       const src = key ? findByKey(model, key, m) : undefined;
-      const srcSpec = src ? effectiveSource(model, src)["spec"] : undefined;
+      const srcSpec = src ? effectiveSource(src)["spec"] : undefined;
       const pushes = automationPushes(path(m.object, "spec"), src ? path(srcSpec, "ref") : undefined);
       // Without the source in the model and no checkout ref of its own, the checkout branch is unknown.
       const checkoutKnown = src !== undefined || path(m.object, "spec", "git", "checkout", "ref") !== undefined;
@@ -55,7 +55,7 @@ spec:
         for (const g of gitRepos) {
           const gUrl = str(g.object, "spec", "url");
           if (!gUrl || normalizeUrl(gUrl) !== normalizeUrl(url)) continue;
-          if (trackedBranch(gitCheckout(path(effectiveSource(model, g)["spec"], "ref"))) !== branch) continue;
+          if (trackedBranch(gitCheckout(path(effectiveSource(g)["spec"], "ref"))) !== branch) continue;
           const u = usersOf(model, g);
           out.push(...u.kustomizations, ...u.generators);
         }

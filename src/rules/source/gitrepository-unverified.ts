@@ -45,7 +45,7 @@ spec:
   check({ model, report }) {
     for (const m of auditedObjects(model)) {
       if (!isFluxKind(m, GROUP.source, "GitRepository")) continue;
-      const obj = effectiveSource(model, m);
+      const obj = effectiveSource(m);
       if (verifyOf(obj, "spec")) continue;
       const u = usersOf(model, m);
       const applied = isApplied(u);

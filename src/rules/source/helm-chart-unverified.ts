@@ -76,7 +76,7 @@ spec:
         if (!verify) report({ object: m, pointer: "/spec", message: `${describe(m)} fetches chart ${str(m.object, "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.verify` });
         else for (const p of verificationProblems(verify, { model, owner: m, artifact: chartArtifact(repo!, str(m.object, "spec", "chart")) })) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
       } else if (isFluxKind(m, GROUP.source, "OCIRepository") && isChartSource(model, m)) {
-        const obj = effectiveSource(model, m);
+        const obj = effectiveSource(m);
         const verify = verifyOf(obj, "spec");
         const users = usersOf(model, m).helmReleases;
         const who = users.length ? `: ${whoApplies(users, "install")} it` : "";

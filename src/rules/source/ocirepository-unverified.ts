@@ -39,7 +39,7 @@ spec:
   check({ model, report }) {
     for (const m of auditedObjects(model)) {
       if (!isFluxKind(m, GROUP.source, "OCIRepository") || isChartSource(model, m)) continue;
-      const obj = effectiveSource(model, m);
+      const obj = effectiveSource(m);
       const u = usersOf(model, m);
       const applied = isApplied(u);
       const verify = verifyOf(obj, "spec");

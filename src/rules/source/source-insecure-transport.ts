@@ -39,7 +39,7 @@ export default defineRule({
       const group = kind === "ImageRepository" ? GROUP.image : GROUP.source;
       const field = URL_FIELD[kind];
       if (!field || !isFluxKind(m, group, kind)) continue;
-      const obj = effectiveSource(model, m);
+      const obj = effectiveSource(m);
       const addr = str(obj, "spec", field);
       const plain = addr !== undefined && addr !== "" && !isTemplated(addr) && /^(http|git):\/\//i.test(addr);
       const insecure = path(obj, "spec", "insecure") === true;

@@ -3,7 +3,7 @@ import { asArray, asObject, asString, GROUP, isFluxKustomization, isHelmRelease,
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { judgeTrustPolicy } from "../../core/notation.js";
 import type { JsonObject } from "../../core/types.js";
-import { auditedObjects, describe, fluxInstancePatched, isFluxKind, isTemplated, objectKey, refKey } from "../util.js";
+import { auditedObjects, describe, isFluxKind, isTemplated, objectKey, refKey } from "../util.js";
 
 export interface SourceUsers {
   /** Flux Kustomizations that apply the source's content. */
@@ -67,11 +67,13 @@ export function appliedBy(u: SourceUsers): string {
 }
 
 /**
- * The source as Flux will see it: for a FluxInstance's sync source, with the instance's
- * kustomize patches applied (that is where verification of the sync source is configured).
+ * The source as Flux will see it. A FluxInstance's sync source already carries what the
+ * operator renders (its `spec.kustomize.patches`, where verification of the sync source is
+ * configured): the loader takes it from `flux-operator build instance`, or from kustomize
+ * (src/loader/repository.ts, renderFluxInstances).
  */
-export function effectiveSource(model: FleetModel, m: ModelObject): JsonObject {
-  return (m.origin.kind === "synthesized" ? fluxInstancePatched(model, m) : m.object) as unknown as JsonObject;
+export function effectiveSource(m: ModelObject): JsonObject {
+  return m.object as unknown as JsonObject;
 }
 
 /** Whether a source comes from a FluxInstance's `spec.sync`. */

@@ -32,7 +32,7 @@ export default defineRule({
   check({ model, report }) {
     for (const m of auditedObjects(model)) {
       if (!isFluxKind(m, GROUP.source, "GitRepository")) continue;
-      const obj = effectiveSource(model, m);
+      const obj = effectiveSource(m);
       const verify = verifyOf(obj, "spec");
       if (!verify) continue;
       const mode = asString(verify["mode"]) ?? "HEAD";

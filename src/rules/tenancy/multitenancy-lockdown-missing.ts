@@ -70,7 +70,14 @@ export default defineRule({
       return `; turning on --no-cross-namespace-refs would refuse ${mine.length} cross-namespace reference(s) (e.g. ${describeRef(mine[0]!)}): define those sources in each namespace first`;
     };
     for (const cluster of model.clusters) {
+      const rendered: Array<{ name: string; missing: string[] }> = [];
       for (const [name, ctrl] of cluster.controllers) {
+        if (ctrl.fluxInstance) {
+          // Rendered by flux-operator build instance: one finding on the FluxInstance, below.
+          const missing = (REQUIRED[name] ?? []).filter((f) => !present(ctrl, f));
+          if (missing.length) rendered.push({ name, missing });
+          continue;
+        }
         const required = REQUIRED[name];
         if (!required) continue;
         const missing = required.filter((f) => !present(ctrl, f) && !inPatches(model, ctrl, f));
@@ -86,12 +93,27 @@ export default defineRule({
         });
       }
       const inst = cluster.fluxInstance;
-      if (inst && cluster.controllers.size === 0 && at(inst.object, "spec", "cluster", "multitenant") !== true) {
+      const multitenant = inst ? at(inst.object, "spec", "cluster", "multitenant") === true : false;
+      if (inst && rendered.length) {
+        // The verdict from the controller Deployments the operator renders (profiles, spec.cluster, spec.kustomize.patches).
+        const flag = (f: string): string => (f === "default-service-account" ? `--${f}` : `--${f}=true`);
+        const severity: Severity = rendered.some((r) => (r.name === "kustomize-controller" || r.name === "helm-controller") && r.missing.includes("default-service-account")) ? "high" : "medium";
+        const list = rendered.map((r) => `${r.name} without ${r.missing.map(flag).join(", ")}`).join("; ");
+        const ks = rendered.find((r) => r.name === "kustomize-controller");
+        report({
+          object: inst,
+          pointer: multitenant ? "/spec/cluster/multitenant" : "/spec/cluster",
+          severity,
+          cause: "lockdown",
+          message: `${multitenant ? "FluxInstance sets cluster.multitenant: true, but" : "FluxInstance does not set cluster.multitenant: true, so"} the controllers flux-operator build instance renders run ${list}${ks?.missing.includes("no-cross-namespace-refs") ? wouldBreak(cluster.id) : ""}`,
+        });
+      } else if (inst && cluster.controllers.size === 0 && !multitenant) {
+        // Not rendered (no CLI): inferred from spec.cluster, and the posture says the arguments were not seen.
         report({
           object: inst,
           pointer: "/spec/cluster",
           cause: "lockdown",
-          message: `FluxInstance does not set cluster.multitenant: true, so the controllers run without --no-cross-namespace-refs and --default-service-account${wouldBreak(cluster.id)}`,
+          message: `FluxInstance does not set cluster.multitenant: true, so the controllers run without --no-cross-namespace-refs and --default-service-account (inferred from spec.cluster: flux-operator build instance did not run)${wouldBreak(cluster.id)}`,
         });
       }
     }

@@ -4,6 +4,7 @@ for (const id of [
   "multitenancy-lockdown-missing",
   "controller-insecure-flag",
   "kustomization-missing-service-account",
+  "resourceset-missing-service-account",
   "helmrelease-missing-service-account",
   "tenant-applies-cluster-scoped",
   "kustomization-applies-escalation",
