@@ -1,11 +1,31 @@
 import { RECONCILER_KINDS, RBAC_KINDS } from "../../core/model-kinds.js";
-import { isClusterAdmin } from "../../core/escalation.js";
-import type { BindingNode, Grant } from "../../core/rbac.js";
+import { isFullAccess } from "../../core/escalation.js";
+import type { BindingNode, Grant, RbacGraph } from "../../core/rbac.js";
 import { ruleAllows } from "../../core/rbac.js";
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
 import type { Reconciler } from "../../core/model.js";
 import { CLUSTER_ADMIN, describe, describeSubject, isFluxControllerSubject, reconcilerSubject } from "../util.js";
+
+/**
+ * Service accounts bound to full access cluster-wide, by namespace, in one pass over the
+ * bindings (a ClusterRoleBinding whose role grants `*` on `*`).
+ */
+function clusterAdminAccounts(rbac: RbacGraph): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const b of rbac.bindings) {
+    if (b.namespace !== null) continue;
+    const role = rbac.roleFor(b);
+    if (!role?.rules.some(isFullAccess)) continue;
+    for (const s of b.subjects) {
+      if (s.kind !== "ServiceAccount" || !s.namespace) continue;
+      const list = out.get(s.namespace) ?? [];
+      if (!list.includes(s.name)) list.push(s.name);
+      out.set(s.namespace, list.sort());
+    }
+  }
+  return out;
+}
 
 interface Problem {
   binding: BindingNode;
@@ -44,6 +64,7 @@ rules:
   check({ model, report }) {
     for (const cluster of model.clusters) {
       const seen = new Set<string>();
+      let admins: Map<string, string[]> | undefined;
       // The reconcilers that act on this cluster: its own, and a hub's that reach it through
       // spec.kubeConfig (their service account lives here, in this cluster's RBAC).
       const acting = model.reconcilers.filter((r) => (r.remote?.clusterId ?? r.clusterId) === cluster.id);
@@ -73,8 +94,9 @@ rules:
               // Impersonating the service accounts of its own namespace (the built-in edit role
               // grants it) reaches only those accounts: it matters when one of them holds more.
               if (ruleAllows(g.rule, verb, "", "serviceaccounts")) {
-                const stronger = cluster.rbac.allSubjects().filter((s) => s.kind === "ServiceAccount" && s.namespace === g.scope && s.name !== subject.name && isClusterAdmin(cluster.rbac, s));
-                if (stronger.length) add(g, "high", `'impersonate' on the service accounts of its own namespace ${g.scope}, where ${describeSubject(stronger[0]!)} holds cluster-admin`);
+                admins ??= clusterAdminAccounts(cluster.rbac);
+                const stronger = (admins.get(g.scope) ?? []).filter((n) => n !== subject.name);
+                if (stronger.length) add(g, "high", `'impersonate' on the service accounts of its own namespace ${g.scope}, where ServiceAccount ${g.scope}/${stronger[0]!} holds cluster-admin`);
               }
               continue;
             }
