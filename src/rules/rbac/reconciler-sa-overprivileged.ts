@@ -14,7 +14,8 @@ import { CLUSTER_ADMIN, describe, describeSubject, isFluxControllerSubject, reco
 function clusterAdminAccounts(rbac: RbacGraph): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const b of rbac.bindings) {
-    if (b.namespace !== null) continue;
+    // Flux's default binding that fluxguard synthesizes names controller accounts, not accounts that exist in a tenant namespace.
+    if (b.namespace !== null || b.object.origin.kind === "synthesized") continue;
     const role = rbac.roleFor(b);
     if (!role?.rules.some(isFullAccess)) continue;
     for (const s of b.subjects) {
