@@ -16,7 +16,8 @@ import { fixturePath } from "../testing/paths.js";
 import { findFluxOperator } from "./flux-operator.js";
 
 interface Expected {
-  needs?: "flux-operator";
+  /** `flux-operator-distribution`: a FluxInstance rendered by build instance (the CLI and its offline distribution). */
+  needs?: "flux-operator" | "flux-operator-distribution";
   findings: string[];
   posture: Record<string, string>;
 }
@@ -30,8 +31,8 @@ for (const name of readdirSync(base).sort()) {
   const expFile = join(dir, "..", `${name}.expected.json`);
   test(`field: ${name}`, async (t) => {
     const expected: Expected | null = existsSync(expFile) ? (JSON.parse(readFileSync(expFile, "utf8")) as Expected) : null;
-    if (expected?.needs === "flux-operator" && !tool) {
-      t.skip("the Flux Operator CLI is not built (npm run build:flux-operator)");
+    if ((expected?.needs === "flux-operator" && !tool) || (expected?.needs === "flux-operator-distribution" && !tool?.distribution)) {
+      t.skip("the Flux Operator CLI or its offline distribution is not built (npm run build:flux-operator)");
       return;
     }
     const report = await auditDir(dir);
