@@ -50,7 +50,19 @@ export class FailureLedger {
   /** Bumped on every change, so the writer persists only when something changed. */
   generation = 0;
 
-  constructor(private readonly retentionMs = 24 * 3600_000) {}
+  /**
+   * @param retentionMs how long a counted failure's key is held (ms; default 24 h).
+   * @param maxKeys at most this many keys are held (default 20,000): beyond it, `prune` folds
+   *   the oldest keys the cluster no longer shows and moves the horizon past them, so a
+   *   failure storm neither grows memory without bound nor outgrows the state ConfigMap
+   *   (1 MiB; 20,000 keys are about 0.4 MB gzipped). A failure older than the horizon is
+   *   never counted again, so folding early can only miss a failure reported more than
+   *   `retentionMs` late, never count one twice.
+   */
+  constructor(
+    private readonly retentionMs = 24 * 3600_000,
+    private readonly maxKeys = 20_000,
+  ) {}
 
   /**
    * Counts a failure unless its key was counted before. Returns true when it was new.
@@ -106,11 +118,21 @@ export class FailureLedger {
 
   /**
    * Folds keys older than the retention that the cluster no longer shows (`live` = keys the
-   * current objects still report), and drops series of objects that no longer exist after
-   * the retention. Returns how many keys were folded.
+   * current objects still report), then the oldest such keys beyond `maxKeys`, and drops the
+   * series of objects that are gone (`exists(labels)` false) once they hold no key and last
+   * counted before the horizon: their counter disappears, as kube-state-metrics drops a
+   * deleted object's series. Returns how many keys were folded.
    */
-  prune(now: number, live: ReadonlySet<string>): number {
-    const horizon = now - this.retentionMs;
+  prune(now: number, live: ReadonlySet<string>, exists: (labels: Record<string, string>) => boolean = () => true): number {
+    let horizon = Math.max(this.horizon, now - this.retentionMs);
+    const foldable = [...this.keys].filter(([key, [, at]]) => !live.has(key) && at >= horizon);
+    const excess = this.keys.size - this.maxKeys;
+    if (excess > 0) {
+      // The oldest first; the horizon moves past the newest folded one.
+      foldable.sort((a, b) => a[1][1] - b[1][1]);
+      const cut = foldable[Math.min(excess, foldable.length) - 1];
+      if (cut) horizon = Math.max(horizon, cut[1][1] + 1);
+    }
     if (horizon <= this.horizon) return 0;
     let folded = 0;
     for (const [key, [id, at]] of this.keys) {
@@ -121,8 +143,16 @@ export class FailureLedger {
       folded++;
     }
     this.horizon = horizon;
-    if (folded) this.generation++;
+    const held = new Set<string>();
+    for (const [, [id]] of this.keys) held.add(id);
+    for (const [id, s] of this.series) if (!held.has(id) && s.lastCounted < horizon && !exists(s.labels)) this.series.delete(id);
+    this.generation++;
     return folded;
+  }
+
+  /** How many failure keys are held (for the bench and tests). */
+  get heldKeys(): number {
+    return this.keys.size;
   }
 
   snapshot(): LedgerSnapshot {

@@ -187,6 +187,29 @@ describe("monitor ledger: each failure counted once", () => {
     assert.equal(value(other, "verification"), 1);
   });
 
+  it("holds at most maxKeys keys under a failure storm: the oldest fold, the count stays, nothing counts twice", () => {
+    const l = new FailureLedger(24 * 3600_000, 100);
+    const storm = (i: number): Failure => ({ signal: "fetch", key: `fetch/uid-${i}/GitOperationFailed/${T0 + i}`, at: T0 + i, labels: { kind: "GitRepository", namespace: "apps", name: `repo-${i % 7}`, reason: "GitOperationFailed" } });
+    for (let i = 0; i < 1000; i++) l.record(storm(i), T0 + i);
+    const liveKey = storm(3).key; // the cluster still shows this old one: never folded
+    l.prune(T0 + 1000, new Set([liveKey]));
+    assert.ok(l.heldKeys <= 101, `held ${l.heldKeys}`);
+    assert.ok(l.has(liveKey), "a failure the cluster still shows is kept");
+    assert.equal(l.counters().reduce((n, c) => n + c.value, 0), 1000, "every failure still counted once");
+    for (let i = 0; i < 1000; i++) assert.equal(l.record(storm(i), T0 + 2000), false, `failure ${i} counted twice`);
+    const size = Buffer.byteLength(JSON.stringify(l.snapshot()));
+    assert.ok(size < 100 * 1024, `snapshot ${size} bytes`);
+  });
+
+  it("drops the series of a deleted object once it holds no key and the horizon passed it", () => {
+    const l = new FailureLedger(3600_000);
+    for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) l.record(f, T0);
+    l.prune(T0 + 2 * 3600_000, new Set(), () => true);
+    assert.equal(l.counters().length, 1, "the object exists: its counter stays");
+    l.prune(T0 + 3 * 3600_000, new Set(), () => false);
+    assert.equal(l.counters().length, 0, "the object is gone: its series is dropped");
+  });
+
   it("keeps a failure the cluster still shows, however old", () => {
     const l = new FailureLedger(3600_000);
     const f = failures(rejected(SHA, "2026-11-29T10:00:00Z"));

@@ -439,7 +439,11 @@ export class Monitor {
   private prune(): void {
     const live = new Set<string>();
     for (const v of this.objects.values()) for (const f of v.failures) live.add(f.key);
-    if (this.elector === null || this.elector.leader) this.ledger.prune(Date.now(), live);
+    // A series names its object by kind, namespace and name (denied-operation series name an identity: kept).
+    const present = new Set<string>();
+    for (const v of this.objects.values()) present.add(`${v.kind}/${v.namespace}/${v.name}`);
+    const exists = (l: Record<string, string>): boolean => l["name"] === undefined || present.has(`${l["kind"]}/${l["namespace"]}/${l["name"]}`);
+    if (this.elector === null || this.elector.leader) this.ledger.prune(Date.now(), live, exists);
   }
 
   /** Serves /metrics, /healthz and /readyz. Resolves with the bound address. */
