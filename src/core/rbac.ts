@@ -183,6 +183,8 @@ export function serviceAccountUser(namespace: string, name: string): string {
 export class RbacGraph {
   readonly roles = new Map<string, RoleNode>();
   readonly bindings: BindingNode[] = [];
+  /** grantsFor's answers, by subjectKey. */
+  private readonly grantCache = new Map<string, Grant[]>();
 
   constructor(objects: readonly ModelObject[]) {
     const clusterRoleObjects: ModelObject[] = [];
@@ -280,8 +282,14 @@ export class RbacGraph {
     return false;
   }
 
-  /** Every grant that reaches a subject. */
-  grantsFor(subject: Subject): Grant[] {
+  /**
+   * Every grant that reaches a subject. Computed once per subject (the graph does not change
+   * after construction; rules ask the same subject many times): do not modify the result.
+   */
+  grantsFor(subject: Subject): readonly Grant[] {
+    const key = subjectKey(subject);
+    const hit = this.grantCache.get(key);
+    if (hit) return hit;
     const out: Grant[] = [];
     for (const b of this.bindings) {
       if (!b.subjects.some((bs) => RbacGraph.covers(bs, subject))) continue;
@@ -289,6 +297,7 @@ export class RbacGraph {
       if (!role) continue;
       role.rules.forEach((rule, i) => out.push({ rule, ruleIndex: role.ruleIndex[i] ?? -1, role, binding: b, scope: b.namespace ?? "*" }));
     }
+    this.grantCache.set(key, out);
     return out;
   }
 
