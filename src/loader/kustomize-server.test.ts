@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { defaultConfig } from "../core/config.js";
 import { CORPUS_DIR, REPO_ROOT } from "../testing/paths.js";
 import { defaultServerPath, findKustomize, openKustomize, type KustomizeTool } from "./kustomize.js";
@@ -242,6 +242,42 @@ spec:
         await assert.rejects(h.build(JSON.stringify({ dir: root }), 300), /timed out/);
       } finally {
         await h.close();
+      }
+    });
+
+    it("builds wrapper kustomizations held in memory (files), never reading their directory from disk", async () => {
+      const p = pool();
+      try {
+        const root = temp();
+        write(root, { "app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n" });
+        // A directory that does not exist on disk, and one that does but must not be read.
+        for (const dir of [join(tmpdir(), `fluxguard-render-test-v${process.pid}`), join(root, "decoy")]) {
+          if (dir.endsWith("decoy")) write(root, { "decoy/kustomization.yaml": "resources: [../nothing]\n" });
+          const files = { [join(dir, "kustomization.yaml")]: JSON.stringify({ resources: ["w0"] }), [join(dir, "w0", "kustomization.yaml")]: JSON.stringify({ resources: [relative(join(dir, "w0"), join(root, "app"))], namePrefix: "p-" }) };
+          const out = JSON.parse(await p.build(JSON.stringify({ dir, roots: [root], files }))) as Array<{ metadata: { name: string } }>;
+          assert.deepEqual(out.map((o) => o.metadata.name), ["p-web"]);
+        }
+        await assert.rejects(p.build(JSON.stringify({ dir: join(root, "x"), roots: [root], files: { [join(root, "elsewhere.yaml")]: "{}" } })), /not inside the build directory/);
+      } finally {
+        await p.close();
+      }
+    });
+
+    it("prestart starts servers ahead (never more than the pool's size) that then serve builds", async () => {
+      const root = temp();
+      write(root, { "k/kustomization.yaml": "resources: [cm.yaml]\n", "k/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: early}\n" });
+      const log = join(root, "starts.log");
+      const counting = join(root, "counting.sh");
+      writeFileSync(counting, `#!/bin/sh\necho started >> ${JSON.stringify(log)}\nexec ${JSON.stringify(serverPath)} "$@"\n`, { mode: 0o755 });
+      const p = new KustomizeServerPool(counting, 2);
+      try {
+        p.prestart(5);
+        const req = JSON.stringify({ dir: join(root, "k"), roots: [root] });
+        const built = await Promise.all([p.build(req), p.build(req), p.build(req)]);
+        for (const b of built) assert.equal((JSON.parse(b) as Array<{ metadata: { name: string } }>)[0]!.metadata.name, "early");
+        assert.equal(readFileSync(log, "utf8").split("\n").filter(Boolean).length, 2, "two processes, started ahead and reused");
+      } finally {
+        await p.close();
       }
     });
   });

@@ -146,6 +146,19 @@ export class KustomizeServerPool {
     private readonly size: number,
   ) {}
 
+  /**
+   * Starts up to `n` server processes now (never more than the pool's size), so their start-up
+   * (the server warms kustomize up before it reads a request) overlaps what the caller does
+   * before its first build.
+   */
+  prestart(n: number): void {
+    while (this.all.filter((p) => !p.dead).length < Math.min(n, this.size)) {
+      const p = new ServerProcess(this.command);
+      this.all.push(p);
+      this.free.push(p);
+    }
+  }
+
   /** Sends one request line (JSON, see the protocol above); resolves with the response body. */
   async build(request: string, timeoutMs = 60_000): Promise<string> {
     const proc = await this.acquire();

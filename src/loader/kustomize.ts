@@ -152,8 +152,13 @@ export interface KustomizeTool {
 }
 
 const SERVER_NAME = "fluxguard-kustomize";
-/** The request/response format this client speaks (tools/kustomize-server/main.go protocolVersion). */
-const SERVER_PROTOCOL = "3";
+/**
+ * The request/response formats this client speaks (tools/kustomize-server/main.go
+ * protocolVersion): 4 adds in-memory wrapper kustomizations (`files`); a server of protocol 3
+ * (built before) still serves, from temporary directories on disk.
+ */
+const SERVER_PROTOCOLS = ["3", "4"];
+const MEMORY_FILES_PROTOCOL = "4";
 
 /** Where `npm run build:kustomize` puts the server: dist/kustomize-server/, beside the compiled code. */
 export function defaultServerPath(): string {
@@ -169,7 +174,7 @@ function probe(c: KustomizeTool): KustomizeTool | null {
     const version = out.toString().trim();
     // A server built from older sources speaks another protocol: use a kustomize CLI instead
     // (`npm run build:kustomize` rebuilds it).
-    if (c.server && !version.startsWith(`${SERVER_NAME} protocol ${SERVER_PROTOCOL},`)) return null;
+    if (c.server && !SERVER_PROTOCOLS.some((p) => version.startsWith(`${SERVER_NAME} protocol ${p},`))) return null;
     return { ...c, version };
   } catch {
     return null;
@@ -260,13 +265,19 @@ export interface KustomizeRunner {
    * the paths fluxguard knows them by, and `annotation` is the key to mark them with.
    */
   readonly marksSources: boolean;
+  /** True when `build` takes `memFiles` (a server of protocol 4 or later). */
+  readonly inMemory: boolean;
   /**
    * Builds `dir`. `roots` (real paths) confine what the server reads; the CLIs are handed a
-   * tree without outside links instead (see Renderer.runBatch).
+   * tree without outside links instead (see Renderer.runBatch). `memFiles` (server only:
+   * absolute path under `dir` -> text) are fluxguard's own kustomizations, which the server
+   * holds in memory: `dir` then does not exist on disk.
    */
-  build(dir: string, roots: readonly string[], sources?: { files: Record<string, string>; annotation: string }): Promise<KustomizeOutput>;
+  build(dir: string, roots: readonly string[], sources?: { files: Record<string, string>; annotation: string }, memFiles?: Record<string, string>): Promise<KustomizeOutput>;
   /** Ends what the runner started; resolves when its processes have exited. */
   close(): Promise<void>;
+  /** Starts up to `n` long-lived builders ahead of the first build (the server; a no-op for the CLIs). */
+  prestart(n: number): void;
 }
 
 export function openKustomize(tool: KustomizeTool, concurrency: number): KustomizeRunner {
@@ -274,9 +285,10 @@ export function openKustomize(tool: KustomizeTool, concurrency: number): Kustomi
     const pool = new KustomizeServerPool(tool.command, Math.max(1, concurrency));
     return {
       marksSources: true,
-      build: async (dir, roots, sources) => {
+      inMemory: tool.version?.startsWith(`${SERVER_NAME} protocol ${MEMORY_FILES_PROTOCOL},`) ?? false,
+      build: async (dir, roots, sources, memFiles) => {
         const body = await pool.build(
-          JSON.stringify({ dir, sources: sources?.files ?? {}, annotation: sources?.annotation ?? "", roots, maxFileBytes: DEFAULT_MAX_FILE_BYTES }),
+          JSON.stringify({ dir, sources: sources?.files ?? {}, annotation: sources?.annotation ?? "", roots, maxFileBytes: DEFAULT_MAX_FILE_BYTES, ...(memFiles ? { files: memFiles } : {}) }),
           KUSTOMIZE_LIMITS.timeoutMs,
         );
         const objects = JSON.parse(body) as unknown;
@@ -284,7 +296,17 @@ export function openKustomize(tool: KustomizeTool, concurrency: number): Kustomi
         return { format: "json", objects };
       },
       close: () => pool.close(),
+      prestart: (n) => pool.prestart(n),
     };
   }
-  return { marksSources: false, build: async (dir) => ({ format: "yaml", text: await runKustomize(tool, dir) }), close: () => Promise.resolve() };
+  return {
+    marksSources: false,
+    inMemory: false,
+    build: async (dir, _roots, _sources, memFiles) => {
+      if (memFiles) throw new Error("a kustomize CLI builds only what is on disk");
+      return { format: "yaml", text: await runKustomize(tool, dir) };
+    },
+    close: () => Promise.resolve(),
+    prestart: () => undefined,
+  };
 }

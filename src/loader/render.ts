@@ -113,6 +113,17 @@ export class Renderer {
     sweepRenderTemp();
   }
 
+  /**
+   * Starts the kustomize servers before the first render, when there is kustomize work ahead
+   * (`kustomizations` kustomization files in the tree): one per file, up to the concurrency.
+   * They warm up while the loader parses the repository.
+   */
+  prestart(kustomizations: number): void {
+    if (!this.inputs.tool?.server || kustomizations === 0) return;
+    this.runner ??= openKustomize(this.inputs.tool, Math.max(1, this.inputs.concurrency));
+    this.runner.prestart(kustomizations);
+  }
+
   /** Ends the kustomize server processes, if any, and waits for them to exit. */
   async close(): Promise<void> {
     const runner = this.runner;
@@ -387,7 +398,20 @@ export class Renderer {
   }
 
   private async runBatch(plans: Plan[], runner: KustomizeRunner): Promise<RenderedDoc[][]> {
-    const tmp = mkdtempSync(join(tmpdir(), `${RENDER_TMP_PREFIX}${process.pid}-`));
+    // The server takes fluxguard's wrapper kustomizations in the request and serves them from
+    // memory under a directory that never exists on disk: no temporary directory to create,
+    // write and delete per build. A shadow tree (remote bases stripped, or a kustomize CLI)
+    // still needs one.
+    const inMemory = runner.inMemory && plans.every((p) => p.stripRemote.length === 0);
+    const tmp = inMemory ? join(tmpdir(), `${RENDER_TMP_PREFIX}${process.pid}-v${++virtualDirs}`) : mkdtempSync(join(tmpdir(), `${RENDER_TMP_PREFIX}${process.pid}-`));
+    const memFiles: Record<string, string> = {};
+    const writeWrapper = (file: string, text: string): void => {
+      if (inMemory) memFiles[file] = text;
+      else {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, text);
+      }
+    };
     try {
       const names: string[] = [];
       const shadows: Array<{ shadow: string; real: string }> = [];
@@ -425,12 +449,12 @@ export class Renderer {
         // Objects of different Kustomizations may share an id (e.g. names with unsubstituted
         // ${VARS}); a per-wrapper prefix keeps them apart in one build and is stripped after.
         if (plans.length > 1) k["namePrefix"] = `${batchPrefix(i)}${s.namePrefix ?? ""}`;
-        mkdirSync(wdir, { recursive: true });
-        writeFileSync(join(wdir, "kustomization.yaml"), stringify(k));
+        // JSON is YAML, and kustomize reads it the same; writing it costs a fraction of the yaml library's stringify.
+        writeWrapper(join(wdir, "kustomization.yaml"), JSON.stringify(k));
       });
-      writeFileSync(
+      writeWrapper(
         join(tmp, "kustomization.yaml"),
-        stringify({
+        JSON.stringify({
           apiVersion: "kustomize.config.k8s.io/v1beta1",
           kind: "Kustomization",
           resources: names,
@@ -439,9 +463,9 @@ export class Renderer {
       );
       const t0 = Date.now();
       const sources: Record<string, string> = {};
-      for (const g of graphs) for (const f of g.files) sources[realPath(f)] = f;
-      const roots = [realpathSync(tmp), ...this.inputs.guard.allowedRoots];
-      const built = await runner.build(tmp, roots, { files: sources, annotation: SOURCE });
+      for (const g of graphs) for (const f of g.files) sources[this.inputs.guard.realpath(f) ?? f] = f;
+      const roots = [...(inMemory ? [] : [realpathSync(tmp)]), ...this.inputs.guard.allowedRoots];
+      const built = await runner.build(tmp, roots, { files: sources, annotation: SOURCE }, inMemory ? memFiles : undefined);
       if (process.env["FLUXGUARD_DEBUG_RENDER"]) process.stderr.write(`kustomize: ${plans.length} plans in ${Date.now() - t0} ms\n`);
       const values: unknown[] =
         built.format === "json"
@@ -489,7 +513,7 @@ export class Renderer {
       return out;
     } finally {
       // Off the event loop: a blocking delete here delays the other batches' spawns (~0.9 s over the synthetic fleet).
-      await rm(tmp, { recursive: true, force: true });
+      if (!inMemory) await rm(tmp, { recursive: true, force: true });
     }
   }
 
@@ -662,6 +686,9 @@ export class Renderer {
   }
 }
 
+/** Numbers the in-memory build directories of this process (`<tmpdir>/fluxguard-render-<pid>-v<n>`, never created). */
+let virtualDirs = 0;
+
 /** Temporary render directories are `<tmpdir>/fluxguard-render-<pid>-XXXXXX`. */
 export const RENDER_TMP_PREFIX = "fluxguard-render-";
 
@@ -832,14 +859,6 @@ export function kustomizeError(message: string, scanRoot: string): string {
   return m.replace(new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/fluxguard-render-[A-Za-z0-9-]+/?`, "g"), "");
 }
 
-/** The real path of a file (symlinks resolved), as kustomize reads it; itself when it cannot be resolved. */
-function realPath(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return p;
-  }
-}
 
 function isDirectory(p: string): boolean {
   try {
@@ -910,11 +929,30 @@ export function substitute(value: JsonValue, vars: Record<string, string>): Json
     }
     return replaced;
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, vars));
+  // Copy on write: a collection in which nothing changes is returned as it is (most of an
+  // object holds no variable), one in which something changes is copied.
+  if (Array.isArray(value)) {
+    let out: JsonValue[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = substitute(value[i]!, vars);
+      if (out === null && v !== value[i]) out = value.slice(0, i);
+      if (out !== null) out.push(v);
+    }
+    return out ?? value;
+  }
   if (value !== null && typeof value === "object") {
-    const o: JsonObject = {};
-    for (const [k, v] of Object.entries(value)) o[k] = substitute(v, vars);
-    return o;
+    let out: JsonObject | null = null;
+    const entries = Object.entries(value);
+    for (let i = 0; i < entries.length; i++) {
+      const [k, v] = entries[i]!;
+      const s = substitute(v, vars);
+      if (out === null && s !== v) {
+        out = {};
+        for (let j = 0; j < i; j++) out[entries[j]![0]] = entries[j]![1];
+      }
+      if (out !== null) out[k] = s;
+    }
+    return out ?? value;
   }
   return value;
 }

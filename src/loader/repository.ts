@@ -127,6 +127,34 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
 
   const boundFiles = new Map<string, string>();
   for (const u of walk.unassessed) boundFiles.set(resolve(root, u.file), u.reason);
+  const tool = opts.kustomize !== undefined ? opts.kustomize : findKustomize(env);
+  const objectsCache = new Map<string, K8sObject[] | null>();
+  const cacheDir = opts.cacheDir !== undefined ? opts.cacheDir : RenderCache.dirFor(env);
+  const renderer = new Renderer({
+    scanRoot: root,
+    guard,
+    unreadable: (abs) => boundFiles.get(abs) ?? null,
+    tool,
+    cache: cacheDir ? new RenderCache(cacheDir) : null,
+    concurrency: opts.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)),
+    readKustomization: (abs) => {
+      const kf = kustomizeByAbs.get(abs);
+      if (kf) return kf.config;
+      return readForeignKustomization(guard, abs);
+    },
+    objectsOf: (abs) => {
+      const entry = files.get(abs);
+      if (entry) {
+        if (KUSTOMIZATION_FILES.includes(basename(abs))) return null;
+        return entry.docs.length > 0 && entry.docs.every((d) => isK8sObject(d.value)) ? entry.objects.map((o) => o.object) : null;
+      }
+      if (!objectsCache.has(abs)) objectsCache.set(abs, readForeignObjects(guard, abs, maxFileBytes));
+      return objectsCache.get(abs)!;
+    },
+  });
+  // Servers warm up while the files are parsed (their renders come after the parse).
+  renderer.prestart(walk.files.filter((f) => KUSTOMIZATION_FILES.includes(basename(f.abs))).length);
+
   for (const f of walk.files) {
     const parsed = parseYamlFile(f.rel, f.text);
     for (const e of parsed.errors) {
@@ -190,32 +218,6 @@ export async function loadRepository(opts: LoadOptions): Promise<LoadResult> {
     }
     fileObjects.push(...entry.objects);
   }
-
-  const tool = opts.kustomize !== undefined ? opts.kustomize : findKustomize(env);
-  const objectsCache = new Map<string, K8sObject[] | null>();
-  const cacheDir = opts.cacheDir !== undefined ? opts.cacheDir : RenderCache.dirFor(env);
-  const renderer = new Renderer({
-    scanRoot: root,
-    guard,
-    unreadable: (abs) => boundFiles.get(abs) ?? null,
-    tool,
-    cache: cacheDir ? new RenderCache(cacheDir) : null,
-    concurrency: opts.concurrency ?? Math.max(1, Math.min(availableParallelism(), 4)),
-    readKustomization: (abs) => {
-      const kf = kustomizeByAbs.get(abs);
-      if (kf) return kf.config;
-      return readForeignKustomization(guard, abs);
-    },
-    objectsOf: (abs) => {
-      const entry = files.get(abs);
-      if (entry) {
-        if (KUSTOMIZATION_FILES.includes(basename(abs))) return null;
-        return entry.docs.length > 0 && entry.docs.every((d) => isK8sObject(d.value)) ? entry.objects.map((o) => o.object) : null;
-      }
-      if (!objectsCache.has(abs)) objectsCache.set(abs, readForeignObjects(guard, abs, maxFileBytes));
-      return objectsCache.get(abs)!;
-    },
-  });
 
   // The Flux Operator CLI is looked for only when there is a ResourceSet to expand.
   let operator: FluxOperatorRunner | null | undefined;

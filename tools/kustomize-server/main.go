@@ -7,7 +7,8 @@
 //
 // Protocol, one request at a time: fluxguard writes one line of JSON to stdin,
 //
-//	{"dir": "/abs/dir", "sources": {"/real/path/of/a/resource.yaml": "/path/fluxguard/knows/it/by"}, "annotation": "key"}
+//	{"dir": "/abs/dir", "sources": {"/real/path/of/a/resource.yaml": "/path/fluxguard/knows/it/by"}, "annotation": "key",
+//	 "roots": ["/real/root"], "maxFileBytes": 4194304, "files": {"/abs/dir/kustomization.yaml": "..."}}
 //
 // and the server answers "ok <n>\n" followed by an n-byte JSON array of the built objects, or
 // "err <n>\n" followed by an n-byte error message. EOF on stdin ends the process.
@@ -59,6 +60,38 @@ type request struct {
 	Roots []string `json:"roots"`
 	// MaxFileBytes bounds the size of any file read (0: 4 MiB).
 	MaxFileBytes int64 `json:"maxFileBytes"`
+	// Files are fluxguard's own wrapper kustomizations, held in memory: absolute path -> text,
+	// every path inside Dir. Dir then need not exist on disk, and nothing under it is read from
+	// disk (fluxguard writes no temporary directory for such a build).
+	Files map[string]string `json:"files"`
+}
+
+// routedFS serves paths under root from memory (the request's Files) and every other path
+// from the confined disk.
+type routedFS struct {
+	filesys.FileSystem // the confined disk
+	root               string
+	mem                filesys.FileSystem
+}
+
+func (r *routedFS) pick(p string) filesys.FileSystem {
+	if inside(r.root, filepath.Clean(p)) {
+		return r.mem
+	}
+	return r.FileSystem
+}
+
+func (r *routedFS) Exists(p string) bool { return r.pick(p).Exists(p) }
+func (r *routedFS) IsDir(p string) bool  { return r.pick(p).IsDir(p) }
+func (r *routedFS) ReadFile(p string) ([]byte, error) {
+	return r.pick(p).ReadFile(p)
+}
+func (r *routedFS) Open(p string) (filesys.File, error)       { return r.pick(p).Open(p) }
+func (r *routedFS) ReadDir(p string) ([]string, error)        { return r.pick(p).ReadDir(p) }
+func (r *routedFS) Glob(pattern string) ([]string, error)     { return r.pick(pattern).Glob(pattern) }
+func (r *routedFS) Walk(p string, fn filepath.WalkFunc) error { return r.pick(p).Walk(p, fn) }
+func (r *routedFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	return r.pick(p).CleanedAbs(p)
 }
 
 // confinedFS is a read-only view of the disk in which only real paths inside roots exist.
@@ -288,7 +321,7 @@ func limitMemory() {
 }
 
 // protocolVersion changes when the request/response format does.
-const protocolVersion = "3"
+const protocolVersion = "4"
 
 func apiVersion() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -304,10 +337,43 @@ func apiVersion() string {
 	return "unknown"
 }
 
-func build(disk filesys.FileSystem, req request) ([]byte, error) {
+// options are the kustomize options of every build: no load restrictor (the file system is
+// confined instead), every plugin disabled.
+func options() *krusty.Options {
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsNone
 	opts.PluginConfig = types.DisabledPluginConfig()
+	return opts
+}
+
+// warmUp builds a small fixed kustomization held in memory (never the disk) before the first
+// request, so kustomize's one-time set-up (parsing its built-in OpenAPI schema, ~70 ms) happens
+// while fluxguard is still reading the repository (it starts the servers early), not during
+// the first render. The output is discarded.
+func warmUp() {
+	mem := filesys.MakeFsInMemory()
+	files := map[string]string{
+		"/warm/kustomization.yaml": "resources: [objects.yaml]\nnamespace: warm\nnamePrefix: w-\nlabels: [{pairs: {a: b}}]\n" +
+			"patches:\n- patch: '[{\"op\": \"add\", \"path\": \"/data/b\", \"value\": \"c\"}]'\n  target: {kind: ConfigMap}\n" +
+			"- patch: 'apiVersion: apps/v1\n\n    kind: Deployment\n\n    metadata: {name: d}\n\n    spec: {replicas: 2}'\n" +
+			"images: [{name: app, newTag: v2}]\n",
+		"/warm/objects.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: b}\n---\n" +
+			"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      volumes: [{name: v, configMap: {name: a}}]\n      containers: [{name: c, image: app}]\n",
+	}
+	for name, text := range files {
+		if err := mem.WriteFile(name, []byte(text)); err != nil {
+			return
+		}
+	}
+	if m, err := krusty.MakeKustomizer(options()).Run(mem, "/warm"); err == nil {
+		for _, r := range m.Resources() {
+			_, _ = objectJSON(&r.RNode)
+		}
+	}
+}
+
+func build(disk filesys.FileSystem, req request) ([]byte, error) {
+	opts := options()
 	if len(req.Roots) == 0 {
 		return nil, fmt.Errorf("request without roots")
 	}
@@ -321,8 +387,21 @@ func build(disk filesys.FileSystem, req request) ([]byte, error) {
 			roots = append(roots, real)
 		}
 	}
-	confined := &confinedFS{FileSystem: disk, roots: roots, maxBytes: maxBytes}
-	fs := &markingFS{FileSystem: confined, sources: req.Sources, annotation: req.Annotation, real: map[string]string{}, marked: marked}
+	var view filesys.FileSystem = &confinedFS{FileSystem: disk, roots: roots, maxBytes: maxBytes}
+	if len(req.Files) > 0 {
+		root := filepath.Clean(req.Dir)
+		mem := filesys.MakeFsInMemory()
+		for p, text := range req.Files {
+			if !filepath.IsAbs(p) || !inside(root, filepath.Clean(p)) {
+				return nil, fmt.Errorf("in-memory file %s is not inside the build directory", p)
+			}
+			if err := mem.WriteFile(filepath.Clean(p), []byte(text)); err != nil {
+				return nil, err
+			}
+		}
+		view = &routedFS{FileSystem: view, root: root, mem: mem}
+	}
+	fs := &markingFS{FileSystem: view, sources: req.Sources, annotation: req.Annotation, real: map[string]string{}, marked: marked}
 	m, err := krusty.MakeKustomizer(opts).Run(fs, req.Dir)
 	if err != nil {
 		return nil, err
@@ -382,6 +461,7 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	warmUp()
 	fs := filesys.MakeFsOnDisk()
 	in := bufio.NewReaderSize(os.Stdin, 64*1024)
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
