@@ -16,7 +16,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join, relative, resolve } from "node:path";
 
 const root = resolve(new URL("..", import.meta.url).pathname);
-const cli = join(root, "dist", "src", "bin", "fluxguard.js");
+// $FLUXGUARD_DIFF_DIST: another compiled tree to run (e.g. `tsc --outDir dist2` while dist is in use).
+const dist = resolve(root, process.env["FLUXGUARD_DIFF_DIST"] ?? "dist");
+const cli = join(dist, "src", "bin", "fluxguard.js");
 const [mode, recordDir, ...given] = process.argv.slice(2);
 if ((mode !== "record" && mode !== "compare") || !recordDir) {
   console.error("usage: audit-diff.mjs record|compare <record-dir> [dir...]");
@@ -31,7 +33,7 @@ const subdirs = (d) => (existsSync(d) ? readdirSync(d).sort().map((n) => join(d,
 
 async function defaultDirs() {
   const dirs = [];
-  const bench = join(root, "dist", "bench", "synthetic-fleet.js");
+  const bench = join(dist, "bench", "synthetic-fleet.js");
   if (existsSync(bench)) {
     const { syntheticFleet } = await import(bench);
     dirs.push(syntheticFleet().dir);
