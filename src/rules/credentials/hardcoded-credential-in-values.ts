@@ -83,10 +83,23 @@ function manifestLiterals(v: JsonValue | undefined, base: string, out: string[] 
  * The object as written in Git, for a rendered one: a value that is a `${var}` there was
  * substituted by Flux, and is reported where the variable is defined.
  */
-function gitForm(model: FleetModel, m: ModelObject): ModelObject | undefined {
+function gitForm(files: () => Map<string, ModelObject[]>, m: ModelObject): ModelObject | undefined {
   if (m.origin.kind !== "rendered" || !m.origin.file) return undefined;
-  const same = model.fileObjects.filter((f) => f.origin.file === m.origin.file && f.object.kind === m.object.kind);
+  const same = files().get(`${m.origin.file}\u0000${m.object.kind}`) ?? [];
   return same.find((f) => m.object.metadata.name.includes(f.object.metadata.name)) ?? (same.length === 1 ? same[0] : undefined);
+}
+
+/** The model's file objects by file and kind (`file NUL kind`), in model order: gitForm's index, built at most once per check. */
+function fileObjectsByFileAndKind(model: FleetModel): Map<string, ModelObject[]> {
+  const index = new Map<string, ModelObject[]>();
+  for (const f of model.fileObjects) {
+    if (f.origin.file === undefined) continue;
+    const key = `${f.origin.file}\u0000${f.object.kind}`;
+    const list = index.get(key);
+    if (list) list.push(f);
+    else index.set(key, [f]);
+  }
+  return index;
 }
 
 /** ConfigMap `data` keys that name a credential and hold a literal. */
@@ -134,10 +147,13 @@ spec:
   },
   check({ model, report }) {
     const once = oncePerLine(report);
+    // Built on first use: only rendered objects ask (none in a cluster's or an admission's model).
+    let index: Map<string, ModelObject[]> | null = null;
+    const files = (): Map<string, ModelObject[]> => (index ??= fileObjectsByFileAndKind(model));
     for (const m of auditedObjects(model)) {
       let hits: string[] = [];
       if (isHelmRelease(m.object)) {
-        const git = gitForm(model, m);
+        const git = gitForm(files, m);
         // A `${var}` in Git was substituted by Flux (reported where the variable is defined), unless
         // it carries its own literal (`${var:=literal}`): that literal is in Git, here.
         hits = literals(path(m.object, "spec", "values"), "/spec/values").filter((p) => {
@@ -151,7 +167,7 @@ spec:
       }
       else if (m.object.kind !== "Secret" && !isFluxGroup(m.object.apiVersion)) {
         // As written in Git: a `${VAR}` the cluster fills in is no literal, its `${VAR:=literal}` default is.
-        const git = gitForm(model, m) ?? m;
+        const git = gitForm(files, m) ?? m;
         const target = git.object;
         hits = m.object.kind === "ConfigMap" ? manifestLiterals(target["data"] as JsonValue | undefined, "/data").concat(keyedData(target)) : manifestLiterals(target as unknown as JsonValue, "");
         for (const p of [...new Set(hits)]) once({ object: git, pointer: p, message: `${describe(m)} has a clear-text credential at ${p.slice(1).split("/").join(".")} (value not shown)` });
