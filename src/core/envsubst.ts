@@ -14,6 +14,9 @@
 /** One `${NAME}` or `${NAME<op>literal}` whose literal holds no further expression (innermost first). */
 const EXPR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(=|:=|:-|:\?|:\+)([^${}]*))?\}/g;
 
+/** The name of each `${NAME<op>` that carries a default, at any nesting depth. */
+const DEFAULTED = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=|:=|:-|:\?|:\+)/g;
+
 /** Nesting deeper than this is left as written (no input can make the loop run long). */
 const MAX_DEPTH = 8;
 
@@ -59,4 +62,10 @@ export function substitutionLiteral(s: string): string | null {
   if (!s.includes("${")) return null;
   const r = run(s, {}, false);
   return r.defaults > 0 ? r.out : null;
+}
+
+/** The variables a string writes with a literal default (`${NAME:=literal}` and the other forms), in order. */
+export function defaultedVariables(s: string): string[] {
+  if (!s.includes("${")) return [];
+  return [...s.matchAll(DEFAULTED)].map((m) => m[1]!);
 }

@@ -72,6 +72,13 @@ export function groupOf(apiVersion: string): string {
   return i < 0 ? "" : apiVersion.slice(0, i);
 }
 
+/** Whether an apiVersion belongs to one of Flux's API groups (GROUP: the toolkit and the Flux Operator). */
+export function isFluxApiGroup(apiVersion: string): boolean {
+  return FLUX_API_GROUPS.has(groupOf(apiVersion));
+}
+
+const FLUX_API_GROUPS: ReadonlySet<string> = new Set(Object.values(GROUP));
+
 export function versionOf(apiVersion: string): string {
   const i = apiVersion.indexOf("/");
   return i < 0 ? apiVersion : apiVersion.slice(i + 1);

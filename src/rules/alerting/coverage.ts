@@ -78,6 +78,8 @@ export interface AlertInfo {
   sources: JsonObject[];
   inclusion: string[];
   exclusion: string[];
+  /** The kinds whose failure events (FAILURE_MESSAGES) all pass the inclusion and exclusion lists; derived once per Alert. */
+  failureKinds: ReadonlySet<string>;
 }
 
 export interface Coverage {
@@ -140,12 +142,13 @@ export function coverage(model: FleetModel, cluster: FluxCluster): Coverage {
       dropped.push({ alert: a, reason: `sends to Provider ${pname} of type ${ptype}, which sets commit statuses and pages no one` });
       continue;
     }
+    const filters = { inclusion: regexps(path(a.object, "spec", "inclusionList")), exclusion: regexps(path(a.object, "spec", "exclusionList")) };
     alerts.push({
       alert: a,
       noCrossNamespaceRefs,
       sources: asArray(path(a.object, "spec", "eventSources")).map((s) => asObject(s) ?? {}),
-      inclusion: regexps(path(a.object, "spec", "inclusionList")),
-      exclusion: regexps(path(a.object, "spec", "exclusionList")),
+      ...filters,
+      failureKinds: new Set(Object.keys(FAILURE_MESSAGES).filter((kind) => FAILURE_MESSAGES[kind]!.every((msg) => forwards(filters, msg)))),
     });
   }
   const promKinds = new Set<string>();
@@ -211,14 +214,14 @@ export function coveredObjects(model: FleetModel, cov: Coverage, watched: readon
 }
 
 /** Whether an Alert forwards an event with this message (inclusion and exclusion lists). */
-export function forwards(a: AlertInfo, message: string): boolean {
+export function forwards(a: Pick<AlertInfo, "inclusion" | "exclusion">, message: string): boolean {
   if (a.inclusion.length && !a.inclusion.some((re) => compile(re)?.test(message) ?? true)) return false;
   return !a.exclusion.some((re) => compile(re)?.test(message) ?? false);
 }
 
 /** Whether an Alert's inclusion and exclusion lists pass every failure event of a kind (FAILURE_MESSAGES). */
 export function forwardsFailures(a: AlertInfo, kind: string): boolean {
-  return (FAILURE_MESSAGES[kind] ?? []).every((msg) => forwards(a, msg));
+  return a.failureKinds.has(kind) || FAILURE_MESSAGES[kind] === undefined;
 }
 
 export function promCovers(c: Coverage, kind: string): boolean {

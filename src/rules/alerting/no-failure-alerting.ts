@@ -67,7 +67,7 @@ spec:
       // Alerts that select no watched object are no alerting at all (e.g. namespace: "*", which is compared literally).
       const idle = cov.alerts.filter((a) => !watched.some((m) => selects(a, m)));
       // Alerts that select some, but whose inclusion or exclusion list drops their failure events.
-      const filtered = cov.alerts.filter((a) => !idle.includes(a) && watched.some((m) => selects(a, m) && uncoveredHas(uncovered, m) && !forwardsFailures(a, m.object.kind)));
+      const filtered = cov.alerts.filter((a) => !idle.includes(a) && watched.some((m) => selects(a, m) && !covered.has(m) && !forwardsFailures(a, m.object.kind)));
       // Nothing pages: every delivering Alert selects nothing or forwards none of the failures it selects.
       const nothing = cov.promKinds.size === 0 && cov.alerts.every((a) => idle.includes(a) || !watched.some((m) => selects(a, m) && forwardsFailures(a, m.object.kind)));
       const globs = idle.filter((a) => literalNamespaceGlobs(a.alert.object).length > 0);
@@ -97,13 +97,9 @@ spec:
   },
 });
 
-function uncoveredHas(uncovered: ReadonlyMap<string, ModelObject[]>, m: ModelObject): boolean {
-  return uncovered.get(m.object.kind)?.includes(m) ?? false;
-}
-
 /** Why Alerts that exist deliver nothing: suspended, no Provider, a suspended or non-paging Provider. */
 function droppedNote(cov: Coverage): string {
-  return cov.dropped.map((d) => `; Alert ${describeRef(d.alert)} ${d.reason}`).join("");
+  return cov.dropped.map((d) => `; ${describe(d.alert)} ${d.reason}`).join("");
 }
 
 /** Alerts whose inclusion or exclusion list drops failure events, with one dropped message each. */
@@ -113,13 +109,9 @@ function filteredNote(filtered: readonly AlertInfo[], uncovered: ReadonlyMap<str
       const kind = [...uncovered.keys()].find((k) => (FAILURE_MESSAGES[k] ?? []).some((msg) => !forwards(a, msg)));
       const msg = kind ? FAILURE_MESSAGES[kind]!.find((x) => !forwards(a, x))! : "";
       const list = a.exclusion.length ? "exclusionList" : "inclusionList";
-      return `; Alert ${describeRef(a.alert)} selects them, but its ${list} drops failure events such as "${msg.length > 60 ? `${msg.slice(0, 59)}…` : msg}"`;
+      return `; ${describe(a.alert)} selects them, but its ${list} drops failure events such as "${msg.length > 60 ? `${msg.slice(0, 59)}…` : msg}"`;
     })
     .join("");
-}
-
-function describeRef(m: ModelObject): string {
-  return `${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`;
 }
 
 /** Which Flux the judgement is about: the cluster's declared version, or none declared (Flux today). */

@@ -1,5 +1,5 @@
-import { hasSubstitutionDefault, substitutionLiteral } from "../../core/envsubst.js";
-import { asObject, GROUP, isFluxKustomization, isHelmRelease, path } from "../../core/flux.js";
+import { defaultedVariables, hasSubstitutionDefault, substitutionLiteral } from "../../core/envsubst.js";
+import { asObject, GROUP, isFluxApiGroup, isFluxKustomization, isHelmRelease, path } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { escapeToken, getAt } from "../../core/pointer.js";
 import { defineRule } from "../../core/rule.js";
@@ -55,7 +55,7 @@ function credentialInString(v: string): boolean {
   if (password !== null && isLiteralCredential("password", substitutionLiteral(password) ?? password) && !/^\$\{[^}:=+?-]*\}$/.test(password)) return true;
   if (!v.includes("${")) return false;
   const literal = substitutionLiteral(v);
-  return literal !== null && [...v.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:=|:=|:-|:\?|:\+)/g)].some(([, name]) => isCredentialKey(name!) && isLiteralCredential(name!, literal));
+  return literal !== null && defaultedVariables(v).some((name) => isCredentialKey(name) && isLiteralCredential(name, literal));
 }
 
 /**
@@ -110,11 +110,6 @@ function keyedData(o: { [k: string]: unknown }): string[] {
     .map(([k]) => `/data/${escapeToken(k)}`);
 }
 
-/** Flux toolkit and Flux Operator API groups (their fields are judged by the rules for them). */
-function isFluxGroup(apiVersion: string): boolean {
-  return /(^|\.)(toolkit\.fluxcd\.io|fluxcd\.controlplane\.io)\//.test(apiVersion);
-}
-
 export default defineRule({
   meta: {
     id: "hardcoded-credential-in-values",
@@ -165,7 +160,7 @@ spec:
         const sub = asObject(path(m.object, "spec", "postBuild", "substitute"));
         hits = sub ? literals(sub, "/spec/postBuild/substitute") : [];
       }
-      else if (m.object.kind !== "Secret" && !isFluxGroup(m.object.apiVersion)) {
+      else if (m.object.kind !== "Secret" && !isFluxApiGroup(m.object.apiVersion)) {
         // As written in Git: a `${VAR}` the cluster fills in is no literal, its `${VAR:=literal}` default is.
         const git = gitForm(files, m) ?? m;
         const target = git.object;
