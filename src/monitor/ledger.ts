@@ -125,8 +125,15 @@ export class FailureLedger {
    */
   prune(now: number, live: ReadonlySet<string>, exists: (labels: Record<string, string>) => boolean = () => true): number {
     let horizon = Math.max(this.horizon, now - this.retentionMs);
-    const foldable = [...this.keys].filter(([key, [, at]]) => !live.has(key) && at >= horizon);
-    const excess = this.keys.size - this.maxKeys;
+    // Keys the retention folds anyway (`expired`) count against the excess; the rest are candidates.
+    let expired = 0;
+    const foldable: Array<[string, [string, number, number]]> = [];
+    for (const entry of this.keys) {
+      if (live.has(entry[0])) continue;
+      if (entry[1][1] < horizon) expired++;
+      else foldable.push(entry);
+    }
+    const excess = this.keys.size - expired - this.maxKeys;
     if (excess > 0) {
       // The oldest first; the horizon moves past the newest folded one.
       foldable.sort((a, b) => a[1][1] - b[1][1]);

@@ -201,6 +201,17 @@ describe("monitor ledger: each failure counted once", () => {
     assert.ok(size < 100 * 1024, `snapshot ${size} bytes`);
   });
 
+  it("folds only as many recent keys as the bound needs once the retention has folded the expired ones", () => {
+    const l = new FailureLedger(24 * 3600_000, 100);
+    const key = (i: number, at: number): Failure => ({ signal: "fetch", key: `fetch/uid-${i}/GitOperationFailed/${at}`, at, labels: { kind: "GitRepository", namespace: "apps", name: "repo", reason: "GitOperationFailed" } });
+    const later = T0 + 48 * 3600_000;
+    for (let i = 0; i < 50; i++) l.record(key(i, T0 + i), T0 + i);
+    for (let i = 50; i < 170; i++) l.record(key(i, later + i), later + i);
+    l.prune(later + 200, new Set());
+    assert.equal(l.heldKeys, 100, "the 50 expired keys fold by age, then 20 recent ones by the bound");
+    assert.equal(l.counters().reduce((n, c) => n + c.value, 0), 170);
+  });
+
   it("drops the series of a deleted object once it holds no key and the horizon passed it", () => {
     const l = new FailureLedger(3600_000);
     for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) l.record(f, T0);
