@@ -52,3 +52,6 @@ export const FLUX_VERSION_KINDS = ["FluxInstance", "Deployment", "Kustomization"
  * a FluxInstance's patches to its sync source.
  */
 export const SOURCE_USER_KINDS = ["ResourceSet", "FluxInstance", "Kustomization", "HelmRelease", "HelmChart", "ImageUpdateAutomation", "ArtifactGenerator"] as const;
+
+/** The kinds that carry a pod spec (`podSpecs`, src/rules/util.ts): what the workload rules read. */
+export const POD_KINDS = ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"] as const;

@@ -39,13 +39,32 @@ export interface RuleMeta {
   aggregate?: boolean;
   /**
    * The kinds of the objects whose presence or content the rule's findings depend on, directly
-   * or through the model's derived views (a view's kinds are in `MODEL_VIEW_KINDS`,
-   * src/core/model-kinds.ts). Admission runs a rule only for changes to a kind it reads, and
-   * keeps its findings on the cluster as they were while no object of those kinds changes.
-   * Absent: every kind (the rule always runs). `src/rules/reads.test.ts` fails when a rule's
-   * findings change with an object of a kind it does not list.
+   * or through the model's derived views (a view's kinds are in src/core/model-kinds.ts).
+   * Admission runs a rule only for changes to a kind it reads, and keeps its findings on the
+   * cluster as they were while no object of those kinds changes. A rule that reads every kind
+   * but a few says so with `{ allKindsBut, why }` (`allKindsBut: []`: every kind). Every rule of
+   * the catalogue declares it (src/rules/reads.test.ts fails when one does not, and when a
+   * rule's findings change with an object of a kind it does not read); absent (rules outside
+   * the catalogue): every kind.
    */
-  reads?: readonly string[];
+  reads?: RuleReads;
+}
+
+/**
+ * What a rule reads: a list of kinds, or every kind but the listed ones, with the reason the
+ * rule cannot name its kinds (e.g. it looks at every object's annotations).
+ */
+export type RuleReads = readonly string[] | { readonly allKindsBut: readonly string[]; readonly why: string };
+
+/** Whether a rule's findings may depend on objects of `kind` (`meta.reads`; absent: every kind). */
+export function readsKind(meta: Pick<RuleMeta, "reads">, kind: string): boolean {
+  const r = meta.reads;
+  if (!r) return true;
+  return isKindList(r) ? r.includes(kind) : !r.allKindsBut.includes(kind);
+}
+
+function isKindList(r: RuleReads): r is readonly string[] {
+  return Array.isArray(r);
 }
 
 export interface Report {

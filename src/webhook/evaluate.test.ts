@@ -153,7 +153,7 @@ test("webhook: an update that keeps an existing finding is not blamed for it; a 
 
 test("webhook: a rule that throws denies with one line naming it, and the others still run", () => {
   const broken = defineRule({
-    meta: { ...ALL_RULES[0]!.meta, id: "broken-rule" },
+    meta: { ...ALL_RULES[0]!.meta, id: "broken-rule", reads: { allKindsBut: [], why: "throws whatever the change" } },
     check() {
       throw new TypeError("Cannot read properties of undefined (reading 'spec')\n    at somewhere");
     },
@@ -173,7 +173,7 @@ test("webhook: a rule that throws denies with one line naming it, and the others
 test("webhook: the baseline is computed once per cache version", () => {
   const source = new StaticObjects(baselineCluster());
   let runs = 0;
-  const counting = defineRule({ meta: { ...ALL_RULES[0]!.meta, id: "counting" }, check: () => void runs++ });
+  const counting = defineRule({ meta: { ...ALL_RULES[0]!.meta, id: "counting", reads: { allKindsBut: [], why: "counts its runs: any change may affect it" } }, check: () => void runs++ });
   const ev = new AdmissionEvaluator({ config: defaultConfig(), rules: [counting], denyAt: "high", mode: "enforce" });
   const sa = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "x", namespace: "team-a" } } as K8sObject;
   for (let i = 0; i < 3; i++) ev.review({ operation: "CREATE", object: sa, oldObject: null }, source.snapshot());

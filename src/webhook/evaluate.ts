@@ -25,7 +25,7 @@
  */
 import type { FleetConfig } from "../core/config.js";
 import type { FleetModel } from "../core/model.js";
-import type { Rule } from "../core/rule.js";
+import { readsKind, type Rule } from "../core/rule.js";
 import { severityRank, type K8sObject, type Severity } from "../core/types.js";
 import { admissionFindings, admissionFindingsToFindings, ruleApplies, type AdmissionFinding } from "../engine/audit.js";
 import type { Finding } from "../engine/report.js";
@@ -97,10 +97,10 @@ interface BaseState {
 
 /**
  * The rules a change to objects of these kinds can affect: those that read one of the kinds
- * (`meta.reads`), and every rule that does not say what it reads.
+ * (`meta.reads`, src/core/rule.ts `readsKind`), and every rule that does not say what it reads.
  */
 export function rulesAffectedBy(rules: readonly Rule[], kinds: ReadonlySet<string>): Rule[] {
-  return rules.filter((r) => !r.meta.reads || r.meta.reads.some((k) => kinds.has(k)));
+  return rules.filter((r) => [...kinds].some((k) => readsKind(r.meta, k)));
 }
 
 export class AdmissionEvaluator {

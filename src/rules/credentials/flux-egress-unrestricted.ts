@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS } from "../../core/model-kinds.js";
 import { asArray, asObject, path, str } from "../../core/flux.js";
 import type { FluxCluster, ModelObject } from "../../core/model.js";
 import { selectorMatches } from "../../core/rbac.js";
@@ -74,6 +75,7 @@ function sourceControllerLabels(cluster: FluxCluster): Record<string, string> {
 export default defineRule({
   meta: {
     id: "flux-egress-unrestricted",
+    reads: [...new Set<string>(["NetworkPolicy", "CiliumNetworkPolicy", ...CONTROLLER_KINDS])],
     title: "Flux can reach any address on the network",
     severity: "medium",
     severityVaries: "medium when source-controller's egress is unrestricted; low for Flux's own default policy or a partial restriction",

@@ -113,6 +113,14 @@ function keyedData(o: { [k: string]: unknown }): string[] {
 export default defineRule({
   meta: {
     id: "hardcoded-credential-in-values",
+    // Every object outside Flux's API groups is searched, so the rule names the kinds it skips:
+    // Secrets (plaintext-secret-in-git's) and the Flux kinds other than HelmRelease, Kustomization
+    // and ResourceSet (whose templates it reads). Kind names only Flux uses; Bucket, Alert,
+    // Provider and Receiver are also other projects' kinds, which it reads.
+    reads: {
+      allKindsBut: ["Secret", "GitRepository", "OCIRepository", "HelmRepository", "HelmChart", "ExternalArtifact", "ImageRepository", "ImagePolicy", "ImageUpdateAutomation", "FluxInstance", "ResourceSetInputProvider"],
+      why: "the strings of every object outside Flux's API groups (URL passwords, credential-named keys)",
+    },
     title: "Credential written in clear text into values, variables or manifests",
     severity: "high",
     threats: ["adversary-2-credential-exfiltration", "weakness-3-git-credentials"],

@@ -1,3 +1,4 @@
+import { POD_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, isFluxDistributionImage, isFluxInstance, str } from "../../core/flux.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -20,6 +21,8 @@ export function allowedBy(image: string, prefixes: readonly string[]): boolean {
 export default defineRule({
   meta: {
     id: "image-registry-not-allowed",
+    // Applied content (inventories, the applying reconciler), pod specs, unexpanded ResourceSets' templates, and whether a FluxInstance exists (its message).
+    reads: [...new Set<string>(["ImageRepository", "ResourceSet", ...POD_KINDS, ...RECONCILER_KINDS])],
     title: "Image from a registry outside allowedRegistries",
     severity: "high",
     severityVaries: "high for workload and automation images; low, once per audit, for Flux's own controller images from the Flux distribution",

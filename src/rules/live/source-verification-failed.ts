@@ -7,6 +7,7 @@ const VERIFY_REASONS = new Set(["InvalidCommitSignature", "InvalidTagSignature",
 export default defineRule({
   meta: {
     id: "source-verification-failed",
+    reads: ["GitRepository", "OCIRepository"],
     title: "A source is failing signature verification right now",
     severity: "high",
     threats: ["adversary-1-malicious-commit", "weakness-2-unverified-commits"],

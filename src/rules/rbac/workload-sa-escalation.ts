@@ -1,3 +1,4 @@
+import { POD_KINDS, RBAC_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { bindingEscalation } from "../../core/escalation.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -15,6 +16,7 @@ function workloadsRunningAs(model: FleetModel, near: ModelObject, namespace: str
 export default defineRule({
   meta: {
     id: "workload-sa-escalation",
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS, ...POD_KINDS])],
     title: "A workload's service account is granted escalation-grade RBAC",
     severity: "critical",
     severityVaries: "critical for cluster-admin cluster-wide; high for escalate, bind, impersonate or * on Secrets cluster-wide; medium for any of them inside one namespace",

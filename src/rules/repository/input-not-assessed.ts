@@ -4,6 +4,8 @@ import { defineRule } from "../../core/rule.js";
 export default defineRule({
   meta: {
     id: "input-not-assessed",
+    // The engine reports the loader's unassessed inputs; a cluster or admission model has none.
+    reads: [],
     title: "Content Flux would apply was not assessed",
     severity: "high",
     threats: ["adversary-1-malicious-commit", "adversary-3-kustomization-escalation"],

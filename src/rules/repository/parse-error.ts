@@ -4,6 +4,8 @@ import { defineRule } from "../../core/rule.js";
 export default defineRule({
   meta: {
     id: "parse-error",
+    // The engine reports the loader's parse errors; a cluster or admission model has none, so no object changes them.
+    reads: [],
     title: "Malformed YAML",
     severity: "medium",
     threats: [],

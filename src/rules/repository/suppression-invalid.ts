@@ -5,6 +5,7 @@ import { describe } from "../util.js";
 export default defineRule({
   meta: {
     id: "suppression-invalid",
+    reads: { allKindsBut: [], why: "every object's fluxguard.io/ignore annotation" },
     title: "fluxguard suppression without a reason",
     severity: "low",
     threats: [],

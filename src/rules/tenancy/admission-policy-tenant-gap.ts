@@ -49,6 +49,7 @@ function probes(model: Parameters<typeof probeFor>[0], unit: PolicyUnit, r: Reco
 export default defineRule({
   meta: {
     id: "admission-policy-tenant-gap",
+    reads: { allKindsBut: [], why: "each tenant Kustomization's applied objects, of any kind (its live inventory, or the objects labelled as applied by it), are the requests it checks a policy against" },
     title: "The repository's admission policy does not cover a tenant",
     severity: "high",
     severityVaries: "high for a tenant reconciler the policy does not cover; medium for a policy that denies nothing (no binding, or audit/warn only); info when whether it covers a tenant is not assessed",

@@ -1,3 +1,4 @@
+import { RBAC_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { bindingEscalation, isClusterAdmin } from "../../core/escalation.js";
 import { str } from "../../core/flux.js";
 import { clusterOf } from "../../core/model.js";
@@ -8,6 +9,7 @@ import { describe, isFluxControllerSubject } from "../util.js";
 export default defineRule({
   meta: {
     id: "kustomization-applies-escalation",
+    reads: [...new Set<string>([...RBAC_KINDS, ...RECONCILER_KINDS])],
     title: "An application Kustomization applies an RBAC escalation as the controller",
     severity: "critical",
     severityVaries: "the severity of what the bindings it applies grant: critical for cluster-admin cluster-wide, high for escalate, bind, impersonate or * on Secrets cluster-wide, medium inside one namespace",

@@ -1,3 +1,4 @@
+import { RECONCILER_KINDS } from "../../core/model-kinds.js";
 import type { FleetModel, Reconciler } from "../../core/model.js";
 import { clusterOf } from "../../core/model.js";
 import { defineRule, type Rule } from "../../core/rule.js";
@@ -9,6 +10,7 @@ function makeRule(kind: "Kustomization" | "HelmRelease"): Rule {
   return defineRule({
     meta: {
       id,
+      reads: [...new Set<string>([...RECONCILER_KINDS])],
       title: `${kind} reconciles as ${controller} (cluster-admin)`,
       severity: "high",
       severityVaries: "high for reconcilers outside the Flux namespace; medium for the platform's own in the Flux namespace",

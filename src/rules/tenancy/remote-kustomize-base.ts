@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS } from "../../core/model-kinds.js";
 import { asArray } from "../../core/flux.js";
 import { pointer } from "../../core/pointer.js";
 import { defineRule } from "../../core/rule.js";
@@ -7,6 +8,8 @@ import { UNATTACHED } from "../../loader/repository.js";
 export default defineRule({
   meta: {
     id: "remote-kustomize-base",
+    // Kustomize files (not cluster objects) and the lockdown's --no-remote-bases.
+    reads: [...new Set<string>([...CONTROLLER_KINDS])],
     title: "kustomization pulls a remote base",
     severity: "medium",
     severityVaries: "medium without --no-remote-bases; low when the lockdown will refuse the base",

@@ -1,3 +1,4 @@
+import { CONTROLLER_KINDS } from "../../core/model-kinds.js";
 import { clusterOf } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
 import { str } from "../../core/flux.js";
@@ -13,6 +14,8 @@ import { describe } from "../util.js";
 export default defineRule({
   meta: {
     id: "resourceset-missing-service-account",
+    // The operator's Deployment (cluster.fluxOperator) and the Flux namespace: CONTROLLER_KINDS.
+    reads: [...new Set<string>(["ResourceSet", ...CONTROLLER_KINDS])],
     title: "ResourceSet applied as the Flux Operator (cluster-admin)",
     severity: "high",
     severityVaries: "high for ResourceSets outside the Flux namespace; medium for the platform's own in the Flux namespace",

@@ -1,10 +1,12 @@
-import { isClusterScopedKind, str } from "../../core/flux.js";
+import { RECONCILER_KINDS } from "../../core/model-kinds.js";
+import { CLUSTER_SCOPED_KINDS, isClusterScopedKind, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
 import { CLUSTER_ADMIN, describe } from "../util.js";
 
 export default defineRule({
   meta: {
     id: "tenant-applies-cluster-scoped",
+    reads: [...new Set<string>([...RECONCILER_KINDS, ...CLUSTER_SCOPED_KINDS, "RoleBinding"])],
     title: "A tenant Kustomization applies cluster-scoped objects or binds cluster-admin",
     severity: "high",
     threats: ["adversary-3-kustomization-escalation", "weakness-4-unscoped-kustomization"],

@@ -1,3 +1,4 @@
+import { POD_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { asArray, path, str } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { defineRule, type Report } from "../../core/rule.js";
@@ -34,6 +35,7 @@ function imagesEntry(model: FleetModel, m: ModelObject, image: string): SourceLo
 export default defineRule({
   meta: {
     id: "workload-mutable-image-tag",
+    reads: [...new Set<string>([...POD_KINDS, ...RECONCILER_KINDS])],
     title: "Workload image without a fixed version",
     severity: "medium",
     threats: ["adversary-5-image-automation", "adversary-1-malicious-commit"],

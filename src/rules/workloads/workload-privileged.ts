@@ -1,3 +1,4 @@
+import { POD_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { defineRule } from "../../core/rule.js";
 import type { Severity } from "../../core/types.js";
 import { describe, oncePerLine, podSpecs, renderingReconciler, isAppliedContent } from "../util.js";
@@ -6,6 +7,7 @@ import { podPrivileges, type Privilege } from "./privilege.js";
 export default defineRule({
   meta: {
     id: "workload-privileged",
+    reads: [...new Set<string>([...POD_KINDS, ...RECONCILER_KINDS])],
     title: "Privileged workload in what Flux applies",
     severity: "critical",
     severityVaries: "critical for host-level privileges (privileged, host PID/IPC, node paths, dangerous capabilities) in a tenant's workload; high for other privileges there, or host-level ones the platform applies; medium for the platform's other privileges",
