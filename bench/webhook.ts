@@ -2,7 +2,7 @@
  * `npm run bench -- webhook`:
  *
  * 1. Direct load on loopback: `fluxguard webhook serve --objects` (a separate process, a
- *    small cluster's objects from src/webhook/testdata.ts) answering real AdmissionReviews
+ *    small cluster's objects from src/testing/admission.ts) answering real AdmissionReviews
  *    over TLS, driven by autocannon at 10, 100 and 500 concurrent connections, each with one
  *    request in flight (closed loop), and at fixed offered rates (open loop: service time
  *    rather than queueing). Half the reviews are a compliant Kustomization, half a
@@ -35,7 +35,7 @@ import { E2ECluster } from "../src/e2e/harness.js";
 import { testApiOf, testApiPost, type TestApi } from "../src/testing/kube-api.js";
 import { freePort, WebhookProcess } from "../src/e2e/webhook.js";
 import { bootstrapCertificates } from "../src/webhook/certs.js";
-import { admissionReview, baselineCluster, benchGitRepository } from "../src/webhook/testdata.js";
+import { baselineCluster, benchGitRepository, reviewBody, teamAdminBinding, tenantKustomization } from "../src/testing/admission.js";
 import type { K8sObject } from "../src/core/types.js";
 import { parseSpec } from "../src/generate/spec.js";
 import { rulePolicyDocs, admissionPolicyDocs } from "../src/generate/policies.js";
@@ -143,20 +143,7 @@ async function direct(): Promise<void> {
     const floor = spawn(process.execPath, [FLOOR, certs.certFile, certs.keyFile, String(floorPort)], { stdio: ["ignore", "ignore", "inherit"] });
     children.push(floor);
     await waitReady(floorPort, certs.caPem, floor);
-    const ks = {
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      metadata: { name: "apps", namespace: "team-a" },
-      spec: { interval: "10m", path: "./", prune: true, serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a" } },
-    };
-    const crb = {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "team-a-admin" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-      subjects: [{ kind: "ServiceAccount", name: "team-a", namespace: "team-a" }],
-    };
-    const bodies = [JSON.stringify(admissionReview(ks)), JSON.stringify(admissionReview(crb))];
+    const bodies = [reviewBody(tenantKustomization("apps", "team-a")), reviewBody(teamAdminBinding())];
     const url = `https://127.0.0.1:${port}`;
     const floorUrl = `https://127.0.0.1:${floorPort}`;
     await cannon(url, 10, bodies); // warm-up (JIT), not reported

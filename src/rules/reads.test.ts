@@ -23,7 +23,7 @@ import { modelFromObjects } from "../loader/cluster.js";
 import { parseConfig } from "../loader/config.js";
 import { rng } from "../testing/fuzz.js";
 import { REPO_ROOT } from "../testing/paths.js";
-import { admissionObjectVariants, baselineCluster } from "../webhook/testdata.js";
+import { admissionObjectVariants, baselineCluster } from "../testing/admission.js";
 import { objectSlot } from "../webhook/objects.js";
 import { ALL_RULES } from "./index.js";
 

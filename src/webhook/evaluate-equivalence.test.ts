@@ -17,7 +17,7 @@ import { ALL_RULES } from "../rules/index.js";
 import { rng } from "../testing/fuzz.js";
 import { AdmissionEvaluator, oneLine, type Candidate, type Decision } from "./evaluate.js";
 import { objectSlot, StaticObjects, type Snapshot } from "./objects.js";
-import { admissionObjectVariants, baselineCluster } from "./testdata.js";
+import { admissionObjectVariants, baselineCluster } from "../testing/admission.js";
 
 /** The decision by definition (the evaluator as first written): two full runs, nothing cached. */
 function reference(candidate: Candidate, snapshot: Snapshot, config: FleetConfig, rules: readonly Rule[]): Decision {

@@ -11,7 +11,7 @@ import { ALL_RULES } from "../rules/index.js";
 import { AdmissionEvaluator, type Decision } from "./evaluate.js";
 import { StaticObjects } from "./objects.js";
 import { parseReview, responseFor } from "./review.js";
-import { admissionReview, baselineCluster, PLATFORM_URL } from "./testdata.js";
+import { baselineCluster, imageUpdateAutomation, PLATFORM_URL, reviewBody, teamAdminBinding, tenantKustomization } from "../testing/admission.js";
 
 function evaluator(mode: "enforce" | "audit" = "enforce", rules = ALL_RULES) {
   return new AdmissionEvaluator({ config: defaultConfig(), rules, denyAt: "high", mode });
@@ -19,26 +19,20 @@ function evaluator(mode: "enforce" | "audit" = "enforce", rules = ALL_RULES) {
 
 function judge(object: unknown, opts: { mode?: "enforce" | "audit"; objects?: K8sObject[]; oldObject?: unknown; rules?: typeof ALL_RULES } = {}): Decision {
   const source = new StaticObjects(opts.objects ?? baselineCluster());
-  const req = parseReview(JSON.stringify(admissionReview(object, { operation: opts.oldObject ? "UPDATE" : "CREATE", oldObject: opts.oldObject })), { maxDepth: 64 });
+  const req = parseReview(reviewBody(object, { operation: opts.oldObject ? "UPDATE" : "CREATE", oldObject: opts.oldObject }), { maxDepth: 64 });
   return evaluator(opts.mode, opts.rules).review(req.candidate, source.snapshot());
 }
 
 const rules = (fs: Decision["denials"]) => fs.map((f) => f.ruleId).sort();
 
 test("webhook: a Kustomization that starts applying an unverified GitRepository is denied (gitrepository-unverified)", () => {
-  const ks = {
-    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-    kind: "Kustomization",
-    metadata: { name: "experiments", namespace: "team-a" },
-    spec: { interval: "10m", path: "./", prune: true, serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a-experiments" } },
-  };
-  const d = judge(ks);
+  const d = judge(tenantKustomization("experiments", "team-a-experiments"));
   assert.equal(d.allowed, false);
   assert.deepEqual(rules(d.denials), ["gitrepository-unverified"]);
   assert.match(d.denials[0]!.message, /GitRepository team-a\/team-a-experiments has no spec\.verify: Kustomization team-a\/experiments applies any commit/);
   assert.match(responseFor("u", d, { denyAt: "high" }).response.status!.message, /^fluxguard denied this change \(at or above high\): \[gitrepository-unverified\] high: GitRepository team-a\/team-a-experiments/);
   // The same Kustomization on the signed source is admitted.
-  const ok = judge({ ...ks, spec: { ...ks.spec, sourceRef: { kind: "GitRepository", name: "team-a" } } });
+  const ok = judge(tenantKustomization("experiments", "team-a"));
   assert.deepEqual(rules(ok.denials), []);
   assert.equal(ok.allowed, true);
   // The unverified source alone (nothing applies it) is a medium finding: a warning, not a denial.
@@ -49,13 +43,7 @@ test("webhook: a Kustomization that starts applying an unverified GitRepository 
 });
 
 test("webhook: a (Cluster)RoleBinding that makes a reconciler's service account cluster-admin is denied (reconciler-sa-overprivileged)", () => {
-  const crb = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRoleBinding",
-    metadata: { name: "team-a-admin" },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-    subjects: [{ kind: "ServiceAccount", name: "team-a", namespace: "team-a" }],
-  };
+  const crb = teamAdminBinding();
   const d = judge(crb);
   assert.equal(d.allowed, false);
   // cluster-admin also reads the Flux namespace's Secrets: the audit says so too.
@@ -75,23 +63,12 @@ test("webhook: a (Cluster)RoleBinding that makes a reconciler's service account 
 });
 
 test("webhook: an ImageUpdateAutomation pushing to the branch an applied source tracks is denied (image-automation-pushes-to-applied-branch)", () => {
-  const iua = {
-    apiVersion: "image.toolkit.fluxcd.io/v1",
-    kind: "ImageUpdateAutomation",
-    metadata: { name: "fleet", namespace: "flux-system" },
-    spec: {
-      interval: "30m",
-      sourceRef: { kind: "GitRepository", name: "flux-system" },
-      git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "flux", email: "flux@example.com" } }, push: { branch: "main" } },
-      update: { path: "./clusters/production", strategy: "Setters" },
-    },
-  };
-  const d = judge(iua);
+  const d = judge(imageUpdateAutomation("main"));
   assert.equal(d.allowed, false);
   assert.deepEqual(rules(d.denials), ["image-automation-pushes-to-applied-branch"]);
   assert.match(d.denials[0]!.message, /pushes to branch main, which Kustomization flux-system\/flux-system applies from/);
   // Another repository object with the same URL and branch counts too (the URL is what Git sees).
-  const ok = judge({ ...iua, spec: { ...iua.spec, git: { ...iua.spec.git, push: { branch: "image-updates" } } } });
+  const ok = judge(imageUpdateAutomation("image-updates"));
   assert.equal(ok.allowed, true, JSON.stringify(ok.denials.map((f) => f.message)));
   assert.ok(PLATFORM_URL.startsWith("ssh://"));
 });
@@ -118,13 +95,7 @@ test("webhook: a HelmRelease with privileged values running as the platform is d
 });
 
 test("webhook: audit mode records but never denies; the answer carries warnings", () => {
-  const crb = {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRoleBinding",
-    metadata: { name: "team-a-admin" },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-    subjects: [{ kind: "ServiceAccount", name: "team-a", namespace: "team-a" }],
-  };
+  const crb = teamAdminBinding();
   const d = judge(crb, { mode: "audit" });
   assert.equal(d.allowed, true);
   assert.deepEqual(d.denials, []);
@@ -139,12 +110,7 @@ test("webhook: an update that keeps an existing finding is not blamed for it; a 
   const src = objects.find((o) => o.metadata.name === "team-a-experiments")!;
   const relabelled = { ...src, metadata: { ...src.metadata, labels: { team: "a" } } };
   assert.deepEqual(judge(relabelled, { oldObject: src, objects }).warnings, []);
-  const ks = {
-    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-    kind: "Kustomization",
-    metadata: { name: "experiments", namespace: "team-a" },
-    spec: { interval: "10m", path: "./", prune: true, serviceAccountName: "team-a", sourceRef: { kind: "GitRepository", name: "team-a-experiments" } },
-  };
+  const ks = tenantKustomization("experiments", "team-a-experiments", {});
   const suppressed = objects.map((o) =>
     o === src ? { ...src, metadata: { ...src.metadata, annotations: { "fluxguard.io/ignore": "gitrepository-unverified: throwaway experiments, reviewed 2026-11" } } } : o,
   );

@@ -17,7 +17,8 @@ import { AdmissionEvaluator } from "./evaluate.js";
 import { WebhookMetrics } from "./metrics.js";
 import { StaticObjects, type ObjectSource } from "./objects.js";
 import { WebhookServer } from "./server.js";
-import { admissionReview, baselineCluster } from "./testdata.js";
+import { admissionReview, baselineCluster, reviewBody, teamAdminBinding } from "../testing/admission.js";
+import { rng } from "../testing/fuzz.js";
 
 interface Reply {
   status: number;
@@ -63,17 +64,11 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const CRB = {
-  apiVersion: "rbac.authorization.k8s.io/v1",
-  kind: "ClusterRoleBinding",
-  metadata: { name: "team-a-admin" },
-  roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-  subjects: [{ kind: "ServiceAccount", name: "team-a", namespace: "team-a" }],
-};
+const CRB = teamAdminBinding();
 const SA = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "web", namespace: "team-a" } };
 
 test("server: an AdmissionReview in, an AdmissionReview out, over TLS", async () => {
-  const denied = await post("/validate", JSON.stringify(admissionReview(CRB, { uid: "deny-1" })));
+  const denied = await post("/validate", reviewBody(CRB, { uid: "deny-1" }));
   assert.equal(denied.status, 200);
   const d = JSON.parse(denied.body) as { apiVersion: string; kind: string; response: { uid: string; allowed: boolean; status: { code: number; message: string } } };
   assert.equal(d.apiVersion, "admission.k8s.io/v1");
@@ -82,7 +77,7 @@ test("server: an AdmissionReview in, an AdmissionReview out, over TLS", async ()
   assert.equal(d.response.allowed, false);
   assert.equal(d.response.status.code, 403);
   assert.match(d.response.status.message, /\[reconciler-sa-overprivileged\] critical: ServiceAccount team-a\/team-a/);
-  const ok = JSON.parse((await post("/validate", JSON.stringify(admissionReview(SA, { uid: "ok-1" })))).body) as { response: { allowed: boolean; uid: string } };
+  const ok = JSON.parse((await post("/validate", reviewBody(SA, { uid: "ok-1" }))).body) as { response: { allowed: boolean; uid: string } };
   assert.deepEqual(ok.response, { uid: "ok-1", allowed: true });
 });
 
@@ -92,7 +87,7 @@ test("server: health, readiness follows the watch caches, metrics name rules", a
   ready = false;
   try {
     assert.equal((await post("/readyz", "", undefined, "GET")).status, 503);
-    const r = JSON.parse((await post("/validate", JSON.stringify(admissionReview(SA)))).body) as { response: { allowed: boolean; status: { message: string } } };
+    const r = JSON.parse((await post("/validate", reviewBody(SA))).body) as { response: { allowed: boolean; status: { message: string } } };
     assert.equal(r.response.allowed, false, "not synced: fail-closed");
     assert.match(r.response.status.message, /watch caches are not synced/);
   } finally {
@@ -107,7 +102,7 @@ test("server: health, readiness follows the watch caches, metrics name rules", a
 });
 
 test("server: bodies over the limit get 413 unread; malformed reviews get 400 or a denied review naming why", async () => {
-  const huge = JSON.stringify(admissionReview({ ...SA, data: "x".repeat(2 * 1024 * 1024) }));
+  const huge = reviewBody({ ...SA, data: "x".repeat(2 * 1024 * 1024) });
   assert.equal((await post("/validate", huge)).status, 413);
   assert.equal((await post("/validate", "{not json")).status, 400);
   assert.equal((await post("/validate", JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" }))).status, 400);
@@ -120,14 +115,14 @@ test("server: bodies over the limit get 413 unread; malformed reviews get 400 or
   assert.match(wrongVersion.response.status.message, /apiVersion "admission.k8s.io\/v1beta1" is not admission.k8s.io\/v1/);
   let deep: unknown = { leaf: true };
   for (let i = 0; i < 200; i++) deep = { d: deep };
-  const nested = JSON.parse((await post("/validate", JSON.stringify(admissionReview({ ...SA, spec: deep })))).body) as { response: { allowed: boolean; status: { message: string } } };
+  const nested = JSON.parse((await post("/validate", reviewBody({ ...SA, spec: deep }))).body) as { response: { allowed: boolean; status: { message: string } } };
   assert.equal(nested.response.allowed, false);
   assert.match(nested.response.status.message, /nested deeper than 64 levels/);
 });
 
 test("server: certificates rotated on disk during a stream of admissions drop no request", async () => {
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-  const before = (await post("/validate", JSON.stringify(admissionReview(SA)), agent)).fingerprint;
+  const before = (await post("/validate", reviewBody(SA), agent)).fingerprint;
   const failures: string[] = [];
   const fingerprints = new Set<string>();
   let sent = 0;
@@ -137,7 +132,7 @@ test("server: certificates rotated on disk during a stream of admissions drop no
       sent++;
       try {
         // A fresh connection per request in half the workers: new handshakes see the new certificate.
-        const r = await post("/validate", JSON.stringify(admissionReview(SA, { uid: `rot-${sent}` })), sent % 2 ? agent : undefined);
+        const r = await post("/validate", reviewBody(SA, { uid: `rot-${sent}` }), sent % 2 ? agent : undefined);
         fingerprints.add(r.fingerprint);
         const body = JSON.parse(r.body) as { response?: { allowed?: boolean } };
         if (r.status !== 200 || body.response?.allowed !== true) failures.push(`${r.status} ${r.body.slice(0, 100)}`);
@@ -153,7 +148,7 @@ test("server: certificates rotated on disk during a stream of admissions drop no
   let after = before;
   while (Date.now() < deadline && after === before) {
     await new Promise((r) => setTimeout(r, 100));
-    after = (await post("/validate", JSON.stringify(admissionReview(SA)))).fingerprint;
+    after = (await post("/validate", reviewBody(SA))).fingerprint;
   }
   await new Promise((r) => setTimeout(r, 300));
   stop = true;
@@ -166,18 +161,6 @@ test("server: certificates rotated on disk during a stream of admissions drop no
   assert.match(await metrics.registry.getSingleMetricAsString("fluxguard_webhook_certificate_reloads_total"), /result="ok"\} [1-9]/);
   assert.equal(readFileSync(join(dir, "tls.crt"), "utf8").includes("BEGIN CERTIFICATE"), true);
 });
-
-/** A small deterministic PRNG (mulberry32), so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hostileBody(rand: () => number, i: number): string {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
@@ -233,7 +216,7 @@ function hostileBody(rand: () => number, i: number): string {
 }
 
 test("fuzz: 10,000 malformed or hostile AdmissionReviews: no crash, no hang, each answer a well-formed AdmissionReview or a 4xx", { timeout: 240_000 }, async () => {
-  const rand = prng(20261129);
+  const rand = rng(20261129);
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   const bad: string[] = [];
   let next = 0;
@@ -270,6 +253,6 @@ test("fuzz: 10,000 malformed or hostile AdmissionReviews: no crash, no hang, eac
   assert.equal(counts.review + counts.client, 10_000);
   assert.ok(counts.review > 1000 && counts.client > 1000, JSON.stringify(counts));
   // Still serving after all of it.
-  const ok = JSON.parse((await post("/validate", JSON.stringify(admissionReview(SA, { uid: "after-fuzz" })))).body) as { response: { allowed: boolean } };
+  const ok = JSON.parse((await post("/validate", reviewBody(SA, { uid: "after-fuzz" }))).body) as { response: { allowed: boolean } };
   assert.equal(ok.response.allowed, true);
 });

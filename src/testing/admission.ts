@@ -1,9 +1,11 @@
 /**
- * A small live cluster as the webhook's watches would see it, for the webhook's tests and
- * benchmark: Flux's controllers with the lockdown flags, Flux's own cluster-reconciler
- * binding, the platform's signed sync source and Kustomization, and one tenant (team-a) with
- * its namespaced reconciler account, a signed source and a Kustomization; plus an unverified
- * GitRepository nothing applies yet.
+ * The admission webhook's test and benchmark inputs, in one place (src/webhook/*.test.ts,
+ * src/rules/reads.test.ts, bench/webhook.ts): a small live cluster as the webhook's watches
+ * would see it (Flux's controllers with the lockdown flags, Flux's own cluster-reconciler
+ * binding, the platform's signed sync source and Kustomization, and one tenant, team-a, with its
+ * namespaced reconciler account, a signed source and a Kustomization; plus an unverified
+ * GitRepository nothing applies yet), the objects sent as candidates, and the AdmissionReview
+ * the API server wraps them in.
  */
 import type { K8sObject } from "../core/types.js";
 
@@ -25,6 +27,65 @@ const LOCKDOWN = ["--no-cross-namespace-refs=true", "--default-service-account=d
 
 export const PLATFORM_URL = "ssh://git@github.com/example/fleet";
 export const TENANT_URL = "ssh://git@github.com/example/team-a";
+
+/** team-a's reconciler service account, as a binding subject. */
+export const TEAM_A_RECONCILER = { kind: "ServiceAccount", name: "team-a", namespace: "team-a" } as const;
+
+/** A Flux Kustomization in `namespace` (interval, path `./` and prune set; `spec` adds to them). */
+export function kustomization(name: string, namespace: string, spec: Record<string, unknown>, annotations?: Record<string, string>) {
+  return {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: { interval: "10m", path: "./", prune: true, ...spec },
+  };
+}
+
+/** A tenant Kustomization in team-a, as team-a's reconciler account, applying from `source` (a GitRepository in team-a). */
+export function tenantKustomization(name: string, source: string, spec: Record<string, unknown> = { targetNamespace: "team-a" }) {
+  return kustomization(name, "team-a", { serviceAccountName: "team-a", ...spec, sourceRef: { kind: "GitRepository", name: source } });
+}
+
+/** A GitRepository in `namespace` tracking branch main every minute (`spec` adds to that). */
+export function gitRepository(name: string, namespace: string, spec: Record<string, unknown>, annotations?: Record<string, string>) {
+  return {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: { interval: "1m", ref: { branch: "main" }, ...spec },
+  };
+}
+
+/** The platform's image automation (flux-system/fleet): checks out main of the platform source and pushes to `pushBranch`. */
+export function imageUpdateAutomation(pushBranch: string) {
+  return {
+    apiVersion: "image.toolkit.fluxcd.io/v1",
+    kind: "ImageUpdateAutomation",
+    metadata: { name: "fleet", namespace: "flux-system" },
+    spec: {
+      interval: "30m",
+      sourceRef: { kind: "GitRepository", name: "flux-system" },
+      git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "flux", email: "flux@example.com" } }, push: { branch: pushBranch } },
+      update: { path: "./clusters/production", strategy: "Setters" },
+    },
+  };
+}
+
+/** A (Cluster)RoleBinding of ClusterRole `role` to one subject (a RoleBinding when `namespace` is given). */
+export function binding(kind: "ClusterRoleBinding" | "RoleBinding", name: string, role: string, subject: Record<string, unknown>, namespace?: string) {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind,
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+    subjects: [subject],
+  };
+}
+
+/** The escalation the webhook tests deny: ClusterRoleBinding team-a-admin makes team-a's reconciler account cluster-admin. */
+export function teamAdminBinding() {
+  return binding("ClusterRoleBinding", "team-a-admin", "cluster-admin", TEAM_A_RECONCILER);
+}
 
 /** The baseline cluster. */
 export function baselineCluster(): K8sObject[] {
@@ -61,41 +122,20 @@ export function baselineCluster(): K8sObject[] {
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "team-a-reconciler" },
       subjects: [{ kind: "ServiceAccount", name: "team-a", namespace: "team-a" }],
     },
-    {
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      metadata: { name: "flux-system", namespace: "flux-system" },
-      spec: { interval: "1m", url: PLATFORM_URL, ref: { branch: "main" }, secretRef: { name: "flux-system" }, verify: { mode: "HEAD", secretRef: { name: "platform-signers" } } },
-    },
-    {
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      metadata: { name: "flux-system", namespace: "flux-system" },
-      spec: { interval: "10m", path: "./clusters/production", prune: true, serviceAccountName: "kustomize-controller", sourceRef: { kind: "GitRepository", name: "flux-system" } },
-    },
-    {
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      metadata: { name: "team-a", namespace: "team-a" },
-      spec: { interval: "1m", url: TENANT_URL, ref: { branch: "main" }, secretRef: { name: "team-a-deploy-key" }, verify: { mode: "HEAD", secretRef: { name: "team-a-signers" } } },
-    },
-    {
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      metadata: { name: "team-a", namespace: "team-a" },
-      spec: { interval: "10m", path: "./deploy", prune: true, serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a" } },
-    },
-    {
-      apiVersion: "source.toolkit.fluxcd.io/v1",
-      kind: "GitRepository",
-      metadata: { name: "team-a-experiments", namespace: "team-a" },
-      spec: { interval: "1m", url: "ssh://git@github.com/example/team-a-experiments", ref: { branch: "main" }, secretRef: { name: "team-a-deploy-key" } },
-    },
+    gitRepository("flux-system", "flux-system", { url: PLATFORM_URL, secretRef: { name: "flux-system" }, verify: { mode: "HEAD", secretRef: { name: "platform-signers" } } }),
+    kustomization("flux-system", "flux-system", { path: "./clusters/production", serviceAccountName: "kustomize-controller", sourceRef: { kind: "GitRepository", name: "flux-system" } }),
+    gitRepository("team-a", "team-a", { url: TENANT_URL, secretRef: { name: "team-a-deploy-key" }, verify: { mode: "HEAD", secretRef: { name: "team-a-signers" } } }),
+    tenantKustomization("team-a", "team-a", { path: "./deploy", targetNamespace: "team-a" }),
+    gitRepository("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" } }),
   ];
   return objs as K8sObject[];
 }
 
-/** An AdmissionReview as the API server sends it. */
+/**
+ * An AdmissionReview (admission.k8s.io/v1) as the API server sends it for `object`: request
+ * kind and resource from its apiVersion and kind (plural by English rules, enough for the kinds
+ * used here), `userInfo` a person's, `oldObject` null unless given (an UPDATE's).
+ */
 export function admissionReview(object: unknown, opts: { uid?: string; operation?: string; oldObject?: unknown; username?: string } = {}): Record<string, unknown> {
   const o = object as { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
   const [group, version] = o.apiVersion.includes("/") ? (o.apiVersion.split("/") as [string, string]) : ["", o.apiVersion];
@@ -119,48 +159,22 @@ export function admissionReview(object: unknown, opts: { uid?: string; operation
   };
 }
 
+/** {@link admissionReview} as the request body the API server POSTs. */
+export function reviewBody(object: unknown, opts: Parameters<typeof admissionReview>[1] = {}): string {
+  return JSON.stringify(admissionReview(object, opts));
+}
+
 /**
  * Objects the webhook's equivalence test and benchmark put into the cluster or send as
  * candidates: several versions of the same slots (so updates change something), across the
  * kinds the rules read, compliant and not.
  */
 export function admissionObjectVariants(): K8sObject[] {
-  const git = (name: string, ns: string, spec: Record<string, unknown>, annotations?: Record<string, string>): unknown => ({
-    apiVersion: "source.toolkit.fluxcd.io/v1",
-    kind: "GitRepository",
-    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
-    spec: { interval: "1m", ref: { branch: "main" }, ...spec },
-  });
-  const ks = (name: string, ns: string, spec: Record<string, unknown>, annotations?: Record<string, string>): unknown => ({
-    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-    kind: "Kustomization",
-    metadata: { name, namespace: ns, ...(annotations ? { annotations } : {}) },
-    spec: { interval: "10m", path: "./", prune: true, ...spec },
-  });
-  const binding = (kind: "ClusterRoleBinding" | "RoleBinding", name: string, role: string, subject: Record<string, unknown>, ns?: string): unknown => ({
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind,
-    metadata: { name, ...(ns ? { namespace: ns } : {}) },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
-    subjects: [subject],
-  });
-  const teamSa = { kind: "ServiceAccount", name: "team-a", namespace: "team-a" };
   const hr = (name: string, ns: string, sa: string | null, values: unknown): unknown => ({
     apiVersion: "helm.toolkit.fluxcd.io/v2",
     kind: "HelmRelease",
     metadata: { name, namespace: ns },
     spec: { interval: "10m", ...(sa ? { serviceAccountName: sa } : {}), chart: { spec: { chart: "agent", version: "1.2.3", sourceRef: { kind: "HelmRepository", name: "charts" } } }, values },
-  });
-  const iua = (branch: string): unknown => ({
-    apiVersion: "image.toolkit.fluxcd.io/v1",
-    kind: "ImageUpdateAutomation",
-    metadata: { name: "fleet", namespace: "flux-system" },
-    spec: {
-      interval: "30m",
-      sourceRef: { kind: "GitRepository", name: "flux-system" },
-      git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "flux", email: "flux@example.com" } }, push: { branch } },
-      update: { path: "./clusters/production", strategy: "Setters" },
-    },
   });
   const policy = (name: string, range: string): unknown => ({
     apiVersion: "image.toolkit.fluxcd.io/v1",
@@ -176,24 +190,24 @@ export function admissionObjectVariants(): K8sObject[] {
   });
   const objs: unknown[] = [
     // Sources: signed, unsigned, plain HTTP, SSH without a secret, suppressed, suspended.
-    git("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" } }),
-    git("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" }, verify: { mode: "HEAD", secretRef: { name: "s" } } }),
-    git("team-a-experiments", "team-a", { url: "http://git.example.com/team-a-experiments" }),
-    git("scratch", "team-a", { url: "ssh://git@github.com/example/scratch" }, { "fluxguard.io/ignore": "gitrepository-unverified: reviewed" }),
-    git("scratch", "team-a", { url: "https://github.com/example/scratch", suspend: true, verify: { mode: "HEAD", secretRef: { name: "s" } } }),
-    git("team-a", "team-a", { url: TENANT_URL, secretRef: { name: "team-a-deploy-key" } }),
-    git("flux-system", "flux-system", { url: PLATFORM_URL, secretRef: { name: "flux-system" } }),
+    gitRepository("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" } }),
+    gitRepository("team-a-experiments", "team-a", { url: "ssh://git@github.com/example/team-a-experiments", secretRef: { name: "team-a-deploy-key" }, verify: { mode: "HEAD", secretRef: { name: "s" } } }),
+    gitRepository("team-a-experiments", "team-a", { url: "http://git.example.com/team-a-experiments" }),
+    gitRepository("scratch", "team-a", { url: "ssh://git@github.com/example/scratch" }, { "fluxguard.io/ignore": "gitrepository-unverified: reviewed" }),
+    gitRepository("scratch", "team-a", { url: "https://github.com/example/scratch", suspend: true, verify: { mode: "HEAD", secretRef: { name: "s" } } }),
+    gitRepository("team-a", "team-a", { url: TENANT_URL, secretRef: { name: "team-a-deploy-key" } }),
+    gitRepository("flux-system", "flux-system", { url: PLATFORM_URL, secretRef: { name: "flux-system" } }),
     // Reconcilers: on signed and unsigned sources, as tenants and as the platform, forced, cross-namespace.
-    ks("experiments", "team-a", { serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a-experiments" } }),
-    ks("experiments", "team-a", { serviceAccountName: "team-a", targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a" } }),
-    ks("experiments", "team-a", { serviceAccountName: "team-a", force: true, sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } }),
-    ks("scratch", "team-a", { sourceRef: { kind: "GitRepository", name: "scratch" } }, { "fluxguard.io/ignore": "all: throwaway" }),
-    ks("platform-extra", "flux-system", { serviceAccountName: "kustomize-controller", sourceRef: { kind: "GitRepository", name: "team-a-experiments", namespace: "team-a" } }),
-    ks("team-a", "team-a", { serviceAccountName: "team-a", suspend: true, sourceRef: { kind: "GitRepository", name: "team-a" } }),
+    tenantKustomization("experiments", "team-a-experiments"),
+    tenantKustomization("experiments", "team-a"),
+    kustomization("experiments", "team-a", { serviceAccountName: "team-a", force: true, sourceRef: { kind: "GitRepository", name: "flux-system", namespace: "flux-system" } }),
+    kustomization("scratch", "team-a", { sourceRef: { kind: "GitRepository", name: "scratch" } }, { "fluxguard.io/ignore": "all: throwaway" }),
+    kustomization("platform-extra", "flux-system", { serviceAccountName: "kustomize-controller", sourceRef: { kind: "GitRepository", name: "team-a-experiments", namespace: "team-a" } }),
+    kustomization("team-a", "team-a", { serviceAccountName: "team-a", suspend: true, sourceRef: { kind: "GitRepository", name: "team-a" } }),
     // RBAC: cluster-admin for a reconciler's account, into the Flux namespace, for a person; a small binding.
-    binding("ClusterRoleBinding", "team-a-admin", "cluster-admin", teamSa),
-    binding("ClusterRoleBinding", "team-a-admin", "view", teamSa),
-    binding("RoleBinding", "team-a-in-flux", "cluster-admin", teamSa, "flux-system"),
+    teamAdminBinding(),
+    binding("ClusterRoleBinding", "team-a-admin", "view", TEAM_A_RECONCILER),
+    binding("RoleBinding", "team-a-in-flux", "cluster-admin", TEAM_A_RECONCILER, "flux-system"),
     binding("ClusterRoleBinding", "oncall", "cluster-admin", { kind: "User", name: "oncall@example.com" }),
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -214,8 +228,8 @@ export function admissionObjectVariants(): K8sObject[] {
       spec: { interval: "10m", url: "http://charts.example.com", passCredentials: true, secretRef: { name: "charts" } },
     },
     // Images: automation pushing to the applied branch or to a review branch; policies.
-    iua("main"),
-    iua("image-updates"),
+    imageUpdateAutomation("main"),
+    imageUpdateAutomation("image-updates"),
     policy("web", ">=1.0.0"),
     policy("web", ">=1.0.0 <2.0.0"),
     policy("boom", ">=1.0.0 <2.0.0"),
