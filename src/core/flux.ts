@@ -159,6 +159,15 @@ export function path(o: unknown, ...keys: Array<string | number>): JsonValue | u
   return cur as JsonValue | undefined;
 }
 
+/**
+ * A value fluxguard cannot know before Flux or the Flux Operator fills it in: an unresolved
+ * postBuild variable (`${var}`) or a ResourceSet input (`<< inputs.x >>`). Rules treat such a
+ * field as unknown: neither a finding nor proof of safety.
+ */
+export function isTemplated(v: unknown): boolean {
+  return typeof v === "string" && (/\$\{[^}]*\}/.test(v) || /<<[^>]*>>/.test(v));
+}
+
 export function str(o: unknown, ...keys: Array<string | number>): string | undefined {
   return asString(path(o, ...keys));
 }

@@ -17,7 +17,18 @@ export interface NotationVerdict {
   level: string | null;
   /** Weaknesses in words, for messages; never a secret value. */
   problems: string[];
+  /**
+   * Whether an artifact whose signature is not by a trusted identity is refused. False at level
+   * `skip` (source-controller's notation verifier returns "ignored": the artifact is used, never
+   * marked verified), at level `audit` and with an `authenticity` override of `log` or `skip`
+   * (a failed authenticity check is logged and the result is "ignored"). True otherwise,
+   * including when no policy applies or the policy is broken (notation then fails closed).
+   */
+  enforcesAuthenticity: boolean;
 }
+
+/** Notary Project trust policy 1.0: the authenticity action each level takes by default. */
+const AUTHENTICITY_BY_LEVEL: Record<string, string> = { strict: "enforce", permissive: "enforce", audit: "log", skip: "skip" };
 
 /** `oci://registry/ns/repo:tag` or `registry/ns/repo@sha256:…` → `registry/ns/repo`. */
 export function ociRepositoryOf(url: string): string {
@@ -31,7 +42,7 @@ export function ociRepositoryOf(url: string): string {
 
 const WEAK_LEVEL: Record<string, string> = {
   skip: "signatureVerification level skip: notation fetches no signature and verifies nothing",
-  audit: "signatureVerification level audit: a missing or invalid signature is only logged, the artifact is accepted",
+  audit: "signatureVerification level audit: a signature by an untrusted identity is only logged, and the artifact is used",
   permissive: "signatureVerification level permissive: expiry and revocation failures are only logged",
 };
 
@@ -59,15 +70,19 @@ export function judgeTrustPolicy(text: string, artifact: string | null, certific
       policy: null,
       level: null,
       problems: [`no trust policy's registryScopes cover ${artifact ?? "the artifact"} (${policies.length} polic${policies.length === 1 ? "y" : "ies"}, scopes ${policies.flatMap(scopes).join(", ") || "none"})`],
+      enforcesAuthenticity: true,
     };
   }
   const name = asString(chosen["name"]) ?? "(unnamed)";
   const sv = asObject(chosen["signatureVerification"]) ?? {};
   const level = asString(sv["level"]) ?? null;
   const problems: string[] = [];
-  if (level && WEAK_LEVEL[level]) problems.push(WEAK_LEVEL[level]!);
+  const override = asObject(sv["override"]) ?? {};
+  const authenticity = level === "skip" ? "skip" : (asString(override["authenticity"]) ?? AUTHENTICITY_BY_LEVEL[level ?? ""] ?? "enforce");
+  // Level audit with authenticity overridden to enforce is as strong as permissive.
+  if (level === "audit" && authenticity === "enforce") problems.push(WEAK_LEVEL["permissive"]!.replace("level permissive", "level audit with authenticity enforced"));
+  else if (level && WEAK_LEVEL[level]) problems.push(WEAK_LEVEL[level]!);
   if (level !== "skip") {
-    const override = asObject(sv["override"]) ?? {};
     for (const check of ["integrity", "authenticity"]) {
       const action = asString(override[check]);
       if (action === "log" || action === "skip") problems.push(`signatureVerification override ${check}: ${action}, so a failed ${check} check does not reject the artifact`);
@@ -76,5 +91,5 @@ export function judgeTrustPolicy(text: string, artifact: string | null, certific
     if (stores.length === 0) problems.push("trustStores is empty: no certificate is trusted");
     else if (certificates === 0) problems.push("the Secret holds no .pem or .crt certificate: the trust store is empty");
   }
-  return { policy: name, level, problems: problems.map((p) => `trust policy ${name}, ${p}`) };
+  return { policy: name, level, problems: problems.map((p) => `trust policy ${name}, ${p}`), enforcesAuthenticity: authenticity === "enforce" };
 }

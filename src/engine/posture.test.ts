@@ -49,6 +49,49 @@ test("posture: a suppressed finding leaves the row not assessed (no positive evi
   assert.match(commit.because, /GitRepository team-a\/team-a has no spec\.verify/);
 });
 
+test("posture: a notation verification whose trust policy is not in the repository is not assessed, never a verified source", async () => {
+  const dir = copyHardened();
+  writeFileSync(
+    join(dir, "tenants/base/team-a/oci.yaml"),
+    `apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata:
+  name: team-a-manifests
+spec:
+  interval: 10m
+  url: oci://registry.example.com/team-a/manifests
+  ref:
+    tag: "1.0.0"
+  verify:
+    provider: notation
+    secretRef:
+      name: notation-trust
+`,
+  );
+  const k = join(dir, "tenants/base/team-a/kustomization.yaml");
+  writeFileSync(k, readFileSync(k, "utf8").replace("  - sync.yaml\n", "  - sync.yaml\n  - oci.yaml\n"));
+  const r = await runAudit({ root: dir, kustomize: null });
+  const commit = row(r, "malicious-commit");
+  assert.equal(commit.verdict, "not-assessed");
+  assert.match(commit.because, /OCIRepository team-a\/team-a-manifests: notation verification not assessed: Secret team-a\/notation-trust \(its trustpolicy\.json\) is not in the repository/);
+  // With the trust policy in the repository at level strict, the source is positive evidence again.
+  writeFileSync(
+    join(dir, "tenants/base/team-a/notation-trust.yaml"),
+    `apiVersion: v1
+kind: Secret
+metadata:
+  name: notation-trust
+stringData:
+  ca.crt: "-----BEGIN CERTIFICATE-----"
+  trustpolicy.json: '{"version":"1.0","trustPolicies":[{"name":"team-a","registryScopes":["*"],"signatureVerification":{"level":"strict"},"trustStores":["ca:team-a"],"trustedIdentities":["*"]}]}'
+`,
+  );
+  writeFileSync(k, readFileSync(k, "utf8").replace("  - oci.yaml\n", "  - oci.yaml\n  - notation-trust.yaml\n"));
+  const strict = row(await runAudit({ root: dir, kustomize: null }), "malicious-commit");
+  assert.equal(strict.verdict, "defended", strict.because);
+  assert.match(strict.because, /^3 sources verified/);
+});
+
 test("posture: a Kustomization from an unmapped repository makes every unexposed row not assessed, and names it", async () => {
   const dir = copyHardened();
   mkdirSync(join(dir, "clusters/production/extra"), { recursive: true });

@@ -13,6 +13,7 @@
 import { notAssessedFor, POSTURE_AREAS, type NotAssessed, type PostureArea } from "../core/coverage.js";
 import { asArray, asObject, GROUP, groupOf, path, str } from "../core/flux.js";
 import type { FleetModel, FluxCluster, ModelObject, Reconciler } from "../core/model.js";
+import { sourceVerification } from "../core/verification.js";
 import { severityRank } from "../core/types.js";
 import type { Finding, PostureEntry } from "./report.js";
 
@@ -49,12 +50,20 @@ function describeIdentityGap(r: Reconciler): string {
   return r.identity.source === "kubeconfig" ? `${describe(r.object)} runs as a remote kubeconfig's own identity` : `${describe(r.object)} runs as the controller`;
 }
 
-/** HelmReleases whose chart is fetched from a HelmRepository without verification. */
+/** Why an object's signature verification (src/core/verification.ts) is no positive evidence; null when it is verified. */
+function verificationGap(model: FleetModel, o: ModelObject, missing: string): string | null {
+  const v = sourceVerification(model, o);
+  if (!v || v.state === "verified") return null;
+  return v.verify ? `${describe(o)}: ${v.problems[0] ?? "not verified"}` : missing;
+}
+
+/** HelmReleases whose chart is fetched from a HelmRepository without verification, or with one that verifies nothing or was not seen. */
 function unverifiedCharts(m: FleetModel): string[] {
   const out: string[] = [];
   for (const hr of m.objects.filter((o) => isKind(o, GROUP.helm, "HelmRelease"))) {
     const src = str(hr.object, "spec", "chart", "spec", "sourceRef", "kind");
-    if (src === "HelmRepository" && !asObject(path(hr.object, "spec", "chart", "spec", "verify"))) out.push(`${describe(hr)}'s chart is not verified`);
+    const gap = src === "HelmRepository" ? verificationGap(m, hr, `${describe(hr)}'s chart is not verified`) : null;
+    if (gap) out.push(gap);
   }
   return out;
 }
@@ -76,7 +85,7 @@ export const POSTURE: readonly PostureDef[] = [
       const sources = m.objects.filter((o) => isKind(o, GROUP.source, "GitRepository", "OCIRepository"));
       if (sources.length === 0) return "no GitRepository or OCIRepository in the repository";
       // A FluxInstance's sync source carries what its spec.kustomize.patches set (layout 10): the loader renders it.
-      const lacking = sources.filter((o) => !asObject(path(o.object, "spec", "verify"))).map((o) => `${describe(o)} has no spec.verify`);
+      const lacking = sources.flatMap((o) => verificationGap(m, o, `${describe(o)} has no spec.verify`) ?? []);
       lacking.push(...unverifiedCharts(m));
       return { shown: `${plural(sources.length, "source")} verified`, lacking };
     },

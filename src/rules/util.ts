@@ -1,6 +1,6 @@
 /** Helpers shared by rules. Pure functions over the model. */
 import { substitutionLiteral } from "../core/envsubst.js";
-import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, objectId, path, str } from "../core/flux.js";
+import { asArray, asObject, asString, FLUX_CONTROLLERS, GROUP, groupOf, isTemplated, objectId, path, str } from "../core/flux.js";
 import { refOf, runsFlux, type FleetModel, type FluxCluster, type ModelObject, type Reconciler } from "../core/model.js";
 import type { BindingNode, Subject } from "../core/rbac.js";
 import type { Report } from "../core/rule.js";
@@ -41,14 +41,7 @@ export function clustersWithObjects(model: FleetModel): FluxCluster[] {
 
 export const CLUSTER_ADMIN = "cluster-admin";
 
-/**
- * A value fluxguard cannot know before Flux or the Flux Operator fills it in: an unresolved
- * postBuild variable (`${var}`) or a ResourceSet input (`<< inputs.x >>`). Rules treat such a
- * field as unknown: neither a finding nor proof of safety.
- */
-export function isTemplated(v: unknown): boolean {
-  return typeof v === "string" && (/\$\{[^}]*\}/.test(v) || /<<[^>]*>>/.test(v));
-}
+export { isTemplated } from "../core/flux.js";
 
 /**
  * Whether a string is a placeholder resolved outside Git (secret managers, templating). A

@@ -2,8 +2,9 @@ import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, path, str } from "../../core/flux.js";
 import { describeCheckout, gitCheckout } from "../../core/gitref.js";
 import { defineRule } from "../../core/rule.js";
+import { sourceVerification } from "../../core/verification.js";
 import { auditedObjects, describe, isFluxKind } from "../util.js";
-import { appliedBy, effectiveSource, fleetGitOwners, fromFluxInstance, gitOwner, isApplied, usersOf, verifyOf } from "./usage.js";
+import { appliedBy, effectiveSource, fleetGitOwners, fromFluxInstance, gitOwner, isApplied, usersOf } from "./usage.js";
 
 export default defineRule({
   meta: {
@@ -46,7 +47,7 @@ spec:
     for (const m of auditedObjects(model)) {
       if (!isFluxKind(m, GROUP.source, "GitRepository")) continue;
       const obj = effectiveSource(m);
-      if (verifyOf(obj, "spec")) continue;
+      if (sourceVerification(model, m)?.verify) continue;
       const u = usersOf(model, m);
       const applied = isApplied(u);
       const checkout = gitCheckout(path(obj, "spec", "ref"));

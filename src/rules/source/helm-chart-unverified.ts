@@ -1,18 +1,11 @@
 import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
-import { asObject, GROUP, isHelmRelease, path, str } from "../../core/flux.js";
-import { ociRepositoryOf } from "../../core/notation.js";
+import { GROUP, isHelmRelease, path, str } from "../../core/flux.js";
+import { sourceVerification, type SourceVerification } from "../../core/verification.js";
 import type { ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, findByKey, isFluxKind, isTemplated, refKey } from "../util.js";
+import { auditedObjects, describe, findByKey, isFluxKind, refKey } from "../util.js";
 import { isChartSource } from "./ocirepository-unverified.js";
-import { effectiveSource, usersOf, verificationProblems, verifyOf, whoApplies } from "./usage.js";
-
-/** The OCI repository of a chart served by an OCI HelmRepository (`oci://registry/charts` + chart name). */
-function chartArtifact(repo: ModelObject, chart: string | undefined): string | null {
-  const url = str(repo.object, "spec", "url");
-  if (!url || !chart || isTemplated(url) || isTemplated(chart)) return null;
-  return `${ociRepositoryOf(url).replace(/\/+$/, "")}/${chart}`;
-}
+import { usersOf, whoApplies } from "./usage.js";
 
 export default defineRule({
   meta: {
@@ -54,6 +47,10 @@ spec:
   },
   check({ model, report }) {
     const objects = auditedObjects(model);
+    // Not assessed (a trust policy not seen) is the posture's to say, never a verdict here.
+    const weaknesses = (v: SourceVerification): void => {
+      if (v.state !== "not-assessed") for (const p of v.problems) report({ object: v.owner, pointer: v.pointer, message: `${describe(v.owner)}: ${p}` });
+    };
     const isOciHelmRepo = (m: ModelObject | undefined): boolean => !!m && isFluxKind(m, GROUP.source, "HelmRepository") && str(m.object, "spec", "type") === "oci";
     for (const m of objects) {
       const ns = m.object.metadata.namespace ?? "default";
@@ -61,30 +58,22 @@ spec:
         const key = refKey(path(m.object, "spec", "chart", "spec", "sourceRef"), ns);
         const repo = key ? findByKey(model, key, m) : undefined;
         if (!isOciHelmRepo(repo)) continue;
-        const verify = path(m.object, "spec", "chart", "spec", "verify");
-        if (verify === undefined) {
-          report({ object: m, pointer: "/spec/chart/spec", message: `${describe(m)} installs chart ${str(m.object, "spec", "chart", "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.chart.spec.verify` });
-        } else if (asObject(verify)) {
-          const artifact = chartArtifact(repo!, str(m.object, "spec", "chart", "spec", "chart"));
-          for (const p of verificationProblems(asObject(verify)!, { model, owner: m, artifact })) report({ object: m, pointer: "/spec/chart/spec/verify", message: `${describe(m)}: ${p}` });
-        }
+        const v = sourceVerification(model, m)!;
+        if (!v.verify) report({ object: m, pointer: "/spec/chart/spec", message: `${describe(m)} installs chart ${str(m.object, "spec", "chart", "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.chart.spec.verify` });
+        else weaknesses(v);
       } else if (isFluxKind(m, GROUP.source, "HelmChart")) {
         const key = refKey(path(m.object, "spec", "sourceRef"), ns);
         const repo = key ? findByKey(model, key, m) : undefined;
         if (!isOciHelmRepo(repo)) continue;
-        const verify = verifyOf(m.object as never, "spec");
-        if (!verify) report({ object: m, pointer: "/spec", message: `${describe(m)} fetches chart ${str(m.object, "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.verify` });
-        else for (const p of verificationProblems(verify, { model, owner: m, artifact: chartArtifact(repo!, str(m.object, "spec", "chart")) })) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
+        const v = sourceVerification(model, m)!;
+        if (!v.verify) report({ object: m, pointer: "/spec", message: `${describe(m)} fetches chart ${str(m.object, "spec", "chart") ?? "?"} from OCI ${describe(repo!)} without spec.verify` });
+        else weaknesses(v);
       } else if (isFluxKind(m, GROUP.source, "OCIRepository") && isChartSource(model, m)) {
-        const obj = effectiveSource(m);
-        const verify = verifyOf(obj, "spec");
+        const v = sourceVerification(model, m)!;
         const users = usersOf(model, m).helmReleases;
         const who = users.length ? `: ${whoApplies(users, "install")} it` : "";
-        if (!verify) report({ object: m, pointer: "/spec", message: `${describe(m)} serves a Helm chart without spec.verify${who}` });
-        else {
-          const url = str(obj, "spec", "url");
-          for (const p of verificationProblems(verify, { model, owner: m, artifact: url && !isTemplated(url) ? ociRepositoryOf(url) : null })) report({ object: m, pointer: "/spec/verify", message: `${describe(m)}: ${p}` });
-        }
+        if (!v.verify) report({ object: m, pointer: "/spec", message: `${describe(m)} serves a Helm chart without spec.verify${who}` });
+        else weaknesses(v);
       }
     }
   },

@@ -1,10 +1,10 @@
 import { SOURCE_USER_KINDS, RECONCILER_KINDS } from "../../core/model-kinds.js";
 import { GROUP, str } from "../../core/flux.js";
-import { ociRepositoryOf } from "../../core/notation.js";
+import { sourceVerification } from "../../core/verification.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
-import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
-import { appliedBy, effectiveSource, isApplied, usersOf, verificationProblems, verifyOf } from "./usage.js";
+import { auditedObjects, describe, isFluxKind } from "../util.js";
+import { appliedBy, effectiveSource, isApplied, usersOf, } from "./usage.js";
 
 /** An OCIRepository that holds a Helm chart: helm-chart-unverified covers it. */
 export function isChartSource(model: FleetModel, m: ModelObject): boolean {
@@ -42,8 +42,8 @@ spec:
       const obj = effectiveSource(m);
       const u = usersOf(model, m);
       const applied = isApplied(u);
-      const verify = verifyOf(obj, "spec");
-      if (!verify) {
+      const v = sourceVerification(model, m)!;
+      if (!v.verify) {
         report({
           object: m,
           pointer: "/spec",
@@ -52,8 +52,8 @@ spec:
         });
         continue;
       }
-      const url = str(obj, "spec", "url");
-      for (const p of verificationProblems(verify, { model, owner: m, artifact: url && !isTemplated(url) ? ociRepositoryOf(url) : null })) report({ object: m, pointer: "/spec/verify", severity: applied ? "high" : "medium", message: `${describe(m)}: ${p}` });
+      // Not assessed (a trust policy not seen) is the posture's to say, never a verdict here.
+      if (v.state !== "not-assessed") for (const p of v.problems) report({ object: m, pointer: "/spec/verify", severity: applied ? "high" : "medium", message: `${describe(m)}: ${p}` });
     }
   },
 });

@@ -1,8 +1,9 @@
 import { SOURCE_USER_KINDS } from "../../core/model-kinds.js";
 import { asObject, GROUP, path, str } from "../../core/flux.js";
 import { defineRule } from "../../core/rule.js";
+import { sourceVerification } from "../../core/verification.js";
 import { auditedObjects, describe, isFluxKind, isTemplated } from "../util.js";
-import { effectiveSource, isApplied, usersOf, verifyOf } from "./usage.js";
+import { effectiveSource, isApplied, usersOf } from "./usage.js";
 
 /** Where each kind keeps its address. */
 const URL_FIELD: Record<string, string> = {
@@ -31,7 +32,7 @@ export default defineRule({
     name: internal-ca      # ca.crt`,
     },
     references: ["https://fluxcd.io/flux/components/source/", "https://fluxcd.io/flux/components/image/imagerepositories/"],
-    reads: [...new Set<string>(["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "ImageRepository", ...SOURCE_USER_KINDS])],
+    reads: [...new Set<string>(["GitRepository", "OCIRepository", "HelmRepository", "Bucket", "ImageRepository", "Secret", ...SOURCE_USER_KINDS])],
   },
   check({ model, report }) {
     for (const m of auditedObjects(model)) {
@@ -45,10 +46,12 @@ export default defineRule({
       const insecure = path(obj, "spec", "insecure") === true;
       if (!plain && !insecure) continue;
       const creds = asObject(path(obj, "spec", "secretRef")) !== undefined;
-      const verified = verifyOf(obj, "spec") !== undefined;
+      const verification = sourceVerification(model, m);
+      const verified = verification?.state === "verified";
+      const unseen = verification?.state === "not-assessed" ? verification.problems[0] : undefined;
       const applied = kind === "ImageRepository" || isApplied(usersOf(model, m));
       const severity = creds || (applied && !verified) ? "high" : "medium";
-      const consequence = creds ? "its credentials (secretRef) travel in clear text" : verified ? "signatures still protect the content, but not its confidentiality" : "anyone on the path can replace what Flux fetches";
+      const consequence = creds ? "its credentials (secretRef) travel in clear text" : verified ? "signatures still protect the content, but not its confidentiality" : unseen ? `whether signatures protect the content was not assessed (${unseen})` : "anyone on the path can replace what Flux fetches";
       if (plain) {
         report({ object: m, pointer: `/spec/${field}`, severity, message: `${describe(m)} fetches from ${addr.replace(/\/\/[^@/]*@/, "//***@")} without TLS: ${consequence}` });
       }

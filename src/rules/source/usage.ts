@@ -1,9 +1,8 @@
 /** Who uses a Flux source, and what its verification looks like. Shared by the source rules. */
-import { asArray, asObject, asString, GROUP, isFluxKustomization, isHelmRelease, path, str } from "../../core/flux.js";
+import { asArray, asObject, GROUP, isFluxKustomization, isHelmRelease, path, str } from "../../core/flux.js";
 import type { FleetModel, ModelObject } from "../../core/model.js";
-import { judgeTrustPolicy } from "../../core/notation.js";
 import type { JsonObject } from "../../core/types.js";
-import { auditedObjects, describe, isFluxKind, isTemplated, objectKey, refKey } from "../util.js";
+import { auditedObjects, describe, isFluxKind, objectKey, refKey } from "../util.js";
 
 export interface SourceUsers {
   /** Flux Kustomizations that apply the source's content. */
@@ -83,80 +82,6 @@ export function fromFluxInstance(m: ModelObject): boolean {
 
 export function verifyOf(o: JsonObject, ...at: string[]): JsonObject | undefined {
   return asObject(path(o, ...at, "verify"));
-}
-
-/** A Go regular expression that matches more than one exact identity by accident. */
-function weakIdentity(re: string): string | null {
-  const t = re.trim();
-  if (t === "" || /^\^?\.?[*+]\$?$/.test(t) || t === "*") return "matches any identity";
-  if (!t.startsWith("^") || !t.endsWith("$")) return "is not anchored with ^…$, so it matches any identity that merely contains it";
-  return null;
-}
-
-/** Where a verification block sits, so that the Secret it names can be read. */
-export interface VerifyContext {
-  model: FleetModel;
-  /** The object holding `verify` (its namespace is the Secret's). */
-  owner: ModelObject;
-  /** The artifact's repository (`registry/ns/repo`), when known. */
-  artifact: string | null;
-}
-
-/** A key of a Secret in the model, decoded (`data` is base64); null when absent or SOPS-encrypted. */
-function secretValue(secret: ModelObject, key: string): string | null {
-  const sd = asString(path(secret.object, "stringData", key));
-  const raw = sd ?? asString(path(secret.object, "data", key));
-  if (raw === undefined || /^ENC\[[A-Z0-9_]+,/.test(raw.trim())) return null;
-  if (sd !== undefined) return sd;
-  try {
-    return Buffer.from(raw, "base64").toString("utf8");
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A notation verification judged by its trust policy (src/core/notation.ts), read from the
- * `secretRef` Secret when the repository holds it in the clear. Nothing is claimed when the
- * Secret is not there or is encrypted.
- */
-function notationProblems(verify: JsonObject, ctx: VerifyContext): string[] {
-  const name = str(verify, "secretRef", "name");
-  if (!name || isTemplated(name)) return [];
-  const ns = ctx.owner.object.metadata.namespace ?? "default";
-  const pool = [...ctx.model.objects, ...ctx.model.fileObjects].filter((m) => m.object.kind === "Secret" && m.object.metadata.name === name && (m.object.metadata.namespace ?? ns) === ns);
-  const secret = pool.find((m) => m.clusterId === ctx.owner.clusterId) ?? pool[0];
-  if (!secret) return [];
-  const policy = secretValue(secret, "trustpolicy.json");
-  if (policy === null) return [];
-  const keys = [...Object.keys(asObject(path(secret.object, "data")) ?? {}), ...Object.keys(asObject(path(secret.object, "stringData")) ?? {})];
-  const verdict = judgeTrustPolicy(policy, ctx.artifact, keys.filter((k) => /\.(pem|crt)$/.test(k)).length);
-  return verdict ? verdict.problems.map((p) => `notation verification is weak (Secret ${ns}/${name}, ${p})`) : [];
-}
-
-/**
- * Problems with a cosign/notation verification block: keyless cosign without identity
- * matching, or with wildcard / unanchored identity expressions; a notation trust policy
- * (when its Secret is in the repository) at level skip, audit or permissive, with
- * registryScopes that miss the artifact, or with an empty trust store.
- */
-export function verificationProblems(verify: JsonObject, ctx?: VerifyContext): string[] {
-  const provider = asString(verify["provider"]) ?? "cosign";
-  if (provider === "notation") return ctx ? notationProblems(verify, ctx) : [];
-  if (provider !== "cosign") return [];
-  if (asObject(verify["secretRef"])) return [];
-  const ids = asArray(verify["matchOIDCIdentity"]);
-  if (ids.length === 0) return ["keyless cosign verification without matchOIDCIdentity accepts a signature by any Sigstore identity"];
-  const out: string[] = [];
-  ids.forEach((id, i) => {
-    for (const field of ["subject", "issuer"]) {
-      const v = str(id, field);
-      if (v === undefined || isTemplated(v)) continue;
-      const why = weakIdentity(v);
-      if (why) out.push(`matchOIDCIdentity[${i}].${field} '${v}' ${why}`);
-    }
-  });
-  return out;
 }
 
 /**
