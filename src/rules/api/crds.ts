@@ -37,8 +37,18 @@ export function crdFor(apiVersion: string, kind: string): CrdKind | undefined {
 
 export const FLUX_GROUPS: ReadonlySet<string> = new Set(Object.values(bundle.kinds).map((k) => k.group));
 
-/** The release that stopped serving an API version (FLUX-FACTS.md §5.1), when known. */
-const REMOVED_IN: Record<string, string> = {
+/**
+ * The release that stopped serving an API version, when known: the "Upgrade Procedure" of each
+ * release announcement (fluxcd/website content/en/blog/…-announcing-flux-v2.N.0, and the roadmap's
+ * "EOL and Deprecations"; FLUX-FACTS.md §5.1 for v2.8 and v2.9). Flux v2.7 removed the first beta
+ * versions of every group; v2.8 and v2.9 the second.
+ */
+export const REMOVED_IN: Readonly<Record<string, string>> = {
+  "source.toolkit.fluxcd.io/v1beta1": "v2.7",
+  "kustomize.toolkit.fluxcd.io/v1beta1": "v2.7",
+  "helm.toolkit.fluxcd.io/v2beta1": "v2.7",
+  "image.toolkit.fluxcd.io/v1beta1": "v2.7",
+  "notification.toolkit.fluxcd.io/v1beta1": "v2.7",
   "source.toolkit.fluxcd.io/v1beta2": "v2.8",
   "kustomize.toolkit.fluxcd.io/v1beta2": "v2.8",
   "helm.toolkit.fluxcd.io/v2beta2": "v2.8",

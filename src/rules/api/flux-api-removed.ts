@@ -11,10 +11,11 @@ export default defineRule({
     id: "flux-api-removed",
     title: "Flux API version that current Flux no longer serves",
     severity: "high",
+    severityVaries: "high when the Flux the cluster declares (else current Flux) no longer serves the version; low (upgrade debt) when the declared Flux still serves it and a later release removed it",
     threats: ["weakness-2-unverified-commits", "weakness-4-unscoped-kustomization", "weakness-6-no-alerting"],
-    summary: "an object uses a Flux apiVersion the Flux 2.9 CRDs no longer serve (v1beta2 sources and Kustomizations, HelmRelease v2beta2, …)",
+    summary: "an object uses a Flux apiVersion the Flux 2.9 CRDs no longer serve (v1beta1/v1beta2 sources and Kustomizations, HelmRelease v2beta1/v2beta2, …); with a declared older Flux, what a later release removed is upgrade debt",
     rationale:
-      "Flux v2.8 removed source.toolkit.fluxcd.io/v1beta2, kustomize.toolkit.fluxcd.io/v1beta2 and helm.toolkit.fluxcd.io/v2beta2 from its CRDs; v2.9 removed the v1beta2 image and notification APIs. An object still written against them no longer applies: the server-side dry run of the whole Kustomization fails, so every hardening in it (verification, service accounts, alerts) silently stops being applied while the old objects stay in the cluster. The seed's HelmRelease is `helm.toolkit.fluxcd.io/v2beta2` and its ImagePolicy and ImageRepository are `image.toolkit.fluxcd.io/v1beta2`.",
+      "Flux v2.7 removed the v1beta1 APIs (source, kustomize, image, notification) and helm.toolkit.fluxcd.io/v2beta1; v2.8 removed source.toolkit.fluxcd.io/v1beta2, kustomize.toolkit.fluxcd.io/v1beta2 and helm.toolkit.fluxcd.io/v2beta2 from its CRDs; v2.9 removed the v1beta2 image and notification APIs. An object still written against them no longer applies: the server-side dry run of the whole Kustomization fails, so every hardening in it (verification, service accounts, alerts) silently stops being applied while the old objects stay in the cluster. The seed's HelmRelease is `helm.toolkit.fluxcd.io/v2beta2` and its ImagePolicy and ImageRepository are `image.toolkit.fluxcd.io/v1beta2`.",
     remediation: {
       text: "Move the object to the served version and make the field changes the finding lists; `flux migrate` rewrites manifests in a repository.",
       snippet: `apiVersion: helm.toolkit.fluxcd.io/v2          # was v2beta2 (removed in Flux v2.8)
