@@ -44,6 +44,13 @@ export interface NotAssessed {
   what: string;
   /** The file (relative to the scan root) that declares what was not seen, when there is one. */
   file?: string | null;
+  /**
+   * The clusters (model cluster ids) whose Flux would apply what was not seen. Absent when that
+   * is not known (a skipped file, an unattached object): the gap then counts against every
+   * cluster. A per-cluster posture also counts a hub's gaps against the clusters it reaches
+   * through `spec.kubeConfig` ({@link gapsOfCluster}).
+   */
+  clusters?: readonly string[];
 }
 
 /** Anything that carries the list (a FleetModel, or a builder before the model exists). */
@@ -58,11 +65,34 @@ export interface CoverageHolder {
 export function markNotAssessed(model: CoverageHolder, gap: NotAssessed): void {
   const prev = model.notAssessed.find((g) => g.reason === gap.reason && g.what === gap.what);
   if (!prev) {
-    model.notAssessed.push({ ...gap, areas: gap.areas === "all" ? "all" : [...gap.areas] });
+    const { clusters, ...rest } = gap;
+    model.notAssessed.push({ ...rest, areas: gap.areas === "all" ? "all" : [...gap.areas], ...(clusters ? { clusters: [...new Set(clusters)] } : {}) });
     return;
   }
+  // Clusters: the union; a gap recorded once without clusters belongs to every cluster.
+  if (!prev.clusters || !gap.clusters) delete prev.clusters;
+  else prev.clusters = [...new Set([...prev.clusters, ...gap.clusters])];
   if (prev.areas === "all") return;
   prev.areas = gap.areas === "all" ? "all" : [...new Set([...prev.areas, ...gap.areas])];
+}
+
+/**
+ * A gap's `clusters` for content one cluster's Flux applies: none (every cluster) when the
+ * cluster is unknown or a pseudo-cluster such as `(unattached)`.
+ */
+export function clustersOf(clusterId: string | null | undefined): { clusters?: string[] } {
+  return clusterId && !clusterId.startsWith("(") ? { clusters: [clusterId] } : {};
+}
+
+/**
+ * The gaps that count against one cluster: those recorded for it, those recorded for no
+ * particular cluster, and those of the hubs that reach it through `spec.kubeConfig` (unseen
+ * content on a hub may be what it applies to its spokes). `hubOf` gives a cluster's hub id.
+ */
+export function gapsOfCluster(gaps: readonly NotAssessed[], clusterId: string, hubOf: (id: string) => string | undefined): NotAssessed[] {
+  const reach = new Set<string>([clusterId]);
+  for (let id = hubOf(clusterId); id !== undefined && !reach.has(id); id = hubOf(id)) reach.add(id);
+  return gaps.filter((g) => !g.clusters || g.clusters.some((c) => reach.has(c)));
 }
 
 /** The gaps that touch one posture row, sorted by reason then what (deterministic output). */

@@ -245,3 +245,92 @@ spec:
   assert.equal(col("clusters/beta"), "not-applicable");
   assert.notEqual(col("clusters/alpha"), "not-applicable");
 });
+
+test("posture per cluster: a gap counts only against the cluster whose Flux would apply the unseen content; a gap of no particular cluster counts against each", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fg-posture-gaps-"));
+  const sync = (c: string): string => `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: ssh://git@github.com/example/fleet.git
+  ref:
+    branch: main
+  verify:
+    mode: HEAD
+    secretRef:
+      name: signing-keys
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./clusters/${c}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+`;
+  for (const c of ["staging", "production"]) {
+    mkdirSync(join(dir, "clusters", c, "flux-system"), { recursive: true });
+    writeFileSync(join(dir, "clusters", c, "flux-system", "gotk-sync.yaml"), sync(c));
+  }
+  // Only staging applies a tenant repository fluxguard cannot read (not mapped in .fluxguard.yaml).
+  writeFileSync(
+    join(dir, "clusters/staging/tenant.yaml"),
+    `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: tenant
+  namespace: flux-system
+spec:
+  interval: 5m
+  url: ssh://git@github.com/example/tenant.git
+  ref:
+    branch: main
+  verify:
+    mode: HEAD
+    secretRef:
+      name: signing-keys
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: tenant
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./deploy
+  prune: true
+  serviceAccountName: tenant
+  sourceRef:
+    kind: GitRepository
+    name: tenant
+`,
+  );
+  const perCluster = (r: AuditReport, id: string): Map<string, { verdict: string; because: string }> => new Map((row(r, id).clusters ?? []).map((c) => [c.cluster, c]));
+  let r = await runAudit({ root: dir, kustomize: null });
+  const gap = /Kustomization\/flux-system\/tenant/;
+  assert.ok(
+    r.posture.every((p) => p.notAssessed.some((g) => gap.test(g.what))),
+    "fleet-wide, every row lists the staging gap",
+  );
+  for (const id of ["malicious-commit", "developer-pushes-cluster-role-binding", "git-credentials-exfiltrated"]) {
+    const per = perCluster(r, id);
+    assert.equal(per.get("clusters/staging")!.verdict, row(r, id).verdict === "exposed" ? per.get("clusters/staging")!.verdict : "not-assessed", id);
+    assert.match(per.get("clusters/staging")!.because, row(r, id).verdict === "exposed" ? /./ : gap, id);
+    assert.doesNotMatch(per.get("clusters/production")!.because, gap, `${id}: production does not apply the tenant repository`);
+  }
+  // The malicious-commit row of production is decided by its own sources alone: both verified.
+  assert.equal(perCluster(r, "malicious-commit").get("clusters/production")!.verdict, "defended");
+  // A file the walk skipped belongs to no particular cluster: it counts against both.
+  writeFileSync(join(dir, "clusters/production/blob.yaml"), Buffer.from([0x00, 0x01, 0x02, 0xff, 0x00]));
+  r = await runAudit({ root: dir, kustomize: null });
+  assert.equal(perCluster(r, "malicious-commit").get("clusters/production")!.verdict, "not-assessed");
+  assert.match(perCluster(r, "malicious-commit").get("clusters/production")!.because, /blob\.yaml/);
+});

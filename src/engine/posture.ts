@@ -10,7 +10,7 @@
  *   is positive evidence of the hardening for every relevant object. "No rule fired" alone is
  *   never `defended`.
  */
-import { notAssessedFor, POSTURE_AREAS, type NotAssessed, type PostureArea } from "../core/coverage.js";
+import { gapsOfCluster, notAssessedFor, POSTURE_AREAS, type NotAssessed, type PostureArea } from "../core/coverage.js";
 import { asArray, asObject, GROUP, groupOf, path, str } from "../core/flux.js";
 import type { FleetModel, FluxCluster, ModelObject, Reconciler } from "../core/model.js";
 import { sourceVerification } from "../core/verification.js";
@@ -194,13 +194,16 @@ export function evaluatePosture(model: FleetModel, findings: readonly Finding[],
 }
 
 /**
- * The model as one cluster sees it: its objects, reconcilers, ResourceSets and post-renderers.
- * What was not seen keeps every entry (a gap is not attributed to a cluster, so it counts
- * against each one: never a `defended` the fleet-wide row could not give).
+ * The model as one cluster sees it: its objects, reconcilers, ResourceSets and post-renderers,
+ * and what was not seen there (src/core/coverage.ts gapsOfCluster): gaps recorded for this
+ * cluster or its hub, and gaps recorded for no particular cluster (those count against each
+ * one: never a `defended` the unseen content could contradict).
  */
 function clusterView(model: FleetModel, c: FluxCluster): FleetModel {
   const objects = model.objects.filter((o) => o.clusterId === c.id);
-  const view: FleetModel = { ...model, objects, reconcilers: c.reconcilers, clusters: [c] };
+  const hubOf = (id: string): string | undefined => model.clusters.find((x) => x.id === id)?.remote?.hub;
+  const notAssessed = gapsOfCluster(model.notAssessed, c.id, hubOf);
+  const view: FleetModel = { ...model, objects, reconcilers: c.reconcilers, clusters: [c], notAssessed };
   if (model.resourceSets) view.resourceSets = model.resourceSets.filter((e) => e.clusterId === c.id);
   if (model.postRendered) view.postRendered = model.postRendered.filter((p) => p.release.clusterId === c.id);
   return view;

@@ -10,7 +10,7 @@
  */
 import { stringify } from "yaml";
 import { asArray, asObject, asString, isHelmRelease, path } from "../core/flux.js";
-import { markNotAssessed } from "../core/coverage.js";
+import { clustersOf, markNotAssessed } from "../core/coverage.js";
 import { POST_RENDER_STAND_IN, type FleetModel, type ModelObject, type PostRendered } from "../core/model.js";
 import { pointer as ptr } from "../core/pointer.js";
 import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
@@ -185,7 +185,7 @@ async function applyStep(model: FleetModel, m: ModelObject, s: Step, ns: string,
   }
   if (objects.length === 0 && s.kinds.length > 0 && problem !== undefined) {
     const where = m.origin.file ? ` (${m.origin.file})` : "";
-    markNotAssessed(model, { areas: ["helm-values-injected"], reason: "not-expanded", what: `post-renderer patch of HelmRelease ${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}${where}: ${problem}`, file: m.origin.file ?? null });
+    markNotAssessed(model, { areas: ["helm-values-injected"], reason: "not-expanded", what: `post-renderer patch of HelmRelease ${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}${where}: ${problem}`, file: m.origin.file ?? null, ...clustersOf(m.clusterId) });
     return { release: m, pointer: s.pointer, objects: [], problem };
   }
   return { release: m, pointer: s.pointer, objects };

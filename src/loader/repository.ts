@@ -30,7 +30,7 @@ import type {
 } from "../core/model.js";
 import { refOf } from "../core/model.js";
 import { getAt, pointer } from "../core/pointer.js";
-import { markNotAssessed, type NotAssessed } from "../core/coverage.js";
+import { clustersOf, markNotAssessed, type NotAssessed } from "../core/coverage.js";
 import type { JsonObject, JsonValue, K8sObject, SourceLocation } from "../core/types.js";
 import { isInside, KUSTOMIZATION_FILES, toRel, walkYaml, type Notice } from "./files.js";
 import { DEFAULT_MAX_FILE_BYTES, readTextBounded, ReadGuard, secureJoin } from "./guard.js";
@@ -418,11 +418,11 @@ class ModelBuilder {
           if (!job) {
             this.renders.set(rkey, { method: null, dir: null, objects: [], problems: [problem!] });
             this.renderNotes.push({ reconciler: noteLabel(item), file: item.ks.origin.file ?? null, method: null, objects: 0, problems: [problem!] });
-            this.markUnrendered(item.ks, problem!);
+            this.markUnrendered(item, problem!);
             continue;
           }
           const outcome = results.get(job.id)!;
-          if (outcome.method === null) this.markUnrendered(item.ks, outcome.problems.join("; ") || "not rendered");
+          if (outcome.method === null) this.markUnrendered(item, outcome.problems.join("; ") || "not rendered");
           for (const u of outcome.unassessed ?? []) this.unassessed.push({ file: item.ks.origin.file ?? ksLabel(item.ks), reason: `${ksLabel(item.ks)}: ${u}` });
           const target = this.targetOf(item);
           const rendered = this.adopt(item, target, outcome.docs, outcome.method === "kustomize" || outcome.method === "flux-generated" ? outcome.method : "builtin");
@@ -543,10 +543,11 @@ class ModelBuilder {
       });
       // What a ResourceSet would create (or create for unresolved inputs) is unseen: every row.
       const rsName = `ResourceSet ${rs.object.metadata.namespace ?? "default"}/${rs.object.metadata.name}`;
-      if (exp.tool === null) markNotAssessed(this, { areas: "all", reason: "not-expanded", what: `${rsName} (the Flux Operator CLI is not available)`, file: rs.origin.file ?? null });
-      for (const u of exp.unresolved) markNotAssessed(this, { areas: "all", reason: "provider-inputs", what: `${rsName}: inputs from ${u}`, file: rs.origin.file ?? null });
+      const rsClusters = clustersOf(clusterId);
+      if (exp.tool === null) markNotAssessed(this, { areas: "all", reason: "not-expanded", what: `${rsName} (the Flux Operator CLI is not available)`, file: rs.origin.file ?? null, ...rsClusters });
+      for (const u of exp.unresolved) markNotAssessed(this, { areas: "all", reason: "provider-inputs", what: `${rsName}: inputs from ${u}`, file: rs.origin.file ?? null, ...rsClusters });
       for (const p of exp.problems.filter((x) => x.startsWith("flux-operator build resourceset failed"))) {
-        markNotAssessed(this, { areas: "all", reason: "not-expanded", what: `${rsName} (${p})`, file: rs.origin.file ?? null });
+        markNotAssessed(this, { areas: "all", reason: "not-expanded", what: `${rsName} (${p})`, file: rs.origin.file ?? null, ...rsClusters });
       }
       this.renderNotes.push({
         reconciler: clusterId === UNATTACHED ? rsLabel : `${rsLabel} (cluster ${clusterId})`,
@@ -582,18 +583,25 @@ class ModelBuilder {
         ? `remote cluster ${remote.clusterId}: ${label} impersonates ${item.ks.object.metadata.namespace ?? "default"}/${sa} there; that cluster's RBAC is only what this repository applies to it`
         : `remote cluster ${remote.clusterId}: ${label} applies there as the identity in ${remote.kind} ${remote.namespace}/${remote.name}, whose privileges are not in the repository`,
       file: item.ks.origin.file ?? null,
+      clusters: [remote.clusterId],
     });
     return remote.clusterId;
   }
 
-  /** A Kustomization whose content was not seen: every posture row depends on what it would apply. */
-  private markUnrendered(ks: ModelObject, problem: string): void {
+  /**
+   * A Kustomization whose content was not seen: every posture row of the cluster it applies to
+   * (its own, or the remote cluster its `spec.kubeConfig` reaches) depends on what it would apply.
+   */
+  private markUnrendered(item: QueueItem, problem: string): void {
+    const ks = item.ks;
     const unmapped = /is not this repository|not generated from sources that are|generated from sources that are not/.test(problem);
+    const target = kubeConfigTarget(ks.object, item.clusterId)?.clusterId ?? item.clusterId;
     markNotAssessed(this, {
       areas: "all",
       reason: unmapped ? "unmapped-source" : "not-rendered",
       what: `${ksLabel(ks)} (${problem.split("; ")[0]})`,
       file: ks.origin.file ?? null,
+      ...clustersOf(target),
     });
   }
 
@@ -761,6 +769,7 @@ class ModelBuilder {
         reason: "not-rendered",
         what: `${name}: controller arguments inferred from spec.cluster (flux-operator build instance: ${res.error})`,
         file: inst.origin.file ?? null,
+        ...clustersOf(this.instanceCluster.get(inst.key)),
       });
       const patches = asArray(at(inst.object, "spec", "kustomize", "patches"));
       if (patches.length === 0 || sync.length === 0) continue;
@@ -772,7 +781,7 @@ ${JSON.stringify(m.object)}
         "kustomization.yaml": JSON.stringify({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["sync.yaml"], patches }),
       });
       if (out === null || "error" in out) {
-        markNotAssessed(this, { areas: ["malicious-commit"], reason: "not-rendered", what: `${name}: spec.kustomize.patches on the sync objects (${out === null ? "no kustomize" : out.error})`, file: inst.origin.file ?? null });
+        markNotAssessed(this, { areas: ["malicious-commit"], reason: "not-rendered", what: `${name}: spec.kustomize.patches on the sync objects (${out === null ? "no kustomize" : out.error})`, file: inst.origin.file ?? null, ...clustersOf(this.instanceCluster.get(inst.key)) });
         continue;
       }
       for (const m of sync) {
