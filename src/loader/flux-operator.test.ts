@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { auditDir } from "../testing/rule-tester.js";
 import { fixturePath } from "../testing/paths.js";
 import type { AuditReport, Finding } from "../engine/report.js";
-import { findFluxOperator, inputSetLabel, parseExpanded } from "./flux-operator.js";
+import { findFluxOperator, inputSetLabel, parseExpanded, templateDocumentOf, templateDocuments } from "./flux-operator.js";
 
 const fleet = fixturePath(import.meta.url, "fixtures", "resourceset-fleet");
 const tool = findFluxOperator(process.env);
@@ -136,4 +136,34 @@ test("flux-operator: the origin mark is taken back out of the builder's output",
   assert.deepEqual(out[1]!.object.metadata.annotations, { keep: "1" });
   assert.equal(inputSetLabel({ provider: { name: "p" }, prs: { id: "7", branch: "fix" } }), "fix");
   assert.equal(inputSetLabel(null), null);
+});
+
+test("templateDocumentOf: an object whose kind is a template action (kind: << inputs.kind >>) locates to its own document; a written kind still wins", () => {
+  const tmpl = [
+    "---",
+    "apiVersion: v1",
+    "kind: ServiceAccount",
+    "metadata:",
+    "  name: flux",
+    "  namespace: << inputs.tenant >>",
+    "---",
+    "apiVersion: rbac.authorization.k8s.io/v1",
+    "kind: << inputs.bindingKind >>",
+    "metadata:",
+    "  name: flux-<< inputs.tenant >>",
+    "---",
+    "apiVersion: << inputs.workloadApi >>",
+    'kind: "<< inputs.workloadKind >>"',
+    "metadata:",
+    "  name: << inputs.tenant >>-worker",
+  ].join("\n");
+  const docs = templateDocuments(tmpl);
+  assert.deepEqual(docs.map((d) => d.line), [1, 7, 12]);
+  const at = (apiVersion: string, kind: string, name: string): number | null => templateDocumentOf(docs, { apiVersion, kind, metadata: { name } })?.line ?? null;
+  assert.equal(at("v1", "ServiceAccount", "flux"), 1);
+  assert.equal(at("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "flux-team-a"), 7, "templated kind, matched by apiVersion and name");
+  assert.equal(at("apps/v1", "Deployment", "team-a-worker"), 12, "quoted templated kind and templated apiVersion, matched by name");
+  assert.equal(at("v1", "ServiceAccount", "other"), 1, "a written kind wins over a templated one whose name does not match");
+  assert.equal(at("batch/v1", "Job", "unrelated"), 12, "the one document that can produce a batch/v1 object");
+  assert.equal(at("rbac.authorization.k8s.io/v1", "RoleBinding", "unrelated"), null, "two templated documents fit and no name matches: none is guessed");
 });

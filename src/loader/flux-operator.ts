@@ -451,6 +451,13 @@ export function templateDocuments(template: string): TemplateDocument[] {
 
 /** The template document an expanded object came from: same kind (and apiVersion, unless templated), name matching when several do. */
 export function templateDocumentOf(docs: readonly TemplateDocument[], o: K8sObject): TemplateDocument | null {
-  const same = docs.filter((d) => d.kind === o.kind && (d.apiVersion === null || d.apiVersion.includes("<<") || d.apiVersion === o.apiVersion));
-  return same.find((d) => d.name?.test(o.metadata.name)) ?? same[0] ?? null;
+  const unquote = (v: string): string => v.trim().replace(/^["']|["']$/g, "");
+  const templated = (v: string): boolean => v.includes("<<");
+  const apiOk = (d: TemplateDocument): boolean => d.apiVersion === null || templated(d.apiVersion) || unquote(d.apiVersion) === o.apiVersion;
+  // A document whose kind is written out wins; a templated kind (`kind: << inputs.kind >>`) may
+  // be any kind, so it is matched by name (and apiVersion) only when no written kind matches.
+  const exact = docs.filter((d) => d.kind !== null && unquote(d.kind) === o.kind && apiOk(d));
+  const byName = (list: readonly TemplateDocument[]): TemplateDocument | undefined => list.find((d) => d.name?.test(o.metadata.name));
+  const open = docs.filter((d) => d.kind !== null && templated(d.kind) && apiOk(d));
+  return byName(exact) ?? byName(open) ?? exact[0] ?? (open.length === 1 ? open[0]! : null);
 }
