@@ -9,6 +9,8 @@
  *    ClusterRoleBinding that is denied. Each row is repeated against the platform floor, a bare
  *    node:https server that only parses the review (bench/_floor-server.ts), and the table gives
  *    ours/floor and the webhook's CPU time per request (from /proc).
+ *    Before that, the evaluator alone in the bench's process: CPU per review for a candidate of
+ *    each of four kinds (what the server's figures cannot separate from HTTP and TLS).
  * 2. End to end through the real kube-apiserver (test/e2e/cluster.sh): N concurrent creates of
  *    GitRepositories with no admission, with the generated ValidatingAdmissionPolicies, and
  *    with the policies plus the webhook (its watches on that cluster). Needs the e2e binaries
@@ -37,6 +39,10 @@ import { freePort, WebhookProcess } from "../src/e2e/webhook.js";
 import { bootstrapCertificates } from "../src/webhook/certs.js";
 import { baselineCluster, benchGitRepository, reviewBody, teamAdminBinding, tenantKustomization } from "../src/testing/admission.js";
 import type { K8sObject } from "../src/core/types.js";
+import { defaultConfig } from "../src/core/config.js";
+import { ALL_RULES } from "../src/rules/index.js";
+import { AdmissionEvaluator } from "../src/webhook/evaluate.js";
+import { StaticObjects } from "../src/webhook/objects.js";
 import { parseSpec } from "../src/generate/spec.js";
 import { rulePolicyDocs, admissionPolicyDocs } from "../src/generate/policies.js";
 import { stringifyDocs } from "../src/generate/emit.js";
@@ -127,12 +133,47 @@ function benchObjects(): K8sObject[] {
   return objs;
 }
 
+/**
+ * The evaluator alone, in this process: CPU per review of one candidate of each kind against
+ * the bench's objects (the baselines prepared first, as the server does after its watches
+ * settle), so a change to the review's cost shows without the HTTP and TLS around it.
+ */
+function inProcess(objects: K8sObject[]): void {
+  const source = new StaticObjects(objects);
+  const evaluator = new AdmissionEvaluator({ config: defaultConfig(), rules: ALL_RULES, denyAt: "high", mode: "enforce" });
+  evaluator.prepare(source.snapshot());
+  const snapshot = source.snapshot();
+  const candidates: Array<[string, K8sObject]> = [
+    ["Kustomization (tenant, allowed)", tenantKustomization("apps", "team-a") as K8sObject],
+    ["ClusterRoleBinding (cluster-admin, denied)", teamAdminBinding() as K8sObject],
+    ["GitRepository (signed, allowed)", benchGitRepository("in-process", "bench")],
+    ["ImagePolicy (bounded, allowed)", { apiVersion: "image.toolkit.fluxcd.io/v1", kind: "ImagePolicy", metadata: { name: "web", namespace: "team-a" }, spec: { imageRepositoryRef: { name: "web" }, policy: { semver: { range: ">=1.0.0 <2.0.0" } } } } as unknown as K8sObject],
+  ];
+  const rows: string[][] = [];
+  for (const [label, object] of candidates) {
+    const review = (): boolean => evaluator.review({ operation: "CREATE", object, oldObject: null }, snapshot).allowed;
+    for (let i = 0; i < 30; i++) review(); // warm-up (JIT)
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < 1000 * Math.min(SECONDS, 3)) {
+      review();
+      n++;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    rows.push([label, String(n), ((cpu.user + cpu.system) / 1000 / n).toFixed(3), ((performance.now() - t0) / n).toFixed(3)]);
+  }
+  console.log(`in-process reviews (${objects.length} objects in the model; load average ${loadAverage()})`);
+  console.log(table([["candidate", "reviews", "CPU ms/review", "wall ms/review"], ...rows]));
+}
+
 async function direct(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "fluxguard-bench-webhook-"));
   const children: ChildProcess[] = [];
   try {
     const certs = bootstrapCertificates({ dir, hosts: ["127.0.0.1"] });
     const objects = benchObjects();
+    inProcess(objects);
     const objectsFile = join(dir, "objects.yaml");
     writeFileSync(objectsFile, objects.map((o) => stringify(o)).join("---\n"));
     const port = await freePort();

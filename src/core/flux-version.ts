@@ -72,6 +72,8 @@ export function parseMinor(text: string): { major: number; minor: number } | nul
   return m ? { major: Number(m[1]), minor: Number(m[2]) } : null;
 }
 
+const GOTK_COMPONENTS = /(^|\/)gotk-components\.ya?ml$/;
+
 /** `host/owner/repo` of a Git or OCI URL (scheme, user, `.git` and trailing slashes dropped). */
 function repoPath(url: string): string {
   return url
@@ -90,45 +92,43 @@ function repoPath(url: string): string {
  * declarations of one kind, the first by file then name.
  */
 export function declaredFluxVersion(objects: readonly ModelObject[], headerOf: (file: string) => string | null): DeclaredFluxVersion | null {
-  // Only the kinds that can declare a version, sorted (a cluster holds thousands of objects).
-  const relevant = objects.filter((m) => {
-    const g = groupOf(m.object.apiVersion);
-    return g === GROUP.operator || g === GROUP.source || g === GROUP.kustomize || m.object.kind === "Deployment" || /(^|\/)gotk-components\.ya?ml$/.test(m.origin.file ?? "");
-  });
+  // Each step looks at the few objects of the kinds it reads, in file then name order (a
+  // cluster holds thousands of objects; the model is built for every admission request).
   const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  const sorted = relevant.sort((a, b) => byText(a.origin.file ?? "", b.origin.file ?? "") || byText(a.object.metadata.name, b.object.metadata.name));
+  const ordered = (pick: (m: ModelObject) => boolean): ModelObject[] =>
+    objects.filter(pick).sort((a, b) => byText(a.origin.file ?? "", b.origin.file ?? "") || byText(a.object.metadata.name, b.object.metadata.name));
   // 1. FluxInstance.
-  for (const m of sorted) {
-    if (m.object.kind !== "FluxInstance" || groupOf(m.object.apiVersion) !== GROUP.operator) continue;
+  for (const m of ordered((x) => x.object.kind === "FluxInstance" && groupOf(x.object.apiVersion) === GROUP.operator)) {
     const declared = str(m.object, "spec", "distribution", "version");
     const version = declared ? parseFluxVersion(declared) : null;
     if (declared && version) return { declared, version, evidence: { kind: "flux-instance", object: m, file: m.origin.file ?? null, detail: `FluxInstance ${m.object.metadata.namespace ?? ""}/${m.object.metadata.name} spec.distribution.version ${declared}` } };
   }
   // 2. gotk-components.yaml header, then the version label on Flux's own manifests.
-  const files = [...new Set(sorted.map((m) => m.origin.file).filter((f): f is string => f !== undefined && /(^|\/)gotk-components\.ya?ml$/.test(f)))];
+  const files = [...new Set(ordered((x) => x.origin.file !== undefined && GOTK_COMPONENTS.test(x.origin.file)).map((m) => m.origin.file!))];
   for (const f of files) {
     const header = headerOf(f);
     const hit = header ? /^#\s*Flux Version:\s*(\S+)/m.exec(header) : null;
     const version = hit ? parseFluxVersion(hit[1]!) : null;
     if (hit && version) return { declared: hit[1]!, version, evidence: { kind: "gotk-components-header", object: null, file: f, detail: `${f} header 'Flux Version: ${hit[1]}'` } };
   }
-  for (const m of sorted) {
-    const labels = m.object.metadata.labels ?? {};
-    if (labels["app.kubernetes.io/part-of"] !== "flux" || m.object.kind !== "Deployment") continue;
-    const declared = labels["app.kubernetes.io/version"];
+  for (const m of ordered((x) => x.object.kind === "Deployment" && x.object.metadata.labels?.["app.kubernetes.io/part-of"] === "flux")) {
+    const declared = m.object.metadata.labels?.["app.kubernetes.io/version"];
     const version = declared ? parseFluxVersion(declared) : null;
     if (declared && version) return { declared, version, evidence: { kind: "flux-manifests-label", object: m, file: m.origin.file ?? null, detail: `Deployment ${m.object.metadata.namespace ?? ""}/${m.object.metadata.name} label app.kubernetes.io/version=${declared}` } };
   }
   // 3. The install applied from fluxcd/flux2 (Git) or flux-manifests (OCI) at a tag.
   const applied = new Set(
-    sorted
+    objects
       .filter((m) => m.object.kind === "Kustomization" && groupOf(m.object.apiVersion) === GROUP.kustomize)
       .map((m) => `${str(m.object, "spec", "sourceRef", "kind") ?? ""}/${str(m.object, "spec", "sourceRef", "namespace") ?? m.object.metadata.namespace ?? "default"}/${str(m.object, "spec", "sourceRef", "name") ?? ""}`),
   );
-  for (const m of sorted) {
-    if (groupOf(m.object.apiVersion) !== GROUP.source) continue;
-    if (m.object.kind !== "GitRepository" && m.object.kind !== "OCIRepository") continue;
-    if (!applied.has(`${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
+  const installs = ordered(
+    (m) =>
+      (m.object.kind === "GitRepository" || m.object.kind === "OCIRepository") &&
+      groupOf(m.object.apiVersion) === GROUP.source &&
+      applied.has(`${m.object.kind}/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`),
+  );
+  for (const m of installs) {
     const url = str(m.object, "spec", "url") ?? "";
     const git = m.object.kind === "GitRepository" && repoPath(url) === "github.com/fluxcd/flux2";
     const oci = m.object.kind === "OCIRepository" && repoPath(url) === "ghcr.io/fluxcd/flux-manifests";

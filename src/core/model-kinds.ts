@@ -36,9 +36,12 @@ export const CONTROLLER_KINDS = ["Deployment", "FluxInstance", "Kustomization"] 
 /**
  * `reconcilers` (who each Kustomization and HelmRelease runs as: the lockdown's default
  * service account, the Flux namespace), what each Kustomization applied (its inventory, and the
- * `renderedBy` of objects), and `branches`/`paths`.
+ * `renderedBy` of objects), and `paths`.
  */
-export const RECONCILER_KINDS = ["Kustomization", "HelmRelease", ...CONTROLLER_KINDS, "GitRepository"] as const;
+export const RECONCILER_KINDS = ["Kustomization", "HelmRelease", ...CONTROLLER_KINDS] as const;
+
+/** `cluster.branches`: the branches the GitRepositories the reconcilers apply from track. */
+export const BRANCH_KINDS = [...RECONCILER_KINDS, "GitRepository"] as const;
 
 /** `cluster.rbac`: roles, bindings, and the service accounts subjects name. */
 export const RBAC_KINDS = ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ServiceAccount"] as const;

@@ -10,10 +10,12 @@ import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { asArray, asObject, asString, GROUP, isFluxKustomization, objectId, path as at, str } from "../core/flux.js";
-import type { FleetModel, ModelObject, RenderRecord } from "../core/model.js";
+import type { FleetModel, FluxCluster, ModelObject, RenderRecord } from "../core/model.js";
+import { declaredFluxVersion } from "../core/flux-version.js";
+import { RbacGraph } from "../core/rbac.js";
 import { refOf } from "../core/model.js";
 import type { JsonObject, K8sObject } from "../core/types.js";
-import { buildCluster } from "./tenancy.js";
+import { buildCluster, trackedBranches } from "./tenancy.js";
 import { importKubeClient } from "./kube-client.js";
 
 export interface ClusterLoadOptions {
@@ -282,6 +284,63 @@ async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ m
 /** The Kubernetes kinds a live model is built from (the webhook watches the same). */
 export const LIVE_KINDS: ReadonlyArray<{ apiVersion: string; kind: string; labelSelector?: string; optional?: boolean; bestEffort?: boolean }> = [...FLUX_KINDS, ...CORE_KINDS];
 
+function liveKey(o: K8sObject): string {
+  return `cluster:${objectId(o)}:${o.apiVersion}`;
+}
+
+function liveObject(o: K8sObject, key: string, clusterId: string): ModelObject {
+  return { key, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId, locate: () => null };
+}
+
+const RBAC_OBJECT_KINDS: ReadonlySet<string> = new Set(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
+/** Kinds whose change the overlay does not re-derive: the controllers, the lockdown, the entrypoint, reconcilers and what they applied. */
+const REBUILD_KINDS: ReadonlySet<string> = new Set(["Kustomization", "HelmRelease", "Deployment", "FluxInstance"]);
+
+/**
+ * The model {@link modelFromObjects} builds for `base`'s objects without `removed` and with
+ * `added` last, derived from `base` instead of from scratch (admission: the cluster as it
+ * stands, with the candidate in place). The objects that stay keep their ModelObjects (nothing
+ * a model build derives about them changes), and of the cluster's views only those an object of
+ * the changed kinds feeds are derived again (src/core/model-kinds.ts): the RBAC graph for RBAC
+ * objects; the tracked branches and the Flux version for GitRepositories and OCIRepositories.
+ * Null when the change reaches further (a Kustomization, HelmRelease, controller Deployment or
+ * FluxInstance; an object labelled as applied by Flux, or one a Kustomization's inventory
+ * names; a model of several clusters): the caller builds the model in full.
+ */
+export function overlayModel(base: FleetModel, removed: ReadonlySet<K8sObject>, added: K8sObject): FleetModel | null {
+  const cluster = base.clusters[0];
+  if (base.clusters.length !== 1 || !cluster || base.fileObjects.length || base.kustomizeFiles.length) return null;
+  const changed = [added, ...removed];
+  if (changed.some((o) => REBUILD_KINDS.has(o.kind))) return null;
+  // What Flux applied: an object labelled by kustomize- or helm-controller, or named by an inventory.
+  const labelled = (o: K8sObject): boolean => {
+    const l = o.metadata.labels;
+    return l !== undefined && (l["kustomize.toolkit.fluxcd.io/name"] !== undefined || l["helm.toolkit.fluxcd.io/name"] !== undefined);
+  };
+  if (changed.some(labelled)) return null;
+  const same = (a: K8sObject, b: K8sObject): boolean => a.kind === b.kind && a.metadata.name === b.metadata.name && (a.metadata.namespace ?? "") === (b.metadata.namespace ?? "");
+  for (const r of cluster.reconcilers) if (r.render?.objects.some((m) => changed.some((o) => same(m.object, o)))) return null;
+  const key = liveKey(added);
+  const objects: ModelObject[] = [];
+  let found = 0;
+  for (const m of base.objects) {
+    if (removed.has(m.object)) found++;
+    else if (m.key === key) return null; // the added object would be a duplicate
+    else objects.push(m);
+  }
+  if (found !== removed.size) return null; // `removed` is not what `base` holds
+  const candidate = liveObject(added, key, cluster.id);
+  objects.push(candidate);
+  const kinds = new Set(changed.map((o) => o.kind));
+  const next: FluxCluster = { ...cluster, objects };
+  if ([...kinds].some((k) => RBAC_OBJECT_KINDS.has(k))) next.rbac = new RbacGraph(objects);
+  if (kinds.has("GitRepository") || kinds.has("OCIRepository")) {
+    next.fluxVersion = declaredFluxVersion(objects, () => null);
+    next.branches = trackedBranches(objects, cluster.reconcilers);
+  }
+  return { ...base, objects, clusters: [next], reconcilers: next.reconcilers };
+}
+
 /**
  * Builds the live FleetModel from objects as the API server returns them (already cleaned):
  * the cluster audit after its lists, the admission webhook from its watch caches with the
@@ -293,9 +352,9 @@ export function modelFromObjects(input: readonly K8sObject[], opts: { config: Fl
   const objects: ModelObject[] = [];
   const byKey = new Map<string, ModelObject>();
   for (const o of input) {
-    const key = `cluster:${objectId(o)}:${o.apiVersion}`;
+    const key = liveKey(o);
     if (byKey.has(key)) continue; // listed twice (e.g. a controller Deployment that Flux itself applies)
-    const m: ModelObject = { key, object: o, ref: refOf(o), origin: { kind: "cluster" }, clusterId: id, locate: () => null };
+    const m = liveObject(o, key, id);
     byKey.set(key, m);
     objects.push(m);
   }

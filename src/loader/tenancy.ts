@@ -169,17 +169,23 @@ export function buildCluster(input: ClusterInput): FluxCluster {
     }
     cluster.reconcilers.push(rec);
   }
-  const usedSources = new Set(cluster.reconcilers.map((r) => sourceRefKey(r.object)).filter((x): x is string => x !== null));
+  cluster.paths = [...new Set(cluster.paths)].sort();
+  cluster.branches = trackedBranches(objects, cluster.reconcilers);
+  return cluster;
+}
+
+/** The branches the GitRepositories the reconcilers apply from track (`cluster.branches`), sorted, once each. */
+export function trackedBranches(objects: readonly ModelObject[], reconcilers: readonly Reconciler[]): string[] {
+  const usedSources = new Set(reconcilers.map((r) => sourceRefKey(r.object)).filter((x): x is string => x !== null));
+  const branches: string[] = [];
   for (const m of objects) {
     if (m.object.kind !== "GitRepository") continue;
     if (!usedSources.has(`GitRepository/${m.object.metadata.namespace ?? "default"}/${m.object.metadata.name}`)) continue;
     // The branch Flux applies, however the ref names it (ref.branch, ref.name: refs/heads/…, the default).
     const b = trackedBranch(gitCheckout(at(m.object, "spec", "ref")));
-    if (b) cluster.branches.push(b);
+    if (b) branches.push(b);
   }
-  cluster.paths = [...new Set(cluster.paths)].sort();
-  cluster.branches = [...new Set(cluster.branches)].sort();
-  return cluster;
+  return [...new Set(branches)].sort();
 }
 
 function lockdownFor(config: FleetConfig, ctrl: ControllerInfo | undefined, inst: ModelObject | null, patchFlags?: Map<string, string>): Lockdown {

@@ -23,7 +23,7 @@ import { modelFromObjects } from "../loader/cluster.js";
 import { parseConfig } from "../loader/config.js";
 import { rng } from "../testing/fuzz.js";
 import { REPO_ROOT } from "../testing/paths.js";
-import { admissionObjectVariants, baselineCluster } from "../testing/admission.js";
+import { admissionObjectVariants, baselineCluster, liveObjects } from "../testing/admission.js";
 import { objectSlot } from "../webhook/objects.js";
 import { ALL_RULES } from "./index.js";
 
@@ -50,56 +50,6 @@ test("meta.reads: every rule that runs in admission declares the kinds it reads 
 function appliedBy(o: K8sObject, ks: K8sObject): K8sObject {
   const labels = { ...(o.metadata.labels ?? {}), "kustomize.toolkit.fluxcd.io/name": ks.metadata.name, "kustomize.toolkit.fluxcd.io/namespace": ks.metadata.namespace ?? "" };
   return { ...o, metadata: { ...o.metadata, labels } };
-}
-
-/**
- * Live-only objects for the random clusters: sources whose status says verification fails, and
- * content team-a's Kustomization applied (a privileged workload on a mutable tag, a
- * cluster-scoped binding), listed in an inventory or only labelled, and a DaemonSet its
- * HelmRelease `web` applied.
- */
-function liveObjects(): K8sObject[] {
-  const failing = (kind: string, name: string, reason: string): unknown => ({
-    apiVersion: "source.toolkit.fluxcd.io/v1",
-    kind,
-    metadata: { name, namespace: "team-a" },
-    spec: { interval: "1m", url: kind === "GitRepository" ? "ssh://git@github.com/example/failing" : "oci://ghcr.io/example/failing" },
-    status: { conditions: [{ type: "Ready", status: "False", reason }, { type: "SourceVerified", status: "False", reason, message: "signature by an unknown key" }] },
-  });
-  const applied = { "kustomize.toolkit.fluxcd.io/name": "team-a", "kustomize.toolkit.fluxcd.io/namespace": "team-a" };
-  const objs: unknown[] = [
-    failing("GitRepository", "failing", "InvalidCommitSignature"),
-    failing("OCIRepository", "failing", "VerificationError"),
-    {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web", namespace: "team-a", labels: applied },
-      spec: { template: { spec: { serviceAccountName: "web", hostNetwork: true, containers: [{ name: "web", image: "docker.io/library/nginx:latest", securityContext: { privileged: true } }] } } },
-    },
-    { apiVersion: "v1", kind: "Pod", metadata: { name: "debug", namespace: "team-a", labels: applied }, spec: { containers: [{ name: "sh", image: "busybox" }] } },
-    {
-      apiVersion: "apps/v1",
-      kind: "DaemonSet",
-      metadata: { name: "agent", namespace: "team-a", labels: { "helm.toolkit.fluxcd.io/name": "web", "helm.toolkit.fluxcd.io/namespace": "team-a" } },
-      spec: { template: { spec: { serviceAccountName: "web", hostPID: true, containers: [{ name: "agent", image: "ghcr.io/example/agent" }] } } },
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: "web-admin", labels: applied },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-      subjects: [{ kind: "ServiceAccount", name: "web", namespace: "team-a" }],
-    },
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a-extra", labels: applied } },
-    {
-      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
-      kind: "Kustomization",
-      metadata: { name: "team-a", namespace: "team-a" },
-      spec: { interval: "10m", path: "./deploy", prune: true, targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a" } },
-      status: { inventory: { entries: [{ id: "team-a_web_apps_Deployment", v: "v1" }, { id: "_web-admin_rbac.authorization.k8s.io_ClusterRoleBinding", v: "v1" }, { id: "team-a_web_networking.k8s.io_NetworkPolicy", v: "v1" }] } },
-    },
-  ];
-  return objs as K8sObject[];
 }
 
 /**

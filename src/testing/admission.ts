@@ -257,6 +257,72 @@ export function admissionObjectVariants(): K8sObject[] {
 }
 
 /**
+ * Objects only a live cluster holds, for the random clusters of src/rules/reads.test.ts and the
+ * webhook's equivalence walk: sources whose status says verification fails, and
+ * content team-a's Kustomization applied (a privileged workload on a mutable tag, a
+ * cluster-scoped binding), listed in an inventory or only labelled, and a DaemonSet its
+ * HelmRelease `web` applied; a tenant source on a branch named like an environment, and
+ * Flux's install applied from fluxcd/flux2 at a tag.
+ */
+export function liveObjects(): K8sObject[] {
+  const failing = (kind: string, name: string, reason: string): unknown => ({
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind,
+    metadata: { name, namespace: "team-a" },
+    spec: { interval: "1m", url: kind === "GitRepository" ? "ssh://git@github.com/example/failing" : "oci://ghcr.io/example/failing" },
+    status: { conditions: [{ type: "Ready", status: "False", reason }, { type: "SourceVerified", status: "False", reason, message: "signature by an unknown key" }] },
+  });
+  const applied = { "kustomize.toolkit.fluxcd.io/name": "team-a", "kustomize.toolkit.fluxcd.io/namespace": "team-a" };
+  const objs: unknown[] = [
+    failing("GitRepository", "failing", "InvalidCommitSignature"),
+    failing("OCIRepository", "failing", "VerificationError"),
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "team-a", labels: applied },
+      spec: { template: { spec: { serviceAccountName: "web", hostNetwork: true, containers: [{ name: "web", image: "docker.io/library/nginx:latest", securityContext: { privileged: true } }] } } },
+    },
+    { apiVersion: "v1", kind: "Pod", metadata: { name: "debug", namespace: "team-a", labels: applied }, spec: { containers: [{ name: "sh", image: "busybox" }] } },
+    {
+      apiVersion: "apps/v1",
+      kind: "DaemonSet",
+      metadata: { name: "agent", namespace: "team-a", labels: { "helm.toolkit.fluxcd.io/name": "web", "helm.toolkit.fluxcd.io/namespace": "team-a" } },
+      spec: { template: { spec: { serviceAccountName: "web", hostPID: true, containers: [{ name: "agent", image: "ghcr.io/example/agent" }] } } },
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "web-admin", labels: applied },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: "web", namespace: "team-a" }],
+    },
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a-extra", labels: applied } },
+    // Named by the inventory below, but not labelled: live, the inventory is what says Flux applied them.
+    { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "web", namespace: "team-a" }, spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{}] } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "web-view" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: "web", namespace: "team-a" }],
+    },
+    // Sources that change what the cluster says of itself: the branches its reconcilers track
+    // (an environment's name), and the Flux version its install is applied at.
+    gitRepository("team-a", "team-a", { url: TENANT_URL, ref: { branch: "staging" }, secretRef: { name: "team-a-deploy-key" } }),
+    gitRepository("flux2", "flux-system", { url: "https://github.com/fluxcd/flux2", ref: { tag: "v2.3.0" } }),
+    kustomization("flux-install", "flux-system", { path: "./manifests/install", serviceAccountName: "kustomize-controller", sourceRef: { kind: "GitRepository", name: "flux2" } }),
+    {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "team-a", namespace: "team-a" },
+      spec: { interval: "10m", path: "./deploy", prune: true, targetNamespace: "team-a", sourceRef: { kind: "GitRepository", name: "team-a" } },
+      status: { inventory: { entries: [{ id: "team-a_web_apps_Deployment", v: "v1" }, { id: "_web-admin_rbac.authorization.k8s.io_ClusterRoleBinding", v: "v1" }, { id: "team-a_web_networking.k8s.io_NetworkPolicy", v: "v1" }, { id: "_web-view_rbac.authorization.k8s.io_ClusterRoleBinding", v: "v1" }] } },
+    },
+  ];
+  return objs as K8sObject[];
+}
+
+/**
  * The GitRepository the webhook benchmark creates by the hundred: signed, and suspended so that
  * source-controller does not try to fetch it.
  */

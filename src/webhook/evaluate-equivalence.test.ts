@@ -17,7 +17,7 @@ import { ALL_RULES } from "../rules/index.js";
 import { rng } from "../testing/fuzz.js";
 import { AdmissionEvaluator, oneLine, type Candidate, type Decision } from "./evaluate.js";
 import { objectSlot, StaticObjects, type Snapshot } from "./objects.js";
-import { admissionObjectVariants, baselineCluster } from "../testing/admission.js";
+import { admissionObjectVariants, baselineCluster, liveObjects } from "../testing/admission.js";
 
 /** The decision by definition (the evaluator as first written): two full runs, nothing cached. */
 function reference(candidate: Candidate, snapshot: Snapshot, config: FleetConfig, rules: readonly Rule[]): Decision {
@@ -62,14 +62,14 @@ test("webhook: cached baselines and rules chosen by the kinds they read decide e
   const rand = rng(20261129);
   const config = defaultConfig();
   const rules = [...ALL_RULES, boom];
-  const pool = admissionObjectVariants();
+  const pool = [...admissionObjectVariants(), ...liveObjects()];
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const source = new StaticObjects(baselineCluster());
   const evaluator = new AdmissionEvaluator({ config, rules, denyAt: "high", mode: "enforce" });
   let compared = 0;
   let denied = 0;
   let erred = 0;
-  const steps = Number(process.env["FLUXGUARD_EQUIVALENCE_STEPS"] ?? 120);
+  const steps = Number(process.env["FLUXGUARD_EQUIVALENCE_STEPS"] ?? 400);
   for (let step = 0; step < steps; step++) {
     // The cluster changes (a watch event): an object arrives, changes or goes.
     const r = rand();

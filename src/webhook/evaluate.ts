@@ -18,6 +18,10 @@
  *   without it, so nothing new; their errors still count, from the baseline;
  * - findings are compared in admission's cheap shape (src/engine/audit.ts
  *   `admissionFindings`); only the new ones become full findings.
+ * - the model with the candidate is an overlay on the snapshot's model (src/loader/cluster.ts
+ *   `overlayModel`): the objects that stay keep their model objects and only the views the
+ *   change feeds are derived again; a change to a reconciler, a controller or what Flux applied
+ *   builds it in full.
  *
  * New findings at or above `denyAt` deny (in `enforce` mode); the others become
  * AdmissionReview warnings. A rule that throws denies with one line naming it: the webhook
@@ -29,7 +33,7 @@ import { readsKind, type Rule } from "../core/rule.js";
 import { severityRank, type K8sObject, type Severity } from "../core/types.js";
 import { admissionFindings, admissionFindingsToFindings, ruleApplies, type AdmissionFinding } from "../engine/audit.js";
 import type { Finding } from "../engine/report.js";
-import { modelFromObjects } from "../loader/cluster.js";
+import { modelFromObjects, overlayModel } from "../loader/cluster.js";
 import type { Snapshot } from "./objects.js";
 import { objectSlot } from "./objects.js";
 
@@ -175,7 +179,31 @@ export class AdmissionEvaluator {
    * only moves work; it never changes a decision.
    */
   prepare(snapshot: Snapshot): void {
-    this.baselinesOf(this.sync(snapshot), this.rules);
+    const state = this.sync(snapshot);
+    this.baselinesOf(state, this.rules);
+    state.model ??= this.model(state.objects);
+  }
+
+  /**
+   * The model with `object` in place of whatever holds its slot and `oldObject`'s: an overlay on
+   * the snapshot's model when it is built (src/loader/cluster.ts `overlayModel`; `prepare` builds
+   * it off the request path), else, or when the change reaches the views the overlay does not
+   * re-derive, built in full.
+   */
+  private candidateModel(state: BaseState, object: K8sObject, oldObject: K8sObject | null): FleetModel {
+    const slots = new Set([objectSlot(object), ...(oldObject ? [objectSlot(oldObject)] : [])]);
+    if (state.model && state.bySlot.size === state.objects.length) {
+      const removed = new Set<K8sObject>();
+      for (const slot of slots) {
+        const o = state.bySlot.get(slot);
+        if (o) removed.add(o);
+      }
+      const overlay = overlayModel(state.model, removed, object);
+      if (overlay) return overlay;
+    }
+    const objects = state.objects.filter((o) => !slots.has(objectSlot(o)));
+    objects.push(object);
+    return this.model(objects);
   }
 
   /** Judges one change against a snapshot of the cluster. Never throws for a rule's sake. */
@@ -188,14 +216,7 @@ export class AdmissionEvaluator {
     const kinds = new Set([candidate.object.kind, ...(candidate.oldObject ? [candidate.oldObject.kind] : [])]);
     const affected = rulesAffectedBy(this.rules, kinds);
     this.baselinesOf(state, this.rules);
-    const slot = objectSlot(candidate.object);
-    const oldSlot = candidate.oldObject ? objectSlot(candidate.oldObject) : slot;
-    const objects = state.objects.filter((o) => {
-      const s = objectSlot(o);
-      return s !== slot && s !== oldSlot;
-    });
-    objects.push(candidate.object);
-    const model = this.model(objects);
+    const model = this.candidateModel(state, candidate.object, candidate.oldObject);
     const { findings, errors } = this.run(model, affected);
     // New: a finding in a place that had none, or one whose severity the change raised (a
     // source that was merely unverified becomes unverified and applied).

@@ -30,7 +30,7 @@ spec:
       branch: image-updates     # reviewed PR into main`,
     },
     references: ["https://fluxcd.io/flux/components/image/imageupdateautomations/#push", "https://fluxcd.io/flux/guides/image-update/"],
-    reads: [...new Set<string>(["ImageUpdateAutomation", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
+    reads: [...new Set<string>(["ImageUpdateAutomation", "GitRepository", ...SOURCE_USER_KINDS, ...RECONCILER_KINDS])],
   },
   check({ model, report }) {
     const objects = auditedObjects(model);

@@ -1,4 +1,4 @@
-import { RECONCILER_KINDS } from "../../core/model-kinds.js";
+import { BRANCH_KINDS } from "../../core/model-kinds.js";
 import type { EnvironmentSetting } from "../../core/config.js";
 import type { FluxCluster } from "../../core/model.js";
 import { defineRule } from "../../core/rule.js";
@@ -71,7 +71,7 @@ export default defineRule({
   meta: {
     id: "shared-flux-multi-environment",
     // cluster.paths and cluster.branches, and the entrypoint it anchors on.
-    reads: [...new Set<string>([...RECONCILER_KINDS])],
+    reads: [...new Set<string>([...BRANCH_KINDS])],
     title: "One Flux instance reconciles more than one environment",
     severity: "medium",
     threats: ["weakness-5-shared-instance"],
