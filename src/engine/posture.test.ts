@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { markNotAssessed, notAssessedFor, type CoverageHolder } from "../core/coverage.js";
+import { clustersOf, gapsOfCluster, markNotAssessed, notAssessedFor, type CoverageHolder } from "../core/coverage.js";
 import { REPO_ROOT } from "../testing/paths.js";
 import { ALL_RULES as RULES } from "../rules/index.js";
 import { runAudit } from "./audit.js";
@@ -158,6 +158,23 @@ test("coverage: markNotAssessed keeps one entry per thing with the union of area
   assert.deepEqual(m.notAssessed[0]!.areas, ["malicious-commit", "helm-values-injected"]);
   assert.deepEqual(notAssessedFor(m, "helm-values-injected").map((g) => g.what), ["cluster spoke", "big.yaml"]);
   assert.deepEqual(notAssessedFor(m, "image-automation-overwrites-tag").map((g) => g.what), ["big.yaml"]);
+});
+
+test("coverage: a gap's clusters are the union of its records, a record without clusters makes it fleet-wide; gapsOfCluster adds the hubs' gaps", () => {
+  const m: CoverageHolder = { notAssessed: [] };
+  markNotAssessed(m, { areas: "all", reason: "not-rendered", what: "Kustomization a", ...clustersOf("clusters/staging") });
+  markNotAssessed(m, { areas: "all", reason: "not-rendered", what: "Kustomization a", ...clustersOf("clusters/prod") });
+  markNotAssessed(m, { areas: "all", reason: "not-rendered", what: "Kustomization b", ...clustersOf("clusters/prod") });
+  markNotAssessed(m, { areas: "all", reason: "not-rendered", what: "Kustomization b", ...clustersOf("(unattached)") });
+  markNotAssessed(m, { areas: "all", reason: "remote-cluster", what: "spoke identity", ...clustersOf("hub -> spoke") });
+  markNotAssessed(m, { areas: "all", reason: "not-rendered", what: "hub content", ...clustersOf("hub") });
+  assert.deepEqual(m.notAssessed.find((g) => g.what === "Kustomization a")!.clusters, ["clusters/staging", "clusters/prod"]);
+  assert.equal(m.notAssessed.find((g) => g.what === "Kustomization b")!.clusters, undefined, "an unattached record makes it count everywhere");
+  const hubOf = (id: string): string | undefined => (id === "hub -> spoke" ? "hub" : undefined);
+  const of = (id: string): string[] => gapsOfCluster(m.notAssessed, id, hubOf).map((g) => g.what);
+  assert.deepEqual(of("clusters/staging"), ["Kustomization a", "Kustomization b"]);
+  assert.deepEqual(of("hub"), ["Kustomization b", "hub content"], "the spoke's identity gap is not the hub's");
+  assert.deepEqual(of("hub -> spoke"), ["Kustomization b", "spoke identity", "hub content"], "what the hub did not show may be what it applies to the spoke");
 });
 
 test("posture per cluster: a row applicable in one cluster is not applicable in another, and the threat matrix follows each cluster", async () => {
