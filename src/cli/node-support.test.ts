@@ -1,12 +1,15 @@
 /**
  * Node.js support: every file-based command runs on Node 20.19+ (what many machines and CI
- * images ship); only the cluster client needs Node >= 22.19, and says so when it is used.
+ * images ship), `audit --cluster` included (its client is loader/kube-http.ts on node:https).
+ * Only what needs @kubernetes/client-node (kubeconfig `exec`/`auth-provider` users, the
+ * webhook's informers) needs Node >= 22.19, and says so when it is used.
  * The bin is run with the Node this suite runs on, and with the machine's own Node 20 at
  * /usr/bin/node (or FLUXGUARD_NODE20) when it exists.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { VERSION } from "../core/version.js";
@@ -58,12 +61,22 @@ test("Node 20: --version, a file audit, verify's usage and explain run", { skip:
   assert.equal(h.status, 0, h.stderr);
 });
 
-test("Node 20: audit --cluster says, alone and clearly, that it needs a newer Node", { skip: skip20 }, () => {
-  const r = spawnSync(n20!, [BIN, "audit", "--cluster"], { encoding: "utf8", cwd: REPO_ROOT });
+test("Node 20: audit --cluster runs (a missing context is the error), and an exec kubeconfig user says, alone and clearly, that it needs a newer Node", { skip: skip20 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "fluxguard-node20-"));
+  const env = { PATH: process.env["PATH"] ?? "", HOME: dir };
+  const none = spawnSync(n20!, [BIN, "audit", "--cluster"], { encoding: "utf8", cwd: REPO_ROOT, env });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /^fluxguard: no Kubernetes context is set/);
+  const kubeconfig = join(dir, "exec.yaml");
+  writeFileSync(
+    kubeconfig,
+    "apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: /bin/false}}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n",
+  );
+  const r = spawnSync(n20!, [BIN, "audit", "--cluster", "--kubeconfig", kubeconfig], { encoding: "utf8", cwd: REPO_ROOT, env });
   assert.equal(r.status, 2);
   assert.equal(r.stdout, "");
   const lines = r.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 2, r.stderr);
-  assert.match(lines[0]!, /^fluxguard: audit --cluster needs Node\.js >= 22\.19 .*this is Node\.js v20\./);
+  assert.match(lines[0]!, /^fluxguard: a kubeconfig user with exec needs Node\.js >= 22\.19 .*this is Node\.js v20\./);
   assert.match(lines[1]!, /^hint: run it with Node 24 LTS/);
 });

@@ -48,7 +48,7 @@ test("live analysis: namespaced reviews only where a RoleBinding names the subje
     const m = /^system:serviceaccount:(t\d+):reconciler$/.exec(user);
     return Boolean(m && namespace === m[1] && resource === "kustomizations");
   };
-  const live: LiveContext = { context: "test", server: "https://127.0.0.1", client: null as never, notices: [{ file: "HelmRelease (helm.toolkit.fluxcd.io/v2)", reason: "CRD not installed; skipped" }], close: async () => undefined };
+  const live: LiveContext = { context: "test", server: "https://127.0.0.1", api: null as never, notices: [{ file: "HelmRelease (helm.toolkit.fluxcd.io/v2)", reason: "CRD not installed; skipped" }], close: async () => undefined, kubeConfig: () => Promise.reject(new Error("none")) };
   const a = await analyzeWith(model, live, sar);
 
   const creators = new Map(a.clusterAdminCreators.map((c) => [c.subject, c.namespaces]));

@@ -8,9 +8,9 @@ import type { FleetModel } from "../core/model.js";
 import type { Subject } from "../core/rbac.js";
 import { serviceAccountUser, subjectKey } from "../core/rbac.js";
 import { clusterAdminReconcilers } from "../core/escalation.js";
+import { limiter } from "../core/limit.js";
 import type { LiveContext } from "../loader/cluster.js";
 import { isKubernetesSystemSubject } from "../rules/util.js";
-import { importKubeClient } from "../loader/kube-client.js";
 
 export interface AccessCheck {
   id: string;
@@ -53,8 +53,6 @@ export interface LiveAnalysis {
 type Sar = (user: string, groups: string[], verb: string, group: string, resource: string, namespace: string | null) => Promise<boolean>;
 
 export async function analyzeLive(model: FleetModel, live: LiveContext): Promise<LiveAnalysis> {
-  const k8s = await importKubeClient();
-  const authz = live.client.makeApiClient(k8s.AuthorizationV1Api);
   const cache = new Map<string, Promise<boolean>>();
   const limit = limiter(16); // requests in flight: enough to pipeline, few enough for memory
   const sar: Sar = (user, groups, verb, group, resource, namespace) => {
@@ -62,8 +60,8 @@ export async function analyzeLive(model: FleetModel, live: LiveContext): Promise
     let p = cache.get(key);
     if (!p) {
       p = limit(() =>
-        authz
-          .createSubjectAccessReview({
+        live.api
+          .request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
             body: {
               apiVersion: "authorization.k8s.io/v1",
               kind: "SubjectAccessReview",
@@ -79,24 +77,6 @@ export async function analyzeLive(model: FleetModel, live: LiveContext): Promise
   return analyzeWith(model, live, sar);
 }
 
-/** Runs at most `n` of the given tasks at a time. */
-function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  const next = (): void => {
-    active--;
-    queue.shift()?.();
-  };
-  return <T>(task: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const start = (): void => {
-        active++;
-        task().then(resolve, reject).finally(next);
-      };
-      if (active < n) start();
-      else queue.push(start);
-    });
-}
 
 function saGroups(namespace: string): string[] {
   return ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"];

@@ -4,10 +4,9 @@
  * builds, so the same rules run. Secrets are read only as key names, and only for the Git
  * credential Secrets that GitRepositories name (to see whether `known_hosts` is there).
  */
-import type { KubeConfig as KubeConfigT, KubernetesObject, KubernetesObjectApi as KubernetesObjectApiT } from "@kubernetes/client-node";
+import type { KubeConfig as KubeConfigT } from "@kubernetes/client-node";
 import type { FleetConfig } from "../core/config.js";
 import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { asArray, asObject, asString, GROUP, isFluxKustomization, objectId, path as at, str } from "../core/flux.js";
 import type { FleetModel, FluxCluster, ModelObject, RenderRecord } from "../core/model.js";
@@ -17,6 +16,8 @@ import { refOf } from "../core/model.js";
 import type { JsonObject, K8sObject } from "../core/types.js";
 import { buildCluster, trackedBranches } from "./tenancy.js";
 import { importKubeClient } from "./kube-client.js";
+import { collectionPath, KubeApi } from "./kube-http.js";
+import { kubeconfigFiles, resolveEndpoint } from "./kubeconfig.js";
 
 export interface ClusterLoadOptions {
   config: FleetConfig;
@@ -105,76 +106,71 @@ interface ApiError {
 export interface LiveContext {
   context: string;
   server: string;
-  client: KubeConfigT;
+  /** The API server connection every live read goes through (loader/kube-http.ts). */
+  api: KubeApi;
   notices: Array<{ file: string; reason: string }>;
   /** Closes the kept-alive connections to the API server. */
   close(): Promise<void>;
-}
-
-interface Closable {
-  close(): Promise<void>;
+  /**
+   * The same context as a @kubernetes/client-node KubeConfig, for the webhook's informers;
+   * loaded on first call (it imports the library: Node.js >= 22.19, about 90 MB).
+   */
+  kubeConfig(): Promise<KubeConfigT>;
 }
 
 /**
- * @kubernetes/client-node 2.0 builds a new undici Agent, so a new TLS connection, for every
- * request: a handshake per SubjectAccessReview, most of an audit's CPU in a cluster of many
- * tenants (measured by `npm run bench -- cluster`: 2,000 reviews took 5.5 s of CPU). Reuse the
- * library's own dispatcher, one per cluster, instead.
+ * A LiveContext over an existing connection (the monitor's posture analysis). `kubeConfig`
+ * rejects: such a context has no kubeconfig files to give the library.
  */
-function reuseConnections(kc: KubeConfigT): () => Promise<void> {
-  const target = kc as unknown as { createDispatcher: (cluster: unknown, agentOptions: unknown) => Closable | undefined };
-  const original = target.createDispatcher.bind(kc);
-  const dispatchers = new Map<string, Closable | undefined>();
-  target.createDispatcher = (cluster, agentOptions) => {
-    // One KubeConfig serves one user, so the TLS settings follow from the cluster alone.
-    const c = cluster as { name?: string; server?: string } | null;
-    const key = `${c?.name ?? ""}\u0000${c?.server ?? ""}`;
-    if (!dispatchers.has(key)) dispatchers.set(key, original(cluster, agentOptions));
-    return dispatchers.get(key);
-  };
-  return async () => {
-    const all = [...dispatchers.values()];
-    dispatchers.clear();
-    await Promise.all(all.map((d) => d?.close().catch(() => undefined)));
+export function liveContext(api: KubeApi, kubeConfig?: () => Promise<KubeConfigT>): LiveContext {
+  return {
+    context: api.context,
+    server: api.server,
+    api,
+    notices: [],
+    close: async () => undefined,
+    kubeConfig: kubeConfig ?? (() => Promise.reject(new Error("this connection has no kubeconfig for the Kubernetes client library"))),
   };
 }
 
-export async function connect(opts: ClusterLoadOptions): Promise<LiveContext> {
-  const k8s = await importKubeClient();
+/** Loads the files and context into the library's KubeConfig (kubectl's merge: the first definition wins). */
+async function libraryKubeConfig(files: readonly string[], context: string, inCluster: boolean): Promise<KubeConfigT> {
+  const k8s = await importKubeClient("the Kubernetes client library (the webhook's watches)");
   const kc = new k8s.KubeConfig();
-  // kubectl's order: --kubeconfig, then every file in $KUBECONFIG (merged, first wins), then
-  // ~/.kube/config. Read from the caller's environment, not from process.env.
+  if (inCluster) {
+    kc.loadFromCluster();
+    return kc;
+  }
+  for (const [i, file] of files.entries()) {
+    if (i === 0) {
+      kc.loadFromFile(file);
+      continue;
+    }
+    if (!existsSync(file)) continue;
+    const more = new k8s.KubeConfig();
+    more.loadFromFile(file);
+    kc.mergeConfig(more, true);
+  }
+  kc.setCurrentContext(context);
+  return kc;
+}
+
+/**
+ * Connects to the cluster of `opts.kubeconfig`/`opts.context` (kubectl's resolution, see
+ * loader/kubeconfig.ts), or with `inCluster` and no kubeconfig, to the Pod's own API server.
+ * Nothing is sent yet. Errors: UsageError for no context, an unknown context, an unreadable
+ * kubeconfig, or a plain-HTTP server.
+ */
+export async function connect(opts: ClusterLoadOptions & { inCluster?: boolean }): Promise<LiveContext> {
   const env = opts.env ?? process.env;
-  const fromEnv = (env["KUBECONFIG"] ?? "").split(delimiter).filter(Boolean);
-  const home = env["HOME"] ? join(env["HOME"], ".kube", "config") : null;
-  const files = opts.kubeconfig ? [opts.kubeconfig] : fromEnv.length ? fromEnv : home && existsSync(home) ? [home] : [];
-  if (files.length === 0) throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
-  try {
-    for (const [i, file] of files.entries()) {
-      if (i === 0) {
-        kc.loadFromFile(file);
-        continue;
-      }
-      if (!existsSync(file)) continue; // kubectl skips missing files in $KUBECONFIG after the first
-      const more = new k8s.KubeConfig();
-      more.loadFromFile(file);
-      kc.mergeConfig(more, true);
-      if (!kc.getCurrentContext() && more.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext());
-    }
-  } catch (e) {
-    throw new UsageError(`cannot read kubeconfig ${files.length === 1 ? files[0] : `(${files.join(delimiter)})`}: ${(e as Error).message}`);
-  }
-  if (opts.context) {
-    if (!kc.getContexts().some((c) => c.name === opts.context)) {
-      throw new UsageError(`no context '${opts.context}' in the kubeconfig`, `available: ${kc.getContexts().map((c) => c.name).join(", ") || "none"}`);
-    }
-    kc.setCurrentContext(opts.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!kc.getCurrentContext() || !cluster) {
-    throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
-  }
-  return { context: kc.getCurrentContext(), server: cluster.server, client: kc, notices: [], close: reuseConnections(kc) };
+  const endpoint = resolveEndpoint({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.inCluster ? { inCluster: true } : {}) });
+  const api = new KubeApi(endpoint, () => importKubeClient(`a kubeconfig user with ${endpoint.needsLibrary?.reason ?? "this setup"}`));
+  const files = kubeconfigFiles({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+  let kc: Promise<KubeConfigT> | null = null;
+  return {
+    ...liveContext(api, () => (kc ??= libraryKubeConfig(files, endpoint.context, endpoint.context === "in-cluster"))),
+    close: async () => api.close(),
+  };
 }
 
 /** Finds a network error code anywhere in an error's cause chain. */
@@ -199,26 +195,11 @@ function apiErrorText(e: unknown, what: string, server: string): UsageError | nu
   return null;
 }
 
-async function listKind(api: KubernetesObjectApiT, live: LiveContext, spec: KindSpec): Promise<KubernetesObject[] | null> {
-  const out: KubernetesObject[] = [];
-  let token: string | undefined;
+async function listKind(live: LiveContext, spec: KindSpec): Promise<unknown[] | null> {
   try {
-    do {
-      const res = await api.list(spec.apiVersion, spec.kind, spec.namespace, undefined, undefined, undefined, undefined, spec.labelSelector, 500, token);
-      out.push(...res.items);
-      token = res.metadata?._continue || undefined;
-    } while (token);
+    return await live.api.listAll(collectionPath(spec.apiVersion, plural(spec.kind), spec.namespace), { labelSelector: spec.labelSelector });
   } catch (e) {
-    const msg = String((e as Error).message ?? e);
     if (networkCode(e)) throw apiErrorText(e, "", live.server)!;
-    if (/HTTP protocol is not allowed/.test(msg)) throw new UsageError(`the kubeconfig's server ${live.server} is plain HTTP`, "use https, or set insecure-skip-tls-verify for a local test cluster");
-    if (/Unrecognized API version and kind|not found|404/i.test(msg) && !(e as ApiError).code) {
-      if (spec.required) {
-        throw new UsageError(`Flux is not installed in this cluster: the ${plural(spec.kind)}.${spec.apiVersion.split("/")[0]} CRD is not there`, "install Flux, or point --context at a cluster that runs it");
-      }
-      live.notices.push({ file: `${spec.kind} (${spec.apiVersion})`, reason: "CRD not installed; skipped" });
-      return null;
-    }
     const group = spec.apiVersion.includes("/") ? spec.apiVersion.split("/")[0] : "core";
     if (spec.bestEffort && (e as ApiError).code === 403) {
       const note = { file: `${spec.kind} (${spec.apiVersion})`, reason: `forbidden: cannot list ${plural(spec.kind)} (API group ${group}) in all namespaces; the workload rules did not see them` };
@@ -228,17 +209,18 @@ async function listKind(api: KubernetesObjectApiT, live: LiveContext, spec: Kind
     const usage = apiErrorText(e, `list ${plural(spec.kind)} (API group ${group}) ${spec.namespace ? `in namespace ${spec.namespace}` : "in all namespaces"}`, live.server);
     if (usage) throw usage;
     if ((e as ApiError).code === 404) {
-      if (spec.required) throw new UsageError(`Flux is not installed in this cluster: the ${plural(spec.kind)} CRD is not there`);
+      if (spec.required) {
+        throw new UsageError(`Flux is not installed in this cluster: the ${plural(spec.kind)}.${spec.apiVersion.split("/")[0]} CRD is not there`, "install Flux, or point --context at a cluster that runs it");
+      }
       live.notices.push({ file: `${spec.kind} (${spec.apiVersion})`, reason: "CRD not installed; skipped" });
       return null;
     }
     throw e;
   }
-  return out;
 }
 
 /** Keeps what rules need (a copy): drops managedFields and kubectl's last-applied annotation. */
-export function clean(o: KubernetesObject, apiVersion: string, kind: string): K8sObject {
+export function clean(o: unknown, apiVersion: string, kind: string): K8sObject {
   const v = JSON.parse(JSON.stringify(o)) as JsonObject;
   const md = (asObject(v["metadata"]) ?? {}) as JsonObject;
   delete md["managedFields"];
@@ -260,12 +242,10 @@ export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext):
 }
 
 async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ model: FleetModel; live: LiveContext }> {
-  const k8s = await importKubeClient();
-  const api = k8s.KubernetesObjectApi.makeApiClient(ctx.client);
   const listed: K8sObject[] = [];
   // Lists run in parallel; the API server is the bottleneck, not us.
   const specs = [...FLUX_KINDS, ...CORE_KINDS, ...WORKLOAD_KINDS];
-  const lists = await Promise.all(specs.map((s) => listKind(api, ctx, s)));
+  const lists = await Promise.all(specs.map((s) => listKind(ctx, s)));
   specs.forEach((s, i) => {
     for (const item of lists[i] ?? []) listed.push(clean(item, s.apiVersion, s.kind));
   });
@@ -273,10 +253,10 @@ async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ m
   const platformNs = new Set(opts.config.platform.namespaces);
   if (!listed.some((o) => o.kind === "Deployment" && platformNs.has(o.metadata.namespace ?? ""))) {
     for (const ns of opts.config.platform.namespaces) {
-      for (const item of (await listKind(api, ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) listed.push(clean(item, "apps/v1", "Deployment"));
+      for (const item of (await listKind(ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) listed.push(clean(item, "apps/v1", "Deployment"));
     }
   }
-  listed.push(...(await gitCredentialKeys(api, ctx, listed)));
+  listed.push(...(await gitCredentialKeys(ctx, listed)));
   const model = modelFromObjects(listed, { config: opts.config, id: `context ${ctx.context}`, root: ctx.server, mode: "cluster" });
   return { model, live: ctx };
 }
@@ -392,7 +372,7 @@ export function modelFromObjects(input: readonly K8sObject[], opts: { config: Fl
  * For the Secrets GitRepositories use, fetch key names only (values are dropped before they
  * leave this function), so rules can see whether `known_hosts` is present.
  */
-async function gitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext, objects: readonly K8sObject[]): Promise<K8sObject[]> {
+async function gitCredentialKeys(live: LiveContext, objects: readonly K8sObject[]): Promise<K8sObject[]> {
   const out: K8sObject[] = [];
   const wanted = new Set<string>();
   for (const o of objects) {
@@ -403,7 +383,7 @@ async function gitCredentialKeys(api: KubernetesObjectApiT, live: LiveContext, o
   for (const key of [...wanted].sort()) {
     const [namespace, name] = key.split("/") as [string, string];
     try {
-      const s = (await api.read({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace } })) as KubernetesObject & { data?: Record<string, string>; type?: string };
+      const s = await live.api.request<{ data?: Record<string, string>; type?: string }>("GET", `${collectionPath("v1", "secrets", namespace)}/${encodeURIComponent(name)}`);
       const keys = Object.keys(s.data ?? {}).sort();
       const redacted: K8sObject = {
         apiVersion: "v1",

@@ -1,9 +1,10 @@
 /**
  * The one door to `@kubernetes/client-node`. Version 2 of the client sends its requests
  * through undici 8, which needs Node.js >= 22.19 (it reads `zlib.createZstdDecompress`, absent
- * from Node 20, at import time). Every other fluxguard command runs on Node 20, so the client
- * is imported only here, only when a command talks to a cluster, and an older Node gets one
- * clear error at that moment instead of a crash inside undici.
+ * from Node 20, at import time). fluxguard talks to clusters through loader/kube-http.ts, so
+ * the library is imported only here, only for what needs it (kubeconfig `exec` and
+ * `auth-provider` users, proxies, the webhook's informers), and an older Node gets one clear
+ * error at that moment instead of a crash inside undici.
  */
 import type * as KubeClient from "@kubernetes/client-node";
 import { UsageError } from "../core/errors.js";
@@ -25,7 +26,7 @@ export async function importKubeClient(what = "audit --cluster"): Promise<typeof
   if (!nodeAtLeast(process.versions.node, KUBE_CLIENT_MIN_NODE)) {
     throw new UsageError(
       `${what} needs Node.js >= ${KUBE_CLIENT_MIN_NODE.join(".")} (the Kubernetes client's HTTP library requires it); this is Node.js ${process.version}`,
-      "run it with Node 24 LTS; audits of a directory, verify, keys, generate and fix work on this Node",
+      "run it with Node 24 LTS; every other command works on this Node, audit --cluster and monitor too with a token or certificate kubeconfig",
     );
   }
   return import("@kubernetes/client-node");

@@ -9,7 +9,7 @@
  * (resourceVersion) guards both the Lease and the ConfigMap.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import type { CoordinationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import type { KubeApi } from "../loader/kube-http.js";
 import { statusCode } from "./watch.js";
 
 /** RFC 3339 with microseconds, the wire format of a MicroTime. */
@@ -18,9 +18,25 @@ export function microTime(ms: number): string {
 }
 
 function parseTime(v: unknown): number {
-  if (v instanceof Date) return v.getTime();
   return typeof v === "string" ? Date.parse(v) : NaN;
 }
+
+/** The fields of a coordination.k8s.io/v1 Lease the election reads and writes. */
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+interface ConfigMap {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+}
+
+const leasePath = (namespace: string, name?: string): string => `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ""}`;
+const configMapPath = (namespace: string, name?: string): string => `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps${name ? `/${encodeURIComponent(name)}` : ""}`;
 
 export interface LeaseOptions {
   namespace: string;
@@ -42,7 +58,7 @@ export class LeaderElector {
   private lastRenew = 0;
 
   constructor(
-    private readonly api: CoordinationV1Api,
+    private readonly api: KubeApi,
     private readonly o: LeaseOptions,
   ) {}
 
@@ -56,11 +72,11 @@ export class LeaderElector {
     if (this.timer) clearTimeout(this.timer);
     if (!this.leader) return;
     try {
-      const lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+      const lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name));
       if (lease.spec?.holderIdentity === this.o.identity) {
         lease.spec.holderIdentity = "";
         lease.spec.leaseDurationSeconds = 1;
-        await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease });
       }
     } catch {
       /* the Lease expires on its own */
@@ -80,20 +96,18 @@ export class LeaderElector {
     const now = Date.now();
     const duration = this.o.leaseSeconds ?? 15;
     try {
-      let lease;
+      let lease: Lease;
       try {
-        lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
+        lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name));
       } catch (e) {
         if (statusCode(e) !== 404) throw e;
-        await this.api.createNamespacedLease({
-          namespace: this.o.namespace,
-          body: {
-            apiVersion: "coordination.k8s.io/v1",
-            kind: "Lease",
-            metadata: { name: this.o.name, namespace: this.o.namespace },
-            spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now) as unknown as Date, renewTime: microTime(now) as unknown as Date, leaseTransitions: 0 },
-          },
-        });
+        const body: Lease = {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name: this.o.name, namespace: this.o.namespace },
+          spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+        };
+        await this.api.request("POST", leasePath(this.o.namespace), { body });
         this.holder = this.o.identity;
         this.lastRenew = now;
         this.set(true);
@@ -110,11 +124,11 @@ export class LeaderElector {
           ...spec,
           holderIdentity: this.o.identity,
           leaseDurationSeconds: duration,
-          renewTime: microTime(now) as unknown as Date,
-          acquireTime: (holder === this.o.identity ? spec.acquireTime : microTime(now)) as unknown as Date,
+          renewTime: microTime(now),
+          acquireTime: holder === this.o.identity ? spec.acquireTime : microTime(now),
           leaseTransitions: transitions,
         };
-        await this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: lease });
+        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease });
         this.holder = this.o.identity;
         this.lastRenew = now;
         this.set(true);
@@ -140,7 +154,7 @@ export class StateStore {
   private rv: string | undefined;
 
   constructor(
-    private readonly api: CoreV1Api,
+    private readonly api: KubeApi,
     private readonly namespace: string,
     private readonly name: string,
   ) {}
@@ -151,9 +165,9 @@ export class StateStore {
    * replaces it. API errors (unreachable, forbidden) throw, so the caller retries.
    */
   async read(): Promise<{ snapshot: unknown; corrupt: string | null }> {
-    let cm;
+    let cm: ConfigMap;
     try {
-      cm = await this.api.readNamespacedConfigMap({ name: this.name, namespace: this.namespace });
+      cm = await this.api.request<ConfigMap>("GET", configMapPath(this.namespace, this.name));
     } catch (e) {
       if (statusCode(e) === 404) return { snapshot: null, corrupt: null };
       throw e;
@@ -180,8 +194,8 @@ export class StateStore {
     };
     try {
       const res = this.rv
-        ? await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.namespace, body })
-        : await this.api.createNamespacedConfigMap({ namespace: this.namespace, body });
+        ? await this.api.request<ConfigMap>("PUT", configMapPath(this.namespace, this.name), { body })
+        : await this.api.request<ConfigMap>("POST", configMapPath(this.namespace), { body });
       this.rv = res.metadata?.resourceVersion;
       return true;
     } catch (e) {

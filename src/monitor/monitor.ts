@@ -13,7 +13,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import type { KubeApi } from "../loader/kube-http.js";
 import { defaultConfig } from "../core/config.js";
 import { checkKeys, type KeyStatus } from "../verify/keycheck.js";
 import { keyRingFromSecretData } from "../verify/keys.js";
@@ -24,7 +24,8 @@ import { eventFailures, FLUX_KINDS, viewObject, type ObjectView, type WatchedKin
 import { ResourceWatch, statusCode, type ResourceSource } from "./watch.js";
 
 export interface MonitorOptions {
-  kc: KubeConfig;
+  /** The API server connection (loader/kube-http.ts): no @kubernetes/client-node in the monitor's memory. */
+  api: KubeApi;
   /** The namespace Flux runs in (default reconciler identities, posture). */
   fluxNamespace: string;
   /** Where the Lease and the ledger ConfigMap live; null = no persistence, no election (one process). */
@@ -152,14 +153,12 @@ export class Monitor {
 
   /** Loads the persisted ledger, starts the watches, the election and the periodic work. */
   async start(): Promise<void> {
-    const k8s = await import("@kubernetes/client-node");
-    const core = this.o.kc.makeApiClient(k8s.CoreV1Api);
-    const custom = this.o.kc.makeApiClient(k8s.CustomObjectsApi);
+    const api = this.o.api;
     this.metrics = await buildMetrics(() => this.view());
     if (this.o.stateNamespace !== null) {
-      this.store = new StateStore(core, this.o.stateNamespace, this.o.stateName);
+      this.store = new StateStore(api, this.o.stateNamespace, this.o.stateName);
       void this.loadState();
-      this.elector = new LeaderElector(this.o.kc.makeApiClient(k8s.CoordinationV1Api), {
+      this.elector = new LeaderElector(api, {
         namespace: this.o.stateNamespace,
         name: this.o.leaseName,
         identity: this.o.identity,
@@ -170,12 +169,12 @@ export class Monitor {
       this.every(this.o.persistIntervalMs ?? 2000, () => this.syncState());
     } else this.stateLoaded = true;
 
-    for (const k of FLUX_KINDS) this.watchKind(k, custom);
-    this.watchEvents(core);
+    for (const k of FLUX_KINDS) this.watchKind(k);
+    this.watchEvents();
     this.every(600_000, () => this.prune());
     if (this.o.keysInterval > 0) {
-      this.every(this.o.keysInterval * 1000, () => this.refreshKeys(core));
-      this.every(1000, () => (this.keysDirty ? this.refreshKeys(core) : Promise.resolve()));
+      this.every(this.o.keysInterval * 1000, () => this.refreshKeys());
+      this.every(1000, () => (this.keysDirty ? this.refreshKeys() : Promise.resolve()));
     }
     if (this.o.postureInterval > 0) {
       const first = setTimeout(() => void this.refreshPosture(), 5000);
@@ -251,18 +250,13 @@ export class Monitor {
     else this.ledger.notReadySince(v.uid, v.ready.since, now);
   }
 
-  private watchKind(k: WatchedKind, custom: CustomObjectsApi): void {
+  private watchKind(k: WatchedKind): void {
     const name = `${k.plural}.${k.group}`;
+    const path = `/apis/${k.group}/${k.version}/${k.plural}`;
     const src: ResourceSource = {
       name,
-      path: `/apis/${k.group}/${k.version}/${k.plural}`,
-      list: async (cont, from) => {
-        const res = (await custom.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: 500, ...from, ...(cont ? { _continue: cont } : {}) })) as {
-          items?: unknown[];
-          metadata?: { resourceVersion?: string; continue?: string };
-        };
-        return { items: res.items ?? [], resourceVersion: res.metadata?.resourceVersion ?? "", cont: res.metadata?.continue || undefined };
-      },
+      path,
+      list: (cont, from) => this.o.api.list(path, { limit: 500, ...from, ...(cont ? { continue: cont } : {}) }),
     };
     const mine = new Set<string>();
     let seen = new Set<string>();
@@ -285,7 +279,7 @@ export class Monitor {
       return v.uid;
     };
     const w = new ResourceWatch(
-      this.o.kc,
+      this.o.api,
       src,
       {
         begin: () => {
@@ -317,25 +311,20 @@ export class Monitor {
     w.start();
   }
 
-  private watchEvents(core: CoreV1Api): void {
+  private watchEvents(): void {
     const fieldSelector = "type=Warning";
     const src: ResourceSource = {
       name: "events",
       path: "/api/v1/events",
       fieldSelector,
-      list: async (cont, from) => {
-        const res = await core.listEventForAllNamespaces({ fieldSelector, limit: 500, ...from, ...(cont ? { _continue: cont } : {}) });
-        // The typed client turns timestamps into Dates; the signals read RFC 3339 strings.
-        const items = JSON.parse(JSON.stringify(res.items)) as unknown[];
-        return { items, resourceVersion: res.metadata?.resourceVersion ?? "", cont: res.metadata?._continue || undefined };
-      },
+      list: (cont, from) => this.o.api.list("/api/v1/events", { fieldSelector, limit: 500, ...from, ...(cont ? { continue: cont } : {}) }),
     };
     const upsert = (o: unknown): void => {
       const now = Date.now();
       for (const f of eventFailures(o)) this.ledger.record(f, now);
     };
     const w = new ResourceWatch(
-      this.o.kc,
+      this.o.api,
       src,
       {
         begin: () => undefined,
@@ -383,7 +372,7 @@ export class Monitor {
   }
 
   /** Reads each verification Secret a source names (by name only) and checks its keys. */
-  private async refreshKeys(core: CoreV1Api): Promise<void> {
+  private async refreshKeys(): Promise<void> {
     this.keysDirty = false;
     const names = [...this.verifySecretRefs.keys()].sort();
     const keys: KeyGauge[] = [];
@@ -392,7 +381,7 @@ export class Monitor {
     for (const id of names) {
       const [namespace, secret] = id.split("/") as [string, string];
       try {
-        const s = await core.readNamespacedSecret({ name: secret, namespace });
+        const s = await this.o.api.request<{ data?: Record<string, string> }>("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secret)}`);
         const ring = await keyRingFromSecretData(id, s.data ?? {});
         const report = checkKeys(ring, { warnDays: this.o.warnDays, now });
         for (const k of report.keys) {
@@ -412,12 +401,11 @@ export class Monitor {
   /** The live audit's SubjectAccessReview analysis, reduced to the posture gauges. */
   private async refreshPosture(): Promise<void> {
     try {
-      const { loadCluster } = await import("../loader/cluster.js");
+      const { loadCluster, liveContext } = await import("../loader/cluster.js");
       const { analyzeLive } = await import("../engine/live.js");
       const config = defaultConfig();
       config.platform.namespaces = [this.o.fluxNamespace];
-      const cluster = this.o.kc.getCurrentCluster();
-      const live = { context: this.o.kc.getCurrentContext(), server: cluster?.server ?? "", client: this.o.kc, notices: [], close: async () => undefined };
+      const live = liveContext(this.o.api);
       const { model } = await loadCluster({ config, env: {} }, live);
       const analysis = await analyzeLive(model, live);
       const c = model.clusters[0];

@@ -4,8 +4,17 @@
  * be most of its size), so this replaces @kubernetes/client-node's informer cache, whose store
  * holds every full object.
  *
- * Behaviour (client-go's reflector, simplified): a list gives the resourceVersion to watch
- * from. Like the reflector, the first list asks for `resourceVersion=0` and a relist for "not
+ * Behaviour (client-go's reflector, simplified). The initial state comes as a watch-list
+ * (client-go's WatchListClient; API concepts, "Streaming lists"): one watch with
+ * `sendInitialEvents=true`, whose ADDED events are the current objects, one JSON line each,
+ * until a BOOKMARK annotated `k8s.io/initial-events-end` gives the version the same watch
+ * goes on from. The API server's watch cache ignores `limit`, so a plain list of 5,000
+ * Kustomizations arrives as one 19 MB body, held and parsed whole; the stream is parsed an
+ * object at a time (bench/monitor.ts measures both). A server that refuses it (400/422: the
+ * WatchList feature off, Kubernetes < 1.27) or sends a bookmark without the annotation (it
+ * ignored the parameter) gets the list below from then on.
+ *
+ * The list: it gives the resourceVersion to watch from. Like the reflector, the first list asks for `resourceVersion=0` and a relist for "not
  * older than" the last version seen: both are served from the API server's watch cache. A
  * list without a version is a consistent read, which the API server pages from etcd (500 a
  * page): at 10,000 Flux objects that took 10x longer (bench/monitor.ts). The cache ignores
@@ -15,7 +24,7 @@
  * `maxBackoffMs`), and a 410 Gone (version compacted, e.g. after an API server restart) means
  * a full relist. A kind whose CRD is not installed is re-checked every minute.
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeApi, WatchHandle } from "../loader/kube-http.js";
 
 /** What to list and watch. `list` returns one page of raw objects. */
 export interface ResourceSource {
@@ -53,7 +62,7 @@ export interface ResourceHandler {
 
 export type WatchStatus = "listing" | "watching" | "backoff" | "absent" | "forbidden";
 
-/** Status code of an API error from @kubernetes/client-node (ApiException or a watch Status). */
+/** Status code of an API error: a KubeApiError, a library ApiException, or a watch ERROR event's Status. */
 export function statusCode(e: unknown): number | undefined {
   const x = e as { code?: unknown; statusCode?: unknown; status?: unknown; body?: unknown } | null;
   if (!x || typeof x !== "object") return undefined;
@@ -78,17 +87,26 @@ export class ResourceWatch {
   private rv = "";
   /** The next list must be a consistent read (the last one said its version was too old). */
   private consistent = false;
-  private abort: AbortController | null = null;
+  private abort: WatchHandle | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private backoffMs = 250;
+  /** Whether the initial state is asked for as a watch-list; false once the server refused it. */
+  private streaming: boolean;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly api: KubeApi,
     private readonly src: ResourceSource,
     private readonly handler: ResourceHandler,
-    private readonly opts: { maxBackoffMs?: number; log?: (msg: string) => void; onSynced?: () => void } = {},
-  ) {}
+    private readonly opts: { maxBackoffMs?: number; log?: (msg: string) => void; onSynced?: () => void; watchList?: boolean } = {},
+  ) {
+    this.streaming = opts.watchList ?? true;
+  }
+
+  /** "watch-list" or "list": how the initial state is read now. */
+  get mode(): "watch-list" | "list" {
+    return this.streaming ? "watch-list" : "list";
+  }
 
   start(): void {
     void this.relist();
@@ -123,6 +141,10 @@ export class ResourceWatch {
   private async relist(): Promise<void> {
     if (this.stopped) return;
     this.status = "listing";
+    if (this.streaming) {
+      void this.openWatch(true);
+      return;
+    }
     try {
       let cont: string | undefined;
       let rv = "";
@@ -145,12 +167,7 @@ export class ResourceWatch {
       const code = statusCode(e);
       this.lastError = String((e as Error)?.message ?? e).slice(0, 300);
       if (code === 404) {
-        // The CRD is not installed: nothing to watch; look again in a minute.
-        this.status = "absent";
-        this.handler.begin();
-        this.handler.listed();
-        this.markSynced();
-        this.schedule(() => void this.relist(), 60_000);
+        this.absent();
         return;
       }
       // Expired, or a version the cache has not reached (504, ResourceVersionTooLarge): as client-go does.
@@ -162,15 +179,30 @@ export class ResourceWatch {
     }
   }
 
-  private watch(): void {
-    if (this.stopped) return;
-    void this.openWatch();
+  /** The CRD is not installed: nothing to watch; look again in a minute. */
+  private absent(): void {
+    this.status = "absent";
+    this.handler.begin();
+    this.handler.listed();
+    this.markSynced();
+    this.schedule(() => void this.relist(), 60_000);
   }
 
-  private async openWatch(): Promise<void> {
-    const k8s = await import("@kubernetes/client-node");
+  private watch(): void {
+    if (this.stopped) return;
+    void this.openWatch(false);
+  }
+
+  /**
+   * Opens a watch from the last version; with `initial`, a watch-list that first hands over
+   * the current objects (begin, a page per object, listed at the end bookmark).
+   */
+  private async openWatch(initial: boolean): Promise<void> {
     let gone = false;
     let ended = false;
+    let initialDone = !initial;
+    /** The server does not do watch-lists: end this one and list instead. */
+    let unsupported = false;
     const end = (err: unknown): void => {
       if (ended) return;
       ended = true;
@@ -179,6 +211,24 @@ export class ResourceWatch {
       this.restarts++;
       const code = statusCode(err);
       if (err) this.lastError = String((err as Error)?.message ?? err).slice(0, 300);
+      if (!initialDone) {
+        // The initial state did not arrive whole: begin again (the handler drops the partial one).
+        if (unsupported || code === 400 || code === 422) {
+          this.streaming = false;
+          this.opts.log?.(`${this.src.name}: the API server does not serve watch-lists (${unsupported ? "a bookmark without k8s.io/initial-events-end" : `${code}: ${this.lastError}`}); listing instead`);
+          this.schedule(() => void this.relist(), 0);
+          return;
+        }
+        if (code === 404) {
+          this.absent();
+          return;
+        }
+        if (code === 410 || code === 504) this.consistent = true;
+        this.status = code === 403 ? "forbidden" : "backoff";
+        this.opts.log?.(`watch-list ${this.src.name} ended before its initial state was complete (${code ?? (err ? "no response" : "closed")})${err ? `: ${this.lastError}` : ""}`);
+        this.schedule(() => void this.relist(), code === 403 ? 30_000 : this.backoff());
+        return;
+      }
       if (gone || code === 410) {
         this.schedule(() => void this.relist(), 0);
         return;
@@ -187,44 +237,65 @@ export class ResourceWatch {
       // A watch the server closed normally (timeoutSeconds) re-opens at once.
       this.schedule(() => this.watch(), err ? this.backoff() : 0);
     };
-    try {
-      const w = new k8s.Watch(this.kc);
-      // The library's inactivity timeout (30 s) would cut an idle watch between bookmarks.
-      (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 120_000;
-      const params: Record<string, string | number | boolean | undefined> = {
-        resourceVersion: this.rv,
-        allowWatchBookmarks: true,
-        timeoutSeconds: 240 + Math.floor(Math.random() * 120),
-      };
-      if (this.src.fieldSelector) params["fieldSelector"] = this.src.fieldSelector;
-      this.abort = await w.watch(
-        this.src.path,
-        params,
-        (phase: string, o: unknown) => {
-          try {
-            const meta = (o as { metadata?: { resourceVersion?: string } } | null)?.metadata;
-            if (phase === "ERROR") {
-              if (statusCode(o) === 410) gone = true;
-              return;
+    const query: Record<string, string | number | boolean | undefined> = {
+      // A watch-list without a version is a consistent read; "not older than" the last one otherwise.
+      resourceVersion: initial && this.consistent ? undefined : this.rv || undefined,
+      allowWatchBookmarks: true,
+      timeoutSeconds: 240 + Math.floor(Math.random() * 120),
+      fieldSelector: this.src.fieldSelector,
+      ...(initial ? { sendInitialEvents: true, resourceVersionMatch: "NotOlderThan" } : {}),
+    };
+    if (initial) this.handler.begin();
+    let handle: WatchHandle | null = null;
+    handle = await this.api.watch(
+      this.src.path,
+      query,
+      (phase, o) => {
+        try {
+          if (phase === "ERROR") {
+            // 410 Gone: the version was compacted; end this watch and relist.
+            if (statusCode(o) === 410) {
+              gone = true;
+              handle?.abort();
+              end({ code: 410 });
             }
-            if (meta?.resourceVersion) this.rv = meta.resourceVersion;
-            this.backoffMs = 250;
-            if (phase === "ADDED" || phase === "MODIFIED") this.handler.upsert(o);
-            else if (phase === "DELETED") this.handler.remove(o);
-          } catch (e) {
-            this.opts.log?.(`${this.src.name}: event not handled: ${(e as Error).message}`);
+            return;
           }
-        },
-        (err: unknown) => {
-          end(gone ? { code: 410 } : err);
-          if (gone) this.abort?.abort();
-        },
-      );
-      // Resolved after the response headers: connected unless it already ended.
-      if (ended) this.abort = null;
-      else this.status = "watching";
-    } catch (e) {
-      end(e ?? new Error("watch failed"));
+          const meta = (o as { metadata?: { resourceVersion?: string; annotations?: Record<string, string> } } | null)?.metadata;
+          if (!initialDone) {
+            if (phase === "ADDED" || phase === "MODIFIED") this.handler.page([o]);
+            else if (phase === "BOOKMARK") {
+              if (meta?.annotations?.["k8s.io/initial-events-end"] !== "true") {
+                unsupported = true;
+                handle?.abort();
+                end(null);
+                return;
+              }
+              initialDone = true;
+              this.handler.listed();
+              if (meta.resourceVersion) this.rv = meta.resourceVersion;
+              this.consistent = false;
+              this.backoffMs = 250;
+              this.status = "watching";
+              this.markSynced();
+            }
+            return;
+          }
+          if (meta?.resourceVersion) this.rv = meta.resourceVersion;
+          this.backoffMs = 250;
+          if (phase === "ADDED" || phase === "MODIFIED") this.handler.upsert(o);
+          else if (phase === "DELETED") this.handler.remove(o);
+        } catch (e) {
+          this.opts.log?.(`${this.src.name}: event not handled: ${(e as Error).message}`);
+        }
+      },
+      (err) => end(gone ? { code: 410 } : err),
+    );
+    // Resolved after the response headers: connected unless it already ended.
+    if (ended) this.abort = null;
+    else {
+      this.abort = handle;
+      if (initialDone) this.status = "watching";
     }
   }
 }

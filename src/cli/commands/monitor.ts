@@ -1,5 +1,4 @@
 import { hostname } from "node:os";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { resolve } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { defaultConfig } from "../../core/config.js";
@@ -65,27 +64,20 @@ export const monitorCommand: Command = {
     const m = /^(.*):(\d+)$/.exec(listen);
     if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen must be HOST:PORT, got '${listen}'`);
     const host = m[1]!.replace(/^\[|\]$/g, "") || "0.0.0.0";
-    const inCluster = !values.kubeconfig && !io.env["KUBECONFIG"] && !!io.env["KUBERNETES_SERVICE_HOST"];
-    const k8s = await import("@kubernetes/client-node");
-    let kc: KubeConfig;
-    if (inCluster && !values.context) {
-      kc = new k8s.KubeConfig();
-      kc.loadFromCluster();
-    } else {
-      const { connect } = await import("../../loader/cluster.js");
-      const live = await connect({
-        config: defaultConfig(),
-        env: io.env,
-        ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}),
-        ...(values.context ? { context: values.context } : {}),
-      });
-      kc = live.client;
-    }
+    // In a Pod (no --kubeconfig, no $KUBECONFIG): the service account's own API server.
+    const { connect } = await import("../../loader/cluster.js");
+    const live = await connect({
+      config: defaultConfig(),
+      env: io.env,
+      inCluster: !values.context,
+      ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}),
+      ...(values.context ? { context: values.context } : {}),
+    });
     const fluxNamespace = values["flux-namespace"] ?? "flux-system";
     const log = (msg: string): void => io.stderr(`${JSON.stringify({ ts: new Date().toISOString(), component: "monitor", msg })}\n`);
     const { Monitor } = await import("../../monitor/monitor.js");
     const monitor = new Monitor({
-      kc,
+      api: live.api,
       fluxNamespace,
       stateNamespace: values["no-state"] ? null : (values.namespace ?? io.env["POD_NAMESPACE"] ?? fluxNamespace),
       leaseName: values["lease-name"] ?? "fluxguard-monitor",
@@ -106,13 +98,14 @@ export const monitorCommand: Command = {
       await monitor.stop();
       throw new UsageError(`cannot listen on ${listen}: ${(e as Error).message}`);
     }
-    log(`serving /metrics, /healthz, /readyz on ${addr.address}:${addr.port} (${inCluster ? "in-cluster" : `context ${kc.getCurrentContext()}`})`);
+    log(`serving /metrics, /healthz, /readyz on ${addr.address}:${addr.port} (${live.context === "in-cluster" ? "in-cluster" : `context ${live.context}`})`);
     await new Promise<void>((done) => {
       process.once("SIGTERM", () => done());
       process.once("SIGINT", () => done());
     });
     log("stopping");
     await monitor.stop();
+    await live.close();
     return 0;
   },
 };

@@ -132,8 +132,8 @@ async function serve(values: Values, io: CliIO): Promise<number> {
     closeSource = async () => undefined;
   } else {
     const { connect } = await import("../../loader/cluster.js");
-    const live = await connect({ config, env: io.env, ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}), ...(values.context ? { context: values.context } : {}) });
-    const cache = new WatchCache(live.client, (l) => log(JSON.stringify({ event: "watch", message: l })));
+    const live = await connect({ config, env: io.env, inCluster: true, ...(values.kubeconfig ? { kubeconfig: resolve(io.cwd, values.kubeconfig) } : {}), ...(values.context ? { context: values.context } : {}) });
+    const cache = new WatchCache(await live.kubeConfig(), (l) => log(JSON.stringify({ event: "watch", message: l })));
     await cache.start();
     source = cache;
     target = live.server;

@@ -1,0 +1,123 @@
+/**
+ * kubectl's kubeconfig resolution without the client library: file order and merging,
+ * contexts, relative paths, credentials, and clear errors for what cannot be used.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { stringify } from "yaml";
+import { UsageError } from "../core/errors.js";
+import { inClusterEndpoint, kubeconfigFiles, resolveEndpoint } from "./kubeconfig.js";
+
+function config(current: string | undefined, clusters: Record<string, object>, users: Record<string, object>, contexts: Record<string, { cluster: string; user: string }>): string {
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    ...(current ? { "current-context": current } : {}),
+    clusters: Object.entries(clusters).map(([name, cluster]) => ({ name, cluster })),
+    users: Object.entries(users).map(([name, user]) => ({ name, user })),
+    contexts: Object.entries(contexts).map(([name, context]) => ({ name, context })),
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), "fluxguard-kubeconfig-"));
+const PEM = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+
+test("a token user with inline CA data; --context picks another context", () => {
+  const f = join(dir, "a.yaml");
+  writeFileSync(
+    f,
+    config(
+      "one",
+      { c1: { server: "https://one.example:6443/", "certificate-authority-data": Buffer.from(PEM).toString("base64") }, c2: { server: "https://two.example", "insecure-skip-tls-verify": true } },
+      { u1: { token: "t-one" }, u2: { username: "admin", password: "pw" } },
+      { one: { cluster: "c1", user: "u1" }, two: { cluster: "c2", user: "u2" } },
+    ),
+  );
+  const one = resolveEndpoint({ kubeconfig: f, env: {} });
+  assert.equal(one.context, "one");
+  assert.equal(one.server, "https://one.example:6443", "a trailing slash is dropped");
+  assert.equal(one.ca?.toString(), PEM);
+  assert.equal(one.token, "t-one");
+  assert.equal(one.verifyTls, true);
+  const two = resolveEndpoint({ kubeconfig: f, context: "two", env: {} });
+  assert.equal(two.verifyTls, false);
+  assert.deepEqual(two.basic, { username: "admin", password: "pw" });
+  assert.throws(() => resolveEndpoint({ kubeconfig: f, context: "three", env: {} }), (e: unknown) => e instanceof UsageError && /no context 'three'/.test(e.message) && /one, two/.test(e.hint ?? ""));
+});
+
+test("$KUBECONFIG: merged in order, the first definition of a name and the first current-context win; relative paths follow their file", () => {
+  const sub = join(dir, "sub");
+  mkdirSync(sub, { recursive: true });
+  writeFileSync(join(sub, "ca.crt"), PEM);
+  writeFileSync(join(sub, "token"), "from-file\n");
+  const first = join(dir, "first.yaml");
+  const second = join(sub, "second.yaml");
+  writeFileSync(first, config(undefined, { shared: { server: "https://first.example" } }, {}, {}));
+  writeFileSync(second, config("ctx", { shared: { server: "https://second.example" }, other: { server: "https://other.example", "certificate-authority": "ca.crt" } }, { u: { tokenFile: "token" } }, { ctx: { cluster: "shared", user: "u" }, o: { cluster: "other", user: "u" } }));
+  const env = { KUBECONFIG: [first, join(dir, "missing.yaml"), second].join(delimiter) };
+  assert.deepEqual(kubeconfigFiles({ env }), [first, join(dir, "missing.yaml"), second]);
+  const e = resolveEndpoint({ env });
+  assert.equal(e.context, "ctx", "current-context from the second file: the first sets none");
+  assert.equal(e.server, "https://first.example", "the first file's cluster 'shared' wins");
+  assert.equal(e.tokenFile, join(sub, "token"), "relative to second.yaml's directory");
+  assert.equal(resolveEndpoint({ env, context: "o" }).ca?.toString(), PEM);
+});
+
+test("client certificates from files; a token wins over a tokenFile; tls-server-name", () => {
+  writeFileSync(join(dir, "c.crt"), "CERT");
+  writeFileSync(join(dir, "c.key"), "KEY");
+  const f = join(dir, "certs.yaml");
+  writeFileSync(f, config("x", { c: { server: "https://10.0.0.1", "tls-server-name": "api.internal" } }, { u: { "client-certificate": "c.crt", "client-key": "c.key", token: "t", tokenFile: "/nope" } }, { x: { cluster: "c", user: "u" } }));
+  const e = resolveEndpoint({ kubeconfig: f, env: {} });
+  assert.equal(e.cert?.toString(), "CERT");
+  assert.equal(e.key?.toString(), "KEY");
+  assert.equal(e.token, "t");
+  assert.equal(e.tokenFile, undefined);
+  assert.equal(e.tlsServerName, "api.internal");
+});
+
+test("exec and auth-provider users and proxied clusters are handed to the library, with the files and context to load", () => {
+  const f = join(dir, "exec.yaml");
+  writeFileSync(f, config("x", { c: { server: "https://x.example" }, p: { server: "https://p.example", "proxy-url": "http://proxy:3128" } }, { u: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "get-token" } }, t: { token: "t" } }, { x: { cluster: "c", user: "u" }, p: { cluster: "p", user: "t" } }));
+  assert.deepEqual(resolveEndpoint({ kubeconfig: f, env: {} }).needsLibrary, { reason: "exec", files: [f], context: "x" });
+  assert.equal(resolveEndpoint({ kubeconfig: f, context: "p", env: {} }).needsLibrary?.reason, "proxy-url");
+});
+
+test("clear errors: no context, plain HTTP, malformed YAML, an unreadable certificate file", () => {
+  const none = (e: unknown) => e instanceof UsageError && /no Kubernetes context is set/.test(e.message);
+  assert.throws(() => resolveEndpoint({ env: {} }), none);
+  assert.throws(() => resolveEndpoint({ env: { HOME: join(dir, "nohome") } }), none);
+  const empty = join(dir, "empty.yaml");
+  writeFileSync(empty, "");
+  assert.throws(() => resolveEndpoint({ kubeconfig: empty, env: {} }), none);
+  const plain = join(dir, "plain.yaml");
+  writeFileSync(plain, config("x", { c: { server: "http://insecure.example:8080" } }, { u: { token: "t" } }, { x: { cluster: "c", user: "u" } }));
+  assert.throws(() => resolveEndpoint({ kubeconfig: plain, env: {} }), (e: unknown) => e instanceof UsageError && /plain HTTP/.test(e.message));
+  const bad = join(dir, "bad.yaml");
+  writeFileSync(bad, "clusters: [\n");
+  assert.throws(() => resolveEndpoint({ kubeconfig: bad, env: {} }), (e: unknown) => e instanceof UsageError && /cannot read kubeconfig .*bad\.yaml/.test(e.message));
+  assert.throws(() => resolveEndpoint({ kubeconfig: join(dir, "absent.yaml"), env: {} }), (e: unknown) => e instanceof UsageError && /cannot read kubeconfig/.test(e.message));
+  const scalar = join(dir, "scalar.yaml");
+  writeFileSync(scalar, "just a string\n");
+  assert.throws(() => resolveEndpoint({ kubeconfig: scalar, env: {} }), (e: unknown) => e instanceof UsageError && /not a mapping/.test(e.message));
+  const missingCa = join(dir, "missing-ca.yaml");
+  writeFileSync(missingCa, config("x", { c: { server: "https://x.example", "certificate-authority": "nope.crt" } }, { u: { token: "t" } }, { x: { cluster: "c", user: "u" } }));
+  assert.throws(() => resolveEndpoint({ kubeconfig: missingCa, env: {} }), (e: unknown) => e instanceof UsageError && /certificate-authority .*nope\.crt.*ENOENT/.test(e.message));
+});
+
+test("in-cluster: the service-account token file and CA, IPv6 hosts bracketed; used only without kubeconfig files", () => {
+  const sa = join(dir, "sa");
+  mkdirSync(sa, { recursive: true });
+  writeFileSync(join(sa, "token"), "sa-token");
+  writeFileSync(join(sa, "ca.crt"), PEM);
+  const e = inClusterEndpoint({ KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "443" }, sa);
+  assert.equal(e.server, "https://[fd00::1]:443");
+  assert.equal(e.tokenFile, join(sa, "token"));
+  assert.equal(e.ca?.toString(), PEM);
+  assert.equal(resolveEndpoint({ env: { KUBERNETES_SERVICE_HOST: "10.96.0.1" }, inCluster: true, inClusterDir: sa }).server, "https://10.96.0.1:443");
+  assert.throws(() => inClusterEndpoint({}, sa), (x: unknown) => x instanceof UsageError && /KUBERNETES_SERVICE_HOST/.test(x.message));
+  assert.throws(() => inClusterEndpoint({ KUBERNETES_SERVICE_HOST: "h" }, join(dir, "no-sa")), (x: unknown) => x instanceof UsageError && /no service-account token/.test(x.message));
+});
