@@ -43,6 +43,8 @@ export interface MonitorOptions {
   persistIntervalMs?: number;
   /** Lease duration, seconds (default 15). */
   leaseSeconds?: number;
+  /** Read the initial state as watch-lists (default true; see watch.ts). */
+  watchList?: boolean;
   log: (msg: string) => void;
 }
 
@@ -305,7 +307,7 @@ export class Monitor {
           if (uid) forget(uid);
         },
       },
-      { log: this.o.log, onSynced: () => this.checkReady() },
+      { log: this.o.log, onSynced: () => this.checkReady(), watchList: this.o.watchList ?? true },
     );
     this.watches.push({ name, w });
     w.start();
@@ -333,7 +335,7 @@ export class Monitor {
         upsert,
         remove: () => undefined,
       },
-      { log: this.o.log, onSynced: () => this.checkReady() },
+      { log: this.o.log, onSynced: () => this.checkReady(), watchList: this.o.watchList ?? true },
     );
     this.watches.push({ name: "events", w });
     w.start();
@@ -342,7 +344,8 @@ export class Monitor {
   private checkReady(): void {
     if (this.readyAt === null && this.synced) {
       this.readyAt = Date.now();
-      this.o.log(`caches synced: ${this.objects.size} Flux objects`);
+      const modes = [...new Set(this.watches.map(({ w }) => w.mode))].join(", ");
+      this.o.log(`caches synced: ${this.objects.size} Flux objects (initial state by ${modes})`);
     }
   }
 

@@ -5,7 +5,7 @@ import { defaultConfig } from "../../core/config.js";
 import { commandArgs, type Command } from "../command.js";
 
 const USAGE =
-  "fluxguard monitor [--context NAME] [--kubeconfig FILE] [--listen HOST:PORT] [--namespace NS] [--flux-namespace NS] [--lease-name NAME] [--state-name NAME] [--identity NAME] [--no-state] [--posture-interval S] [--keys-interval S] [--warn-days N]";
+  "fluxguard monitor [--context NAME] [--kubeconfig FILE] [--listen HOST:PORT] [--namespace NS] [--flux-namespace NS] [--lease-name NAME] [--state-name NAME] [--identity NAME] [--no-state] [--no-watch-list] [--posture-interval S] [--keys-interval S] [--warn-days N]";
 
 const HELP = `usage: ${USAGE}
 
@@ -25,6 +25,8 @@ failure ledger in the ConfigMap --state-name, so a restart neither loses nor re-
   --posture-interval S      seconds between posture analyses, 0 = off (default 300)
   --keys-interval S         seconds between verification Secret reads, 0 = off (default 300)
   --warn-days N             a key expiring within N days has status "expiring" (default 14)
+  --no-watch-list           read the initial state with lists, not watch-lists (sendInitialEvents);
+                            the monitor falls back to lists by itself when the API server refuses them
 `;
 
 const OPTIONS = {
@@ -38,6 +40,7 @@ const OPTIONS = {
   "state-name": { type: "string" },
   identity: { type: "string" },
   "no-state": { type: "boolean" },
+  "no-watch-list": { type: "boolean" },
   "posture-interval": { type: "string" },
   "keys-interval": { type: "string" },
   "warn-days": { type: "string" },
@@ -88,6 +91,7 @@ export const monitorCommand: Command = {
       warnDays: whole("warn-days", values["warn-days"], 14),
       persistIntervalMs: whole("persist-interval-ms", values["persist-interval-ms"], 2000),
       leaseSeconds: whole("lease-seconds", values["lease-seconds"], 15),
+      watchList: !values["no-watch-list"],
       log,
     });
     await monitor.start();
