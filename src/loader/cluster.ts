@@ -13,7 +13,7 @@ import type { FleetModel, FluxCluster, ModelObject, RenderRecord } from "../core
 import { declaredFluxVersion } from "../core/flux-version.js";
 import { RbacGraph } from "../core/rbac.js";
 import { refOf } from "../core/model.js";
-import type { JsonObject, K8sObject } from "../core/types.js";
+import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { buildCluster, trackedBranches } from "./tenancy.js";
 import { importKubeClient } from "./kube-client.js";
 import { collectionPath, KubeApi } from "./kube-http.js";
@@ -24,6 +24,13 @@ export interface ClusterLoadOptions {
   kubeconfig?: string;
   context?: string;
   env?: Record<string, string | undefined>;
+  /**
+   * "audit" (default): everything the rules read. "posture": what the reconciler-identity and
+   * lockdown analysis reads (the monitor's posture gauges, every few minutes): Flux objects
+   * without their status, RBAC, service accounts, namespaces, the controllers; no workloads
+   * Flux applied and no Secret reads.
+   */
+  purpose?: "audit" | "posture";
 }
 
 interface KindSpec {
@@ -195,9 +202,9 @@ function apiErrorText(e: unknown, what: string, server: string): UsageError | nu
   return null;
 }
 
-async function listKind(live: LiveContext, spec: KindSpec): Promise<unknown[] | null> {
+async function listKind(live: LiveContext, spec: KindSpec, keep: (o: unknown) => K8sObject): Promise<K8sObject[] | null> {
   try {
-    return await live.api.listAll(collectionPath(spec.apiVersion, plural(spec.kind), spec.namespace), { labelSelector: spec.labelSelector });
+    return await live.api.listAll(collectionPath(spec.apiVersion, plural(spec.kind), spec.namespace), { labelSelector: spec.labelSelector }, keep);
   } catch (e) {
     if (networkCode(e)) throw apiErrorText(e, "", live.server)!;
     const group = spec.apiVersion.includes("/") ? spec.apiVersion.split("/")[0] : "core";
@@ -221,11 +228,21 @@ async function listKind(live: LiveContext, spec: KindSpec): Promise<unknown[] | 
 
 /** Keeps what rules need (a copy): drops managedFields and kubectl's last-applied annotation. */
 export function clean(o: unknown, apiVersion: string, kind: string): K8sObject {
-  const v = JSON.parse(JSON.stringify(o)) as JsonObject;
-  const md = (asObject(v["metadata"]) ?? {}) as JsonObject;
-  delete md["managedFields"];
-  const annotations = asObject(md["annotations"]);
-  if (annotations) delete annotations["kubectl.kubernetes.io/last-applied-configuration"];
+  return cleanOwned(JSON.parse(JSON.stringify(o)) as unknown, apiVersion, kind);
+}
+
+/**
+ * clean() in place, for an object the caller owns and nothing else holds (parsed from a
+ * response just now): no copy, so listing 10,000 objects allocates each once.
+ */
+export function cleanOwned(o: unknown, apiVersion: string, kind: string): K8sObject {
+  const v = (asObject(o as JsonValue) ?? {}) as JsonObject;
+  const md = asObject(v["metadata"]);
+  if (md) {
+    delete md["managedFields"];
+    const annotations = asObject(md["annotations"]);
+    if (annotations) delete annotations["kubectl.kubernetes.io/last-applied-configuration"];
+  } else v["metadata"] = {};
   v["apiVersion"] = apiVersion;
   v["kind"] = kind;
   return v as unknown as K8sObject;
@@ -242,21 +259,29 @@ export async function loadCluster(opts: ClusterLoadOptions, live?: LiveContext):
 }
 
 async function loadWith(opts: ClusterLoadOptions, ctx: LiveContext): Promise<{ model: FleetModel; live: LiveContext }> {
+  const posture = opts.purpose === "posture";
+  const keepFor = (s: KindSpec) => {
+    const dropStatus = posture && FLUX_KINDS.includes(s);
+    return (o: unknown): K8sObject => {
+      const c = cleanOwned(o, s.apiVersion, s.kind);
+      if (dropStatus) delete (c as { status?: unknown }).status;
+      return c;
+    };
+  };
   const listed: K8sObject[] = [];
   // Lists run in parallel; the API server is the bottleneck, not us.
-  const specs = [...FLUX_KINDS, ...CORE_KINDS, ...WORKLOAD_KINDS];
-  const lists = await Promise.all(specs.map((s) => listKind(ctx, s)));
-  specs.forEach((s, i) => {
-    for (const item of lists[i] ?? []) listed.push(clean(item, s.apiVersion, s.kind));
-  });
+  const specs = posture ? [...FLUX_KINDS, ...CORE_KINDS] : [...FLUX_KINDS, ...CORE_KINDS, ...WORKLOAD_KINDS];
+  const lists = await Promise.all(specs.map((s) => listKind(ctx, s, keepFor(s))));
+  for (const l of lists) for (const o of l ?? []) listed.push(o);
   // Flux installs without the part-of label (old installs): look in the config's namespaces.
   const platformNs = new Set(opts.config.platform.namespaces);
   if (!listed.some((o) => o.kind === "Deployment" && platformNs.has(o.metadata.namespace ?? ""))) {
     for (const ns of opts.config.platform.namespaces) {
-      for (const item of (await listKind(ctx, { apiVersion: "apps/v1", kind: "Deployment", namespace: ns })) ?? []) listed.push(clean(item, "apps/v1", "Deployment"));
+      const spec: KindSpec = { apiVersion: "apps/v1", kind: "Deployment", namespace: ns };
+      listed.push(...((await listKind(ctx, spec, keepFor(spec))) ?? []));
     }
   }
-  listed.push(...(await gitCredentialKeys(ctx, listed)));
+  if (!posture) listed.push(...(await gitCredentialKeys(ctx, listed)));
   const model = modelFromObjects(listed, { config: opts.config, id: `context ${ctx.context}`, root: ctx.server, mode: "cluster" });
   return { model, live: ctx };
 }
@@ -339,9 +364,10 @@ export function modelFromObjects(input: readonly K8sObject[], opts: { config: Fl
     objects.push(m);
   }
   const renders = new Map<string, RenderRecord>();
+  const index = inventoryIndex(objects);
   for (const m of objects) {
     if (!isFluxKustomization(m.object)) continue;
-    const record = inventoryRecord(m, objects);
+    const record = inventoryRecord(m, index);
     renders.set(m.key, record);
     for (const o of record.objects) o.origin.renderedBy ??= objectId(m.object);
   }
@@ -408,8 +434,38 @@ async function gitCredentialKeys(live: LiveContext, objects: readonly K8sObject[
   return out;
 }
 
+/** The listed objects by kind, namespace and name, and by the Kustomization whose labels they carry. */
+interface InventoryIndex {
+  byId: Map<string, ModelObject>;
+  appliedBy: Map<string, ModelObject[]>;
+}
+
+/**
+ * Built once per model: each Kustomization's inventory is resolved by lookups, not by a scan
+ * of every object (at 5,000 Kustomizations and 10,000 objects the scans took 4.7 s of CPU).
+ * The first object listed under an id wins, as `find` did.
+ */
+function inventoryIndex(objects: readonly ModelObject[]): InventoryIndex {
+  const byId = new Map<string, ModelObject>();
+  const appliedBy = new Map<string, ModelObject[]>();
+  for (const m of objects) {
+    const md = m.object.metadata;
+    const id = `${m.object.kind}\u0000${md.namespace ?? ""}\u0000${md.name}`;
+    if (!byId.has(id)) byId.set(id, m);
+    const name = md.labels?.["kustomize.toolkit.fluxcd.io/name"];
+    const namespace = md.labels?.["kustomize.toolkit.fluxcd.io/namespace"];
+    if (name !== undefined && namespace !== undefined) {
+      const key = `${namespace}\u0000${name}`;
+      const list = appliedBy.get(key);
+      if (list) list.push(m);
+      else appliedBy.set(key, [m]);
+    }
+  }
+  return { byId, appliedBy };
+}
+
 /** A Kustomization's applied objects, from its status inventory (`<ns>_<name>_<group>_<kind>`). */
-function inventoryRecord(ks: ModelObject, objects: ModelObject[]): RenderRecord {
+function inventoryRecord(ks: ModelObject, index: InventoryIndex): RenderRecord {
   const entries = asArray(at(ks.object, "status", "inventory", "entries"));
   const rendered: ModelObject[] = [];
   for (const e of entries) {
@@ -423,7 +479,7 @@ function inventoryRecord(ks: ModelObject, objects: ModelObject[]): RenderRecord 
     const ns = parts.shift()!;
     const name = parts.join("_");
     const apiVersion = group ? `${group}/${v}` : v;
-    const known = objects.find((m) => m.object.kind === kind && m.object.metadata.name === name && (m.object.metadata.namespace ?? "") === ns);
+    const known = index.byId.get(`${kind}\u0000${ns}\u0000${name}`);
     if (known) rendered.push(known);
     else {
       const o: K8sObject = { apiVersion, kind, metadata: ns ? { name, namespace: ns } : { name } };
@@ -435,10 +491,7 @@ function inventoryRecord(ks: ModelObject, objects: ModelObject[]): RenderRecord 
   // what it applies with the Kustomization's name and namespace.
   const name = ks.object.metadata.name;
   const namespace = ks.object.metadata.namespace ?? "";
-  const labelled = objects.filter((m) => {
-    const labels = m.object.metadata.labels ?? {};
-    return labels["kustomize.toolkit.fluxcd.io/name"] === name && labels["kustomize.toolkit.fluxcd.io/namespace"] === namespace;
-  });
+  const labelled = [...(index.appliedBy.get(`${namespace}\u0000${name}`) ?? [])];
   return {
     method: "cluster",
     dir: null,

@@ -229,13 +229,16 @@ export class KubeApi {
     return { items: Array.isArray(res.items) ? res.items : [], resourceVersion: res.metadata?.resourceVersion ?? "", cont: res.metadata?.continue || undefined };
   }
 
-  /** Every page of a collection, 500 objects a page. */
-  async listAll(path: string, query: Query = {}): Promise<unknown[]> {
-    const out: unknown[] = [];
+  /**
+   * Every page of a collection, 500 objects a page, each object passed through `keep` as its
+   * page arrives (so only what it returns is held, not every whole object).
+   */
+  async listAll<T = unknown>(path: string, query: Query = {}, keep: (o: unknown) => T = (o) => o as T): Promise<T[]> {
+    const out: T[] = [];
     let cont: string | undefined;
     do {
       const page = await this.list(path, { ...query, limit: 500, ...(cont ? { continue: cont } : {}) });
-      for (const o of page.items) out.push(o);
+      for (const o of page.items) out.push(keep(o));
       cont = page.cont;
     } while (cont);
     return out;

@@ -409,7 +409,7 @@ export class Monitor {
       const config = defaultConfig();
       config.platform.namespaces = [this.o.fluxNamespace];
       const live = liveContext(this.o.api);
-      const { model } = await loadCluster({ config, env: {} }, live);
+      const { model } = await loadCluster({ config, env: {}, purpose: "posture" }, live);
       const analysis = await analyzeLive(model, live);
       const c = model.clusters[0];
       this.posture = {
