@@ -423,6 +423,7 @@ export class Monitor {
           : [],
       };
     } catch (e) {
+      if (this.stopped) return; // the connections were closed under it
       this.error("posture", String((e as Error)?.message ?? e).slice(0, 300));
     }
   }
