@@ -65,6 +65,7 @@ describe("monitor signals", () => {
     assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), type: "Normal" }), [], "Normal events are not failures");
     assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), reason: "GitOperationFailed" }), [], "only verification reasons");
     assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), involvedObject: { apiVersion: "v1", kind: "Pod", name: "x", uid: "u" } }), [], "only Flux objects");
+  assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), involvedObject: { apiVersion: "source.toolkit.fluxcd.io.attacker.example/v1", kind: "GitRepository", name: "x", uid: "u" } }), [], "a look-alike API group is not Flux's");
   });
 
   it("names what was rejected: commit, tag, or a digest of the message", () => {

@@ -23,6 +23,7 @@
  *   the same incident.
  */
 import { createHash } from "node:crypto";
+import { isFluxApiGroup } from "../core/flux.js";
 
 /** A Flux kind the monitor watches: how to list it and how to name it. */
 export interface WatchedKind {
@@ -276,9 +277,6 @@ export function viewObject(k: WatchedKind, o: unknown, fluxNamespace: string): O
   };
 }
 
-/** The Flux API groups whose objects' Events the monitor reads. */
-const FLUX_GROUP_RE = /\.(toolkit\.fluxcd\.io|fluxcd\.controlplane\.io)\//;
-
 /**
  * The verification failure a Warning Event reports, with the same identity as the condition
  * it accompanies (so seeing both counts once). Events expire (kube-apiserver --event-ttl, 1h)
@@ -294,7 +292,8 @@ export function eventFailures(e: unknown): Failure[] {
   const apiVersion = str(io?.["apiVersion"]);
   const kind = str(io?.["kind"]);
   const uid = str(io?.["uid"]);
-  if (!FLUX_GROUP_RE.test(`${apiVersion}/`) && !FLUX_GROUP_RE.test(apiVersion)) return [];
+  // Only Flux's objects (core/flux GROUP: the toolkit groups and the Flux Operator's).
+  if (!isFluxApiGroup(apiVersion)) return [];
   if (!uid || !kind) return [];
   const at = time(ev["firstTimestamp"]) || time(ev["eventTime"]) || time(obj(ev["metadata"])?.["creationTimestamp"]);
   return [verificationFailure(kind, uid, str(io?.["namespace"]), str(io?.["name"]), reason, str(ev["message"]).slice(0, 4096), at)];
