@@ -291,7 +291,8 @@ export class ResourceWatch {
       },
       (err) => end(gone ? { code: 410 } : err),
     );
-    // Resolved after the response headers: connected unless it already ended.
+    // Resolved after the response headers: connected unless it already ended, or stopped meanwhile.
+    if (this.stopped) handle.abort();
     if (ended) this.abort = null;
     else {
       this.abort = handle;
