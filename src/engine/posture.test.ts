@@ -26,6 +26,48 @@ function row(r: AuditReport, id: string): AuditReport["posture"][number] {
   return p;
 }
 
+
+const VERIFY = `  verify:
+    mode: HEAD
+    secretRef:
+      name: signing-keys
+`;
+
+/**
+ * Writes clusters/<name>/flux-system/gotk-sync.yaml for each cluster: the fleet's
+ * GitRepository (verified with the signing-keys Secret when `verify`) and the Kustomization of
+ * ./clusters/<name>, as `flux bootstrap` lays them out.
+ */
+function writeClusterSyncs(dir: string, clusters: readonly string[], verify: boolean): void {
+  for (const c of clusters) {
+    mkdirSync(join(dir, "clusters", c, "flux-system"), { recursive: true });
+    writeFileSync(join(dir, "clusters", c, "flux-system", "gotk-sync.yaml"), `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 1m
+  url: ssh://git@github.com/example/fleet.git
+  ref:
+    branch: main
+${verify ? VERIFY : ""}---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  interval: 10m
+  path: ./clusters/${c}
+  prune: true
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+`);
+  }
+}
+
 test("posture: the hardened example is defended with positive evidence, not because nothing fired", async () => {
   const r = await runAudit({ root: join(REPO_ROOT, "examples", "hardened-fleet"), kustomize: null });
   const commit = row(r, "malicious-commit");
@@ -179,34 +221,7 @@ test("coverage: a gap's clusters are the union of its records, a record without 
 
 test("posture per cluster: a row applicable in one cluster is not applicable in another, and the threat matrix follows each cluster", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fg-posture-clusters-"));
-  const sync = (c: string): string => `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m
-  url: ssh://git@github.com/example/fleet.git
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 10m
-  path: ./clusters/${c}
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
-`;
-  for (const c of ["alpha", "beta"]) {
-    mkdirSync(join(dir, "clusters", c, "flux-system"), { recursive: true });
-    writeFileSync(join(dir, "clusters", c, "flux-system", "gotk-sync.yaml"), sync(c));
-  }
+  writeClusterSyncs(dir, ["alpha", "beta"], false);
   // Only alpha runs image automation; it pushes to a review branch, its policy is bounded.
   writeFileSync(
     join(dir, "clusters/alpha/images.yaml"),
@@ -265,38 +280,7 @@ spec:
 
 test("posture per cluster: a gap counts only against the cluster whose Flux would apply the unseen content; a gap of no particular cluster counts against each", async () => {
   const dir = mkdtempSync(join(tmpdir(), "fg-posture-gaps-"));
-  const sync = (c: string): string => `apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m
-  url: ssh://git@github.com/example/fleet.git
-  ref:
-    branch: main
-  verify:
-    mode: HEAD
-    secretRef:
-      name: signing-keys
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 10m
-  path: ./clusters/${c}
-  prune: true
-  sourceRef:
-    kind: GitRepository
-    name: flux-system
-`;
-  for (const c of ["staging", "production"]) {
-    mkdirSync(join(dir, "clusters", c, "flux-system"), { recursive: true });
-    writeFileSync(join(dir, "clusters", c, "flux-system", "gotk-sync.yaml"), sync(c));
-  }
+  writeClusterSyncs(dir, ["staging", "production"], true);
   // Only staging applies a tenant repository fluxguard cannot read (not mapped in .fluxguard.yaml).
   writeFileSync(
     join(dir, "clusters/staging/tenant.yaml"),
