@@ -173,7 +173,10 @@ export class Monitor {
 
     for (const k of FLUX_KINDS) this.watchKind(k);
     this.watchEvents();
-    this.every(600_000, () => this.prune());
+    // Every minute: between prunes the held identities may pass the ledger's cap (at 60 failure
+    // episodes a second, a 10-minute period let them reach 31,000 of 20,000 during the churn of
+    // bench/monitor.ts).
+    this.every(60_000, () => this.prune());
     if (this.o.keysInterval > 0) {
       this.every(this.o.keysInterval * 1000, () => this.refreshKeys());
       this.every(1000, () => (this.keysDirty ? this.refreshKeys() : Promise.resolve()));
