@@ -140,11 +140,15 @@ export function liveContext(api: KubeApi, kubeConfig?: () => Promise<KubeConfigT
   };
 }
 
-/** Loads the files and context into the library's KubeConfig (kubectl's merge: the first definition wins). */
-async function libraryKubeConfig(files: readonly string[], context: string, inCluster: boolean): Promise<KubeConfigT> {
-  const k8s = await importKubeClient("the Kubernetes client library (the webhook's watches)");
+/**
+ * Loads the files and context into the library's KubeConfig (kubectl's merge: the first
+ * definition wins); no files: the Pod's in-cluster config (resolveEndpoint's choice too).
+ * `what` names the need in the error on a Node.js too old for the library.
+ */
+async function libraryKubeConfig(files: readonly string[], context: string, what: string): Promise<KubeConfigT> {
+  const k8s = await importKubeClient(what);
   const kc = new k8s.KubeConfig();
-  if (inCluster) {
+  if (files.length === 0) {
     kc.loadFromCluster();
     return kc;
   }
@@ -171,11 +175,14 @@ async function libraryKubeConfig(files: readonly string[], context: string, inCl
 export async function connect(opts: ClusterLoadOptions & { inCluster?: boolean }): Promise<LiveContext> {
   const env = opts.env ?? process.env;
   const endpoint = resolveEndpoint({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.inCluster ? { inCluster: true } : {}) });
-  const api = new KubeApi(endpoint, () => importKubeClient(`a kubeconfig user with ${endpoint.needsLibrary?.reason ?? "this setup"}`));
   const files = kubeconfigFiles({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
+  // One library KubeConfig per context, for exec credentials and the webhook's informers alike.
+  const what = endpoint.needsLibrary ? `a kubeconfig user with ${endpoint.needsLibrary.reason}` : "the Kubernetes client library (the webhook's watches)";
   let kc: Promise<KubeConfigT> | null = null;
+  const kubeConfig = (): Promise<KubeConfigT> => (kc ??= libraryKubeConfig(files, endpoint.context, what));
+  const api = new KubeApi(endpoint, kubeConfig);
   return {
-    ...liveContext(api, () => (kc ??= libraryKubeConfig(files, endpoint.context, endpoint.context === "in-cluster"))),
+    ...liveContext(api, kubeConfig),
     close: async () => api.close(),
   };
 }

@@ -91,12 +91,12 @@ export class KubeApi {
 
   /**
    * @param endpoint from resolveEndpoint / inClusterEndpoint.
-   * @param loadLibrary imports @kubernetes/client-node when the endpoint needs it (the
-   *   caller's door, which checks the Node.js version).
+   * @param libraryConfig the same context as @kubernetes/client-node's KubeConfig, loaded when
+   *   the endpoint needs it (the caller's, so one KubeConfig serves every use of the context).
    */
   constructor(
     private readonly endpoint: KubeEndpoint,
-    private readonly loadLibrary?: () => Promise<typeof KubeClient>,
+    private readonly libraryConfig?: () => Promise<KubeClient.KubeConfig>,
   ) {
     this.server = endpoint.server;
     this.context = endpoint.context;
@@ -155,21 +155,11 @@ export class KubeApi {
   }
 
   private async libraryAuthorizer(): Promise<Authorizer> {
-    const need = this.endpoint.needsLibrary!;
-    if (!this.loadLibrary) throw new Error(`this kubeconfig user needs the Kubernetes client library (${need.reason}), which is not available here`);
-    const k8s = await this.loadLibrary();
-    const kc = new k8s.KubeConfig();
-    for (const [i, f] of need.files.entries()) {
-      if (i === 0) kc.loadFromFile(f);
-      else {
-        const more = new k8s.KubeConfig();
-        more.loadFromFile(f);
-        kc.mergeConfig(more, true);
-      }
-    }
-    kc.setCurrentContext(need.context);
+    if (!this.libraryConfig) throw new Error(`this kubeconfig user needs the Kubernetes client library (${this.endpoint.needsLibrary?.reason}), which is not available here`);
+    const kc = await this.libraryConfig();
     return (opts) => kc.applyToHTTPSOptions(opts);
   }
+
 
   /** Sends a request; resolves on the response headers. `timeoutMs` bounds the wait for any byte (then ETIMEDOUT). */
   private async send(method: string, path: string, query: Query | undefined, body: unknown, timeoutMs = 60_000): Promise<IncomingMessage> {

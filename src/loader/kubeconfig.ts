@@ -43,9 +43,9 @@ export interface KubeEndpoint {
   basic?: { username: string; password: string };
   /**
    * The user needs @kubernetes/client-node to authenticate (`exec`, `auth-provider`) or the
-   * cluster a proxy: `files` and `context` say what to load into the library's KubeConfig.
+   * cluster a proxy; the caller loads the same files and context into the library's KubeConfig.
    */
-  needsLibrary?: { reason: string; files: string[]; context: string };
+  needsLibrary?: { reason: string };
 }
 
 export interface KubeconfigOptions {
@@ -172,7 +172,7 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
   const ca = fileOrData(cluster, c, "certificate-authority");
   if (ca) endpoint.ca = ca;
   if (library) {
-    endpoint.needsLibrary = { reason: library, files: files.filter((f, i) => i === 0 || existsSync(f)), context: contextName };
+    endpoint.needsLibrary = { reason: library };
     return endpoint;
   }
   const cert = fileOrData(user, u, "client-certificate");
