@@ -9,11 +9,14 @@
  *   made by a plain client (kubectl get --raw: API server time and transfer, no processing);
  *   and the monitor again with `--no-watch-list` (lists instead of watch-lists), and with the
  *   posture analysis on (time from start until its first gauges are served, RSS and peak);
- * - churn: status flips (Ready True/False, fetch failures), deletes and creates for
+ * - churn: first FLUXGUARD_BENCH_CHURN_SATURATE (default 2) passes that flip every object to
+ *   failing and back, so the monitor's state (counter series, failure identities) is at its
+ *   bound; then status flips (Ready True/False, fetch failures), deletes and creates for
  *   FLUXGUARD_BENCH_CHURN_SECONDS (default 300; an hour with 3600) while /metrics is scraped
- *   every 2 s; RSS sampled every FLUXGUARD_BENCH_SAMPLE_SECONDS (default 15, 60 from 20
- *   minutes of churn), each sample printed as it is taken (a long run can be followed in its
- *   log), then start, end and the least-squares slope after a 60 s warm-up;
+ *   every FLUXGUARD_BENCH_SCRAPE_SECONDS (default 2); RSS and the monitor's state sampled
+ *   every FLUXGUARD_BENCH_SAMPLE_SECONDS (default 15, 60 from 20 minutes of churn), each
+ *   sample printed as it is taken (a long run can be followed in its log), then start, end
+ *   and the least-squares slope after a 60 s warm-up;
  * - kube-state-metrics v2.15.0 (built from its Go module by `cluster.sh build` with
  *   FLUXGUARD_E2E_COMPONENTS=kube-state-metrics) with the Flux custom-resource-state config
  *   `fluxguard generate` writes, on the same objects, when it is built: time until it serves
@@ -52,6 +55,15 @@ const CHURN_S = Number(process.env["FLUXGUARD_BENCH_CHURN_SECONDS"] ?? 300);
 /** Status updates per second during churn; 0 = as fast as the API server takes them. */
 const CHURN_RATE = Number(process.env["FLUXGUARD_BENCH_CHURN_RATE"] ?? 0);
 const SAMPLE_S = Number(process.env["FLUXGUARD_BENCH_SAMPLE_SECONDS"] ?? (CHURN_S >= 1200 ? 60 : 15));
+/** How often the churn's Prometheus stand-in scrapes /metrics (s; Prometheus' default is 60, charts often 15-30). */
+const SCRAPE_S = Number(process.env["FLUXGUARD_BENCH_SCRAPE_SECONDS"] ?? 2);
+/**
+ * Before the churn is measured every object is flipped to failing this many times, as fast as
+ * the API server takes it, so the monitor's state is at its bound when the RSS trend starts:
+ * a counter series per failing source, and failure identities up to the ledger's 20,000. Without it
+ * an hour at 20 updates/s is still filling that state, and its growth reads as a leak. 0: from cold.
+ */
+const SATURATE = Number(process.env["FLUXGUARD_BENCH_CHURN_SATURATE"] ?? 2);
 /** The heap flags charts/fluxguard sets for the monitor (NODE_OPTIONS). */
 export const MONITOR_NODE_OPTIONS = (process.env["FLUXGUARD_BENCH_MONITOR_NODE_OPTIONS"] ?? "--max-old-space-size=192 --max-semi-space-size=2").split(/\s+/).filter(Boolean);
 const NAMESPACES = 50;
@@ -171,10 +183,18 @@ export async function startMonitor(kubeconfig: string, extra: string[] = []): Pr
   return { child, port, readyMs: performance.now() - t0, readyCpu: cpuSeconds(child.pid!) };
 }
 
-export async function scrape(port: number): Promise<{ ms: number; bytes: number; series: number }> {
+/**
+ * One scrape: its time, size and series, and what the monitor holds: failure identities
+ * (`fluxguard_monitor_failure_identities`) and failure counter series (fetch, verification
+ * and denied), the state that grows with churn up to its bounds.
+ */
+export async function scrape(port: number): Promise<{ ms: number; bytes: number; series: number; identities: number; counterSeries: number }> {
   const t0 = performance.now();
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return { ms: performance.now() - t0, bytes: text.length, series: text.split("\n").filter((l) => l && !l.startsWith("#")).length };
+  const lines = text.split("\n").filter((l) => l && !l.startsWith("#"));
+  const identities = Number(/^fluxguard_monitor_failure_identities (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  const counterSeries = lines.filter((l) => /^fluxguard_(fetch|verification)_failures_total\{|^fluxguard_reconcile_denied_total\{/.test(l)).length;
+  return { ms: performance.now() - t0, bytes: text.length, series: lines.length, identities, counterSeries };
 }
 
 export async function stop(child: ChildProcess): Promise<void> {
@@ -318,7 +338,30 @@ export async function run(): Promise<void> {
     // Churn: status flips, deletes and creates while Prometheus-like scrapes run.
     const m = await startMonitor(cluster.kubeconfig);
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
-    const samples: Array<{ s: number; rss: number; cpu: number }> = [];
+    const flip = async (o: Made, ok: boolean): Promise<boolean> => {
+      const [group, version, plural] = o.kind === "GitRepository" ? ["source.toolkit.fluxcd.io", "v1", "gitrepositories"] : ["kustomize.toolkit.fluxcd.io", "v1", "kustomizations"];
+      try {
+        const cur = (await api.getNamespacedCustomObjectStatus({ group, version, namespace: o.namespace, plural, name: o.name })) as Record<string, unknown>;
+        const status = { ...((cur["status"] as Record<string, unknown>) ?? {}), conditions: conditions(ok, o.kind, new Date()) };
+        await api.replaceNamespacedCustomObjectStatus({ group, version, namespace: o.namespace, plural, name: o.name, body: { ...cur, status } });
+        return true;
+      } catch {
+        return false; // a conflict: skipped
+      }
+    };
+    const state = async (): Promise<string> => {
+      const x = await scrape(m.port).catch(() => null);
+      return x ? `identities ${x.identities} counter series ${x.counterSeries}` : "scrape failed";
+    };
+    for (let pass = 1; pass <= SATURATE; pass++) {
+      const p0 = performance.now();
+      // Each pass is a new failure episode per object (a new transition time), then Ready again.
+      await pool(made, 10, (o) => flip(o, false).then(() => undefined));
+      await pool(made, 10, (o) => flip(o, true).then(() => undefined));
+      await sleep(61_000); // one prune period: the identities are cut back to the bound
+      console.log(`saturating pass ${pass}/${SATURATE}: every object failed once in ${((performance.now() - p0) / 1000).toFixed(0)} s; RSS ${mib(rss(m.child.pid!).rss)}; ${await state()}`);
+    }
+    const samples: Array<{ s: number; rss: number; cpu: number; state: string }> = [];
     const t0 = performance.now();
     let updates = 0;
     let recreated = 0;
@@ -326,15 +369,15 @@ export async function run(): Promise<void> {
     const scraper = (async () => {
       while (performance.now() < stopAt) {
         await scrape(m.port).catch(() => undefined);
-        await sleep(2000);
+        await sleep(SCRAPE_S * 1000);
       }
     })();
     console.log(`\nchurn for ${CHURN_S} s over ${made.length.toLocaleString("en-US")} objects; RSS every ${SAMPLE_S} s:`);
     const sampler = (async () => {
       while (performance.now() < stopAt) {
-        const x = { s: (performance.now() - t0) / 1000, rss: rss(m.child.pid!).rss, cpu: cpuSeconds(m.child.pid!) };
+        const x = { s: (performance.now() - t0) / 1000, rss: rss(m.child.pid!).rss, cpu: cpuSeconds(m.child.pid!), state: await state() };
         samples.push(x);
-        console.log(`  ${new Date().toISOString().slice(11, 19)} t=${x.s.toFixed(0)} s RSS ${mib(x.rss)} CPU ${x.cpu.toFixed(1)} s updates ${updates} load ${load()}`);
+        console.log(`  ${new Date().toISOString().slice(11, 19)} t=${x.s.toFixed(0)} s RSS ${mib(x.rss)} CPU ${x.cpu.toFixed(1)} s updates ${updates} ${x.state} load ${load()}`);
         await sleep(SAMPLE_S * 1000);
       }
     })();
@@ -347,15 +390,7 @@ export async function run(): Promise<void> {
       }
       const batch = Array.from({ length: 20 }, () => made[Math.floor(Math.random() * made.length)]!);
       await pool(batch, 10, async (o) => {
-        const [group, version, plural] = o.kind === "GitRepository" ? ["source.toolkit.fluxcd.io", "v1", "gitrepositories"] : ["kustomize.toolkit.fluxcd.io", "v1", "kustomizations"];
-        try {
-          const cur = (await api.getNamespacedCustomObjectStatus({ group, version, namespace: o.namespace, plural, name: o.name })) as Record<string, unknown>;
-          const status = { ...((cur["status"] as Record<string, unknown>) ?? {}), conditions: conditions(Math.random() < 0.6, o.kind, new Date()) };
-          await api.replaceNamespacedCustomObjectStatus({ group, version, namespace: o.namespace, plural, name: o.name, body: { ...cur, status } });
-          updates++;
-        } catch {
-          /* conflicts: skipped */
-        }
+        if (await flip(o, Math.random() < 0.6)) updates++;
       });
       if (updates % 200 < 20) {
         // Replace a few objects: new UIDs, so per-object state must be dropped, not kept.
@@ -373,7 +408,8 @@ export async function run(): Promise<void> {
     await Promise.all([scraper, sampler]);
     const end = rss(m.child.pid!);
     await stop(m.child);
-    const warm = samples.filter((x) => x.s >= 60);
+    const after = samples.filter((x) => x.s >= 60);
+    const warm = after.length >= 2 ? after : samples; // a run shorter than the warm-up: all of it
     const first = warm[0] ?? samples[0]!;
     const last = warm[warm.length - 1] ?? first;
     // Least-squares slope of RSS over time after the warm-up, MB per hour.
@@ -386,10 +422,10 @@ export async function run(): Promise<void> {
       slope = ((num / den / 1024) * 3600).toFixed(1);
     }
     console.log(
-      `\nchurn for ${CHURN_S} s over ${made.length.toLocaleString("en-US")} objects: ${updates.toLocaleString("en-US")} status updates (${(updates / CHURN_S).toFixed(0)}/s), ${recreated} objects deleted and created; /metrics scraped every 2 s`,
+      `\nchurn for ${CHURN_S} s over ${made.length.toLocaleString("en-US")} objects: ${updates.toLocaleString("en-US")} status updates (${(updates / CHURN_S).toFixed(0)}/s), ${recreated} objects deleted and created; /metrics scraped every ${SCRAPE_S} s; saturating passes before: ${SATURATE}`,
     );
     console.log(
-      `RSS at ${first.s.toFixed(0)} s: ${mib(first.rss)}; at ${last.s.toFixed(0)} s: ${mib(last.rss)}; at the end: ${mib(end.rss)}; peak: ${mib(end.hwm)}; min/max after warm-up: ${mib(Math.min(...warm.map((x) => x.rss)))}/${mib(Math.max(...warm.map((x) => x.rss)))}; least-squares trend after warm-up: ${slope} MB/h; CPU ${(last.cpu - first.cpu).toFixed(1)} s over ${(last.s - first.s).toFixed(0)} s`,
+      `RSS at ${first.s.toFixed(0)} s: ${mib(first.rss)}; at ${last.s.toFixed(0)} s: ${mib(last.rss)}; at the end: ${mib(end.rss)}; peak: ${mib(end.hwm)}; min/max after warm-up: ${mib(Math.min(...warm.map((x) => x.rss)))}/${mib(Math.max(...warm.map((x) => x.rss)))}; least-squares trend after warm-up: ${slope} MB/h; CPU ${(last.cpu - first.cpu).toFixed(1)} s over ${(last.s - first.s).toFixed(0)} s; state then ${first.state}, at the end ${last.state}`,
     );
   } finally {
     cluster.stop();

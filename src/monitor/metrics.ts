@@ -5,6 +5,7 @@
  *
  * Names are prefixed `fluxguard_` (`flux_` belongs to the Flux Operator, `gotk_` to Flux).
  */
+import type { ServerResponse } from "node:http";
 import type { Registry as RegistryT } from "prom-client";
 import type { LockdownGauge, MonitorView } from "./monitor.js";
 import type { ObjectView } from "./signals.js";
@@ -34,16 +35,27 @@ export const METRIC = {
   watchUp: "fluxguard_monitor_watch_up",
   objects: "fluxguard_monitor_objects",
   errors: "fluxguard_monitor_errors_total",
+  identities: "fluxguard_monitor_failure_identities",
 } as const;
 
 /** What /metrics serves: the exposition text and its content type. */
 export interface MonitorMetrics {
   contentType: string;
-  /** The whole exposition text of one scrape. */
+  /**
+   * One scrape's exposition as consecutive pieces of at most about `CHUNK_CHARS` characters
+   * each (a line is never split), made as they are consumed: a 10,000-object scrape is 3.4 MB
+   * of text, and written as one string it needed a native copy of that size per scrape. All
+   * pieces of one scrape read the same view.
+   */
+  chunks(): AsyncGenerator<string, void, undefined>;
+  /** The whole exposition text of one scrape (the pieces of `chunks()` joined; tests). */
   text(): Promise<string>;
   /** The prom-client registry of every family but the per-object ones (tests). */
   registry: RegistryT;
 }
+
+/** The size a piece of the exposition grows to before it is handed out (characters). */
+export const CHUNK_CHARS = 64 * 1024;
 
 /** A Prometheus label value, escaped as the text format requires (`\\`, `\"`, `\n`). */
 export function escapeLabelValue(v: string): string {
@@ -60,42 +72,110 @@ const PER_OBJECT = [
  * The per-object families (three series per Flux object), written straight to text: through
  * prom-client each scrape built a labels object and a hash key per series, which at 10,000
  * objects cost more memory than the objects themselves. An object's label text is made once
- * per version of its view (the view is replaced when the object changes).
+ * per version of its view (the view is replaced when the object changes). Yields pieces of
+ * about `CHUNK_CHARS`; each family's lines stay together, as the text format requires.
  */
-function perObjectText(v: MonitorView, labelCache: WeakMap<ObjectView, string>): string {
-  const ready: string[] = [];
-  const notReady: string[] = [];
-  const suspended: string[] = [];
-  for (const o of v.objects) {
+function* perObjectChunks(v: MonitorView, labelCache: WeakMap<ObjectView, string>): Generator<string, void, undefined> {
+  const labels = (o: ObjectView): string => {
     let l = labelCache.get(o);
     if (l === undefined) {
       l = `kind="${escapeLabelValue(o.kind)}",namespace="${escapeLabelValue(o.namespace)}",name="${escapeLabelValue(o.name)}"`;
       labelCache.set(o, l);
     }
-    ready.push(`${METRIC.ready}{${l},reason="${escapeLabelValue(o.ready.reason)}"} ${o.ready.status === "True" ? 1 : 0}`);
-    const since = v.notReadySince(o.uid);
-    notReady.push(`${METRIC.notReadySeconds}{${l}} ${since === null ? 0 : Math.max(0, (v.now - since) / 1000)}`);
-    if (o.suspended) suspended.push(`${METRIC.suspended}{${l}} 1`);
+    return l;
+  };
+  const line: Array<(o: ObjectView) => string | null> = [
+    (o) => `${METRIC.ready}{${labels(o)},reason="${escapeLabelValue(o.ready.reason)}"} ${o.ready.status === "True" ? 1 : 0}\n`,
+    (o) => {
+      const since = v.notReadySince(o.uid);
+      return `${METRIC.notReadySeconds}{${labels(o)}} ${since === null ? 0 : Math.max(0, (v.now - since) / 1000)}\n`;
+    },
+    (o) => (o.suspended ? `${METRIC.suspended}{${labels(o)}} 1\n` : null),
+  ];
+  let piece = "";
+  for (let i = 0; i < PER_OBJECT.length; i++) {
+    const f = PER_OBJECT[i]!;
+    piece += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} gauge\n`;
+    for (const o of v.objects) {
+      const l = line[i]!(o);
+      if (l === null) continue;
+      piece += l;
+      if (piece.length >= CHUNK_CHARS) {
+        yield piece;
+        piece = "";
+      }
+    }
   }
-  const out: string[] = [];
-  for (const [f, lines] of [[PER_OBJECT[0], ready], [PER_OBJECT[1], notReady], [PER_OBJECT[2], suspended]] as const) {
-    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} gauge`, ...lines);
-  }
-  return `${out.join("\n")}\n`;
+  if (piece) yield piece;
 }
 
 /** Builds the metrics; `view` is read on every scrape. */
 export async function buildMetrics(view: () => MonitorView): Promise<MonitorMetrics> {
   const registry = await buildRegistry(view);
   const labelCache = new WeakMap<ObjectView, string>();
+  async function* chunks(): AsyncGenerator<string, void, undefined> {
+    // prom-client calls every family's collect() synchronously inside metrics(), so in the
+    // same tick as this view() call: the monitor's view is cached for that tick, and the
+    // per-object families and the rest describe the same moment.
+    const v = view();
+    const restText = registry.metrics();
+    yield* perObjectChunks(v, labelCache);
+    // The other families: one series per failing source and reason (a few thousand under a
+    // failure storm), per key, per watch. Handed out in pieces too, cut at line ends.
+    const rest = await restText;
+    for (let at = 0; at < rest.length; ) {
+      let end = rest.indexOf("\n", Math.min(at + CHUNK_CHARS, rest.length) - 1);
+      end = end < 0 ? rest.length : end + 1;
+      yield rest.slice(at, end);
+      at = end;
+    }
+  }
   return {
     contentType: registry.contentType,
     registry,
+    chunks,
     text: async () => {
-      const rest = await registry.metrics();
-      return `${perObjectText(view(), labelCache)}${rest}`;
+      let all = "";
+      for await (const c of chunks()) all += c;
+      return all;
     },
   };
+}
+
+/**
+ * Writes one scrape in the pieces `metrics.chunks()` makes, waiting for the socket to drain
+ * between them, so no piece larger than about 64 KB is ever copied into a native buffer and a
+ * slow scraper holds at most one piece in flight. A scraper that goes away ends the scrape.
+ * Errors before the first piece reject (the caller answers 500); a later one destroys the
+ * response, so a scraper never takes a truncated exposition for a whole one.
+ */
+export async function writeExposition(metrics: MonitorMetrics, head: boolean, res: ServerResponse): Promise<void> {
+  const pieces = metrics.chunks();
+  const first = await pieces.next();
+  res.writeHead(200, { "content-type": metrics.contentType });
+  if (head) {
+    await pieces.return();
+    res.end();
+    return;
+  }
+  for (let r = first; !r.done; r = await pieces.next()) {
+    if (res.destroyed) {
+      await pieces.return();
+      return;
+    }
+    if (!res.write(r.value)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.once("drain", done);
+        res.once("close", done);
+      });
+    }
+  }
+  res.end();
 }
 
 async function buildRegistry(view: () => MonitorView): Promise<RegistryT> {
@@ -276,6 +356,14 @@ async function buildRegistry(view: () => MonitorView): Promise<RegistryT> {
     collect() {
       this.reset();
       for (const [stage, n] of view().errors) this.inc({ stage }, n);
+    },
+  });
+  new prom.Gauge({
+    name: METRIC.identities,
+    help: "Failure identities the ledger holds to count each failure once (at most 20,000 after each minute's prune; older ones are folded into the counts).",
+    registers: [registry],
+    collect() {
+      this.set(view().heldFailures);
     },
   });
   prom.collectDefaultMetrics({ register: registry, prefix: "fluxguard_monitor_" });

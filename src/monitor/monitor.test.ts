@@ -2,7 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { FailureLedger } from "./ledger.js";
-import { buildMetrics, escapeLabelValue } from "./metrics.js";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { buildMetrics, CHUNK_CHARS, escapeLabelValue, writeExposition, type MonitorMetrics } from "./metrics.js";
 import type { MonitorView } from "./monitor.js";
 import { eventFailures, FLUX_KINDS, parseDenials, verificationSubject, viewObject, type Failure, type ObjectView } from "./signals.js";
 
@@ -267,6 +269,7 @@ describe("per-object metrics text", () => {
     leader: true,
     watches: [],
     errors: new Map(),
+    heldFailures: 7,
   });
   const ok = viewObject(GIT, { metadata: { name: "apps", namespace: "flux-system", uid: "u1" }, status: { conditions: [{ type: "Ready", status: "True", reason: "Succeeded" }] } }, "flux-system")!;
   const hostile = viewObject(
@@ -295,6 +298,118 @@ describe("per-object metrics text", () => {
       const r = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
       assert.ok(r.status === 0 || !/error while linting|text format parsing error/.test(r.stderr + r.stdout), `promtool: ${r.stderr}${r.stdout}`);
     }
+  });
+
+  // 6,000 objects with 60-character names: about 1.5 MB of per-object text.
+  const many = Array.from({ length: 6000 }, (_, i) =>
+    viewObject(
+      i % 2 ? KS : GIT,
+      { metadata: { name: `tenant-${String(i).padStart(6, "0")}-${"x".repeat(46)}`, namespace: `ns-${i % 40}`, uid: `m${i}` }, spec: { suspend: i % 3 === 0 }, status: { conditions: [{ type: "Ready", status: i % 4 ? "True" : "False", reason: "R" }] } },
+      "flux-system",
+    )!,
+  );
+
+  it("hands a large scrape out in bounded pieces, cut at line ends, each family contiguous", async () => {
+    const m = await buildMetrics(() => view(many, { m0: T0 }));
+    const pieces: string[] = [];
+    for await (const p of m.chunks()) pieces.push(p);
+    assert.ok(pieces.length > 20, `${pieces.length} pieces`);
+    const longestLine = Math.max(...pieces.join("").split("\n").map((l) => l.length + 1));
+    for (const p of pieces) {
+      assert.ok(p.length < CHUNK_CHARS + longestLine, `a piece of ${p.length} characters`);
+      assert.ok(p.endsWith("\n"), "a piece ends at a line end");
+    }
+    const text = pieces.join("");
+    // The process and Node.js families change between two scrapes; the rest must not.
+    const stable = (t: string): string => t.replace(/^fluxguard_monitor_(process|nodejs)_.*$/gm, "");
+    assert.ok(stable(text) === stable(await m.text()), "text() is the pieces joined");
+    // The text format wants each family's samples in one group, after its HELP and TYPE.
+    const seen = new Set<string>();
+    let current = "";
+    for (const line of text.split("\n")) {
+      const name = line.startsWith("# ") ? line.split(" ")[2]! : line.split(/[{ ]/)[0]!;
+      if (!name) continue;
+      const family = name.replace(/_(bucket|sum|count)$/, "");
+      if (family !== current) {
+        assert.ok(!seen.has(family), `${family} appears in two groups`);
+        seen.add(family);
+        current = family;
+      }
+    }
+    assert.equal(text.split("\n").filter((l) => l.startsWith("fluxguard_resource_ready{")).length, 6000);
+    assert.equal(text.split("\n").filter((l) => l.startsWith("fluxguard_resource_suspended{")).length, 2000);
+    assert.ok(text.includes("fluxguard_monitor_failure_identities 7\n"));
+  });
+
+  describe("over HTTP", () => {
+    const serve = async (metrics: MonitorMetrics): Promise<{ server: Server; port: number; errors: string[] }> => {
+      const errors: string[] = [];
+      const server = createServer((req, res) => {
+        writeExposition(metrics, req.method === "HEAD", res).catch((e: unknown) => {
+          errors.push(String(e));
+          if (!res.headersSent) res.writeHead(500).end();
+          else res.destroy();
+        });
+      });
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      return { server, port: (server.address() as AddressInfo).port, errors };
+    };
+
+    it("serves the whole exposition, HEAD without a body, and survives a scraper that leaves mid-way", async () => {
+      const m = await buildMetrics(() => view(many, {}));
+      const { server, port } = await serve(m);
+      try {
+        const whole = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const stable = (t: string): string => t.replace(/^fluxguard_monitor_(process|nodejs)_.*$/gm, "");
+        assert.ok(stable(whole) === stable(await m.text()), "the served text is the scrape's text");
+        const head = await fetch(`http://127.0.0.1:${port}/metrics`, { method: "HEAD" });
+        assert.equal(head.status, 200);
+        assert.equal(await head.text(), "");
+        // A scraper that reads one piece and goes away.
+        await new Promise<void>((resolve) => {
+          const req = request({ host: "127.0.0.1", port, path: "/metrics" }, (res) => {
+            res.once("data", () => {
+              req.destroy();
+              resolve();
+            });
+          });
+          req.on("error", () => undefined);
+          req.end();
+        });
+        const again = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        assert.equal(again.split("\n").length, whole.split("\n").length, "the server still answers in full");
+      } finally {
+        server.close();
+      }
+    });
+
+    it("answers 500 when the scrape fails before any output, and cuts the response when it fails after", async () => {
+      const failing = (after: number): MonitorMetrics => ({
+        contentType: "text/plain",
+        registry: undefined as unknown as MonitorMetrics["registry"],
+        text: async () => "",
+        async *chunks() {
+          for (let i = 0; i < after; i++) yield `line_${i} 1\n`.padEnd(CHUNK_CHARS, "#");
+          throw new Error("collect failed");
+        },
+      });
+      const early = await serve(failing(0));
+      try {
+        const r = await fetch(`http://127.0.0.1:${early.port}/metrics`);
+        assert.equal(r.status, 500);
+        assert.equal(early.errors.length, 1);
+      } finally {
+        early.server.close();
+      }
+      const late = await serve(failing(3));
+      try {
+        // A truncated exposition must not read as a whole one: the body errors.
+        await assert.rejects(async () => (await fetch(`http://127.0.0.1:${late.port}/metrics`)).text());
+        assert.equal(late.errors.length, 1);
+      } finally {
+        late.server.close();
+      }
+    });
   });
 
   it("escapes only what the text format requires", () => {

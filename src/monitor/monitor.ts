@@ -19,7 +19,7 @@ import { checkKeys, type KeyStatus } from "../verify/keycheck.js";
 import { keyRingFromSecretData } from "../verify/keys.js";
 import { FailureLedger } from "./ledger.js";
 import { LeaderElector, StateStore } from "./lease.js";
-import { buildMetrics, type MonitorMetrics } from "./metrics.js";
+import { buildMetrics, writeExposition, type MonitorMetrics } from "./metrics.js";
 import { eventFailures, FLUX_KINDS, viewObject, type ObjectView, type WatchedKind } from "./signals.js";
 import { ResourceWatch, statusCode, type ResourceSource } from "./watch.js";
 
@@ -86,6 +86,8 @@ export interface MonitorView {
   leader: boolean;
   watches: Array<{ name: string; status: string; restarts: number }>;
   errors: Map<string, number>;
+  /** Failure identities the ledger holds (FailureLedger.heldKeys). */
+  heldFailures: number;
 }
 
 export class Monitor {
@@ -146,6 +148,7 @@ export class Monitor {
       leader: this.o.stateNamespace === null ? true : (this.elector?.leader ?? false),
       watches: this.watches.map(({ name, w }) => ({ name, status: w.status, restarts: w.restarts })),
       errors: this.errors,
+      heldFailures: this.ledger.heldKeys,
     };
   }
 
@@ -461,13 +464,11 @@ export class Monitor {
         return;
       }
       if (path === "/metrics") {
-        metrics
-          .text()
-          .then((text) => res.writeHead(200, { "content-type": metrics.contentType }).end(text))
-          .catch((e: unknown) => {
-            this.error("scrape", String((e as Error)?.message ?? e));
-            res.writeHead(500).end();
-          });
+        void writeExposition(metrics, req.method === "HEAD", res).catch((e: unknown) => {
+          this.error("scrape", String((e as Error)?.message ?? e));
+          if (!res.headersSent) res.writeHead(500).end();
+          else res.destroy();
+        });
         return;
       }
       res.writeHead(404).end();
@@ -497,3 +498,4 @@ export class Monitor {
     await closed;
   }
 }
+
