@@ -17,7 +17,7 @@ import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { buildCluster, trackedBranches } from "./tenancy.js";
 import { importKubeClient } from "./kube-client.js";
 import { collectionPath, KubeApi } from "./kube-http.js";
-import { kubeconfigFiles, resolveEndpoint } from "./kubeconfig.js";
+import { environmentProxy, kubeconfigFiles, nodeProxySupport, resolveEndpoint } from "./kubeconfig.js";
 
 export interface ClusterLoadOptions {
   config: FleetConfig;
@@ -31,6 +31,8 @@ export interface ClusterLoadOptions {
    * Flux applied and no Secret reads.
    */
   purpose?: "audit" | "posture";
+  /** Whether Node.js can tunnel through a proxy (default `nodeProxySupport()`; tests). */
+  proxySupport?: boolean;
 }
 
 interface KindSpec {
@@ -174,17 +176,21 @@ async function libraryKubeConfig(files: readonly string[], context: string, what
  */
 export async function connect(opts: ClusterLoadOptions & { inCluster?: boolean }): Promise<LiveContext> {
   const env = opts.env ?? process.env;
-  const endpoint = resolveEndpoint({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.inCluster ? { inCluster: true } : {}) });
+  const endpoint = resolveEndpoint({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}), ...(opts.inCluster ? { inCluster: true } : {}), ...(opts.proxySupport !== undefined ? { proxySupport: opts.proxySupport } : {}) });
   const files = kubeconfigFiles({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
   // One library KubeConfig per context, for exec credentials and the webhook's informers alike.
   const what = endpoint.needsLibrary ? `a kubeconfig user with ${endpoint.needsLibrary.reason}` : "the Kubernetes client library (the webhook's watches)";
   let kc: Promise<KubeConfigT> | null = null;
   const kubeConfig = (): Promise<KubeConfigT> => (kc ??= libraryKubeConfig(files, endpoint.context, what));
-  const api = new KubeApi(endpoint, kubeConfig);
-  return {
-    ...liveContext(api, kubeConfig),
-    close: async () => api.close(),
-  };
+  // client-go's ProxyFromEnvironment, in a Pod too; the kubeconfig's proxy-url wins.
+  const fromEnv = endpoint.proxy || endpoint.needsLibrary ? null : environmentProxy(endpoint.server, env);
+  const proxySupport = opts.proxySupport ?? nodeProxySupport();
+  const api = new KubeApi(endpoint, kubeConfig, proxySupport ? fromEnv : null);
+  const live = { ...liveContext(api, kubeConfig), close: async () => api.close() };
+  if (fromEnv && !proxySupport) {
+    live.notices.push({ file: "HTTPS_PROXY", reason: `set for ${endpoint.server}, but Node.js ${process.versions.node} cannot tunnel through a proxy (24.5 or 22.21 can): connecting directly` });
+  }
+  return live;
 }
 
 /** Finds a network error code anywhere in an error's cause chain. */
@@ -192,7 +198,7 @@ function networkCode(e: unknown): string | undefined {
   let cur: unknown = e;
   for (let depth = 0; cur && depth < 6; depth++) {
     const c = cur as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof c.code === "string" && /^E[A-Z]+$/.test(c.code)) return c.code;
+    if (typeof c.code === "string" && /^(E[A-Z]+|ERR_PROXY_[A-Z_]+)$/.test(c.code)) return c.code;
     const m = /(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|EAI_AGAIN|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)/.exec(String(c.message));
     if (m) return m[1];
     cur = c.cause;
@@ -200,10 +206,17 @@ function networkCode(e: unknown): string | undefined {
   return /fetch failed/.test(String((e as Error)?.message)) ? "connection failed" : undefined;
 }
 
-function apiErrorText(e: unknown, what: string, server: string): UsageError | null {
+function apiErrorText(e: unknown, what: string, live: Pick<LiveContext, "server" | "api">): UsageError | null {
   const err = e as ApiError;
+  const server = live.server;
   const netCode = networkCode(e);
-  if (netCode) return new UsageError(`cannot reach the API server at ${server} (${netCode})`, "check the kubeconfig's server address, the network, and that the cluster is up");
+  const proxy = live.api.proxy;
+  if (netCode?.startsWith("ERR_PROXY_")) {
+    // Node.js: "Failed to establish tunnel to host:port via proxy: HTTP/1.1 403 ..."
+    const answer = /:\s*(HTTP\/\S+\s+\d{3}.*)$/.exec(String((e as Error).message))?.[1];
+    return new UsageError(`the proxy ${proxy ?? ""} did not open a tunnel to the API server at ${server}${answer ? ` (it answered ${answer})` : ` (${netCode})`}`, "check the proxy's address and that it allows CONNECT to the API server's port (kubeconfig proxy-url, or HTTPS_PROXY and NO_PROXY)");
+  }
+  if (netCode) return new UsageError(`cannot reach the API server at ${server}${proxy ? ` through the proxy ${proxy}` : ""} (${netCode})`, "check the kubeconfig's server address, the network, and that the cluster is up");
   if (err.code === 401) return new UsageError(`the API server at ${server} rejected the credentials (401 Unauthorized)`, "refresh the kubeconfig's token or certificate");
   if (err.code === 403) return new UsageError(`forbidden: cannot ${what}`, `grant the audit identity that permission (a read-only ClusterRole with get/list on it), or run as a user who has it`);
   return null;
@@ -213,14 +226,14 @@ async function listKind(live: LiveContext, spec: KindSpec, keep: (o: unknown) =>
   try {
     return await live.api.listAll(collectionPath(spec.apiVersion, plural(spec.kind), spec.namespace), { labelSelector: spec.labelSelector }, keep);
   } catch (e) {
-    if (networkCode(e)) throw apiErrorText(e, "", live.server)!;
+    if (networkCode(e)) throw apiErrorText(e, "", live)!;
     const group = spec.apiVersion.includes("/") ? spec.apiVersion.split("/")[0] : "core";
     if (spec.bestEffort && (e as ApiError).code === 403) {
       const note = { file: `${spec.kind} (${spec.apiVersion})`, reason: `forbidden: cannot list ${plural(spec.kind)} (API group ${group}) in all namespaces; the workload rules did not see them` };
       if (!live.notices.some((n) => n.file === note.file)) live.notices.push(note);
       return null;
     }
-    const usage = apiErrorText(e, `list ${plural(spec.kind)} (API group ${group}) ${spec.namespace ? `in namespace ${spec.namespace}` : "in all namespaces"}`, live.server);
+    const usage = apiErrorText(e, `list ${plural(spec.kind)} (API group ${group}) ${spec.namespace ? `in namespace ${spec.namespace}` : "in all namespaces"}`, live);
     if (usage) throw usage;
     if ((e as ApiError).code === 404) {
       if (spec.required) {
@@ -433,7 +446,7 @@ async function gitCredentialKeys(live: LiveContext, objects: readonly K8sObject[
         live.notices.push({ file: `Secret ${key}`, reason: "forbidden: cannot get it to check for known_hosts (key names only are read)" });
         continue;
       }
-      const usage = apiErrorText(e, `get secret ${key}`, live.server);
+      const usage = apiErrorText(e, `get secret ${key}`, live);
       if (usage) throw usage;
       throw e;
     }

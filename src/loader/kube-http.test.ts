@@ -6,6 +6,8 @@
  * (cluster audit, monitor, webhook); this covers what a real server will not do on demand.
  */
 import { test, after } from "node:test";
+import { spawn, spawnSync } from "node:child_process";
+import { connect as netConnect, createServer as createNetServer } from "node:net";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -15,7 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootstrapCertificates } from "../webhook/certs.js";
 import { collectionPath, KubeApi, KubeApiError } from "./kube-http.js";
-import type { KubeEndpoint } from "./kubeconfig.js";
+import { nodeProxySupport, type KubeEndpoint } from "./kubeconfig.js";
+import { connect, loadCluster } from "./cluster.js";
+import { UsageError } from "../core/errors.js";
+import { defaultConfig } from "../core/config.js";
+import { stringify } from "yaml";
 
 const dir = mkdtempSync(join(tmpdir(), "fluxguard-kube-http-"));
 const certs = bootstrapCertificates({ dir, hosts: ["127.0.0.1", "localhost"] });
@@ -192,4 +198,134 @@ test("a server that is not listening: the network error's code reaches the calle
   } finally {
     api.close();
   }
+});
+
+/**
+ * A real HTTP proxy (tinyproxy, Debian's package; .ci/run installs it) on a free loopback port,
+ * logging every CONNECT. `connectPorts` limits the ports it tunnels to (tinyproxy ConnectPort).
+ */
+async function tinyproxy(connectPorts: number[] = []): Promise<{ url: string; log: () => string; stop: () => void }> {
+  const free = createNetServer();
+  await new Promise<void>((r) => free.listen(0, "127.0.0.1", r));
+  const proxyPort = (free.address() as AddressInfo).port;
+  await new Promise<void>((r) => free.close(() => r()));
+  const d = mkdtempSync(join(tmpdir(), "fluxguard-tinyproxy-"));
+  const logFile = join(d, "tinyproxy.log");
+  writeFileSync(logFile, "");
+  writeFileSync(join(d, "tinyproxy.conf"), [`Port ${proxyPort}`, "Listen 127.0.0.1", "Timeout 30", `LogFile "${logFile}"`, "LogLevel Connect", "MaxClients 20", "Allow 127.0.0.1", ...connectPorts.map((p) => `ConnectPort ${p}`)].join("\n") + "\n");
+  const child = spawn("tinyproxy", ["-d", "-c", join(d, "tinyproxy.conf")], { stdio: "ignore" });
+  for (let i = 0; ; i++) {
+    const up = await new Promise<boolean>((r) => {
+      const s = netConnect(proxyPort, "127.0.0.1", () => {
+        s.destroy();
+        r(true);
+      });
+      s.on("error", () => r(false));
+    });
+    if (up) break;
+    if (i > 100 || child.exitCode !== null) throw new Error(`tinyproxy did not start (exit ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `http://127.0.0.1:${proxyPort}`, log: () => readFileSync(logFile, "utf8"), stop: () => child.kill() };
+}
+
+const haveTinyproxy = spawnSync("tinyproxy", ["-v"], { stdio: "ignore" }).status === 0;
+// In CI a missing proxy fails the tests (the tool is installed there); elsewhere they say why they skip.
+const proxySkip = !nodeProxySupport() ? `Node.js ${process.versions.node} cannot tunnel through a proxy` : !haveTinyproxy && !process.env["CI"] ? "tinyproxy is not installed (apt-get install tinyproxy)" : false;
+
+test("through an HTTP proxy: one CONNECT to the API server, TLS and the token end to end", { skip: proxySkip }, async () => {
+  const proxy = await tinyproxy();
+  handler = (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ kind: "APIVersions", versions: ["v1"] }));
+  };
+  seen.length = 0;
+  const api = new KubeApi(endpoint(), undefined, proxy.url);
+  try {
+    assert.equal(api.proxy, proxy.url);
+    assert.deepEqual(await api.request("GET", "/api"), { kind: "APIVersions", versions: ["v1"] });
+    await api.request("GET", "/api");
+    assert.equal(seen.length, 2);
+    assert.equal(seen[0]!.auth, "Bearer secret-token", "the API server got the token");
+    const log = proxy.log();
+    assert.match(log, new RegExp(`CONNECT 127\\.0\\.0\\.1:${port} `), "the proxy tunnelled to the API server");
+    assert.doesNotMatch(log, /secret-token|GET \/api/, "the proxy saw only the tunnel, not the request");
+  } finally {
+    api.close();
+    proxy.stop();
+  }
+});
+
+test("connect(): the kubeconfig's proxy-url is used; HTTPS_PROXY is not for a loopback server; a refused tunnel is a clear error", { skip: proxySkip }, async () => {
+  const proxy = await tinyproxy();
+  const refusing = await tinyproxy([443]);
+  const d = mkdtempSync(join(tmpdir(), "fluxguard-proxy-kc-"));
+  const kubeconfig = (proxyUrl?: string): string => {
+    const f = join(d, `kc-${Math.random().toString(36).slice(2)}.yaml`);
+    const cluster = { server: `https://127.0.0.1:${port}`, "certificate-authority-data": Buffer.from(certs.caPem).toString("base64"), ...(proxyUrl ? { "proxy-url": proxyUrl } : {}) };
+    writeFileSync(f, stringify({ apiVersion: "v1", kind: "Config", "current-context": "c", clusters: [{ name: "c", cluster }], users: [{ name: "u", user: { token: "secret-token" } }], contexts: [{ name: "c", context: { cluster: "c", user: "u" } }] }));
+    return f;
+  };
+  handler = (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  };
+  const config = defaultConfig();
+  try {
+    // proxy-url wins over the environment, NO_PROXY included (client-go's rest.Config.Proxy).
+    const viaKubeconfig = await connect({ config, kubeconfig: kubeconfig(proxy.url), env: { NO_PROXY: "*" } });
+    assert.equal(viaKubeconfig.api.proxy, proxy.url);
+    await viaKubeconfig.api.request("GET", "/version");
+    await viaKubeconfig.close();
+    assert.equal(proxy.log().match(/CONNECT 127/g)?.length, 1);
+    // The environment's proxy is not used for loopback (Go's ProxyFromEnvironment).
+    const loopback = await connect({ config, kubeconfig: kubeconfig(), env: { HTTPS_PROXY: proxy.url } });
+    assert.equal(loopback.api.proxy, null);
+    await loopback.api.request("GET", "/version");
+    await loopback.close();
+    assert.equal(proxy.log().match(/CONNECT 127/g)?.length, 1, "no second tunnel");
+    // A proxy that refuses to tunnel to the API server's port.
+    const refused = await connect({ config, kubeconfig: kubeconfig(refusing.url), env: {} });
+    await assert.rejects(refused.api.request("GET", "/version"), (e: unknown) => (e as { code?: string }).code === "ERR_PROXY_TUNNEL" && /403/.test(String((e as Error).message)));
+    // What `audit --cluster` and the monitor say about it.
+    await assert.rejects(loadCluster({ config }, refused), (e: unknown) => e instanceof UsageError && e.message.includes(`the proxy ${refusing.url} did not open a tunnel`) && /403/.test(e.message));
+    await refused.close();
+  } finally {
+    proxy.stop();
+    refusing.stop();
+  }
+});
+
+test("connect() on a Node.js that cannot tunnel: HTTPS_PROXY is reported, not silently ignored; proxy-url goes to the library", async () => {
+  const d = mkdtempSync(join(tmpdir(), "fluxguard-proxy-old-"));
+  const f = join(d, "kc.yaml");
+  const cluster = (extra: object) => ({ server: "https://10.20.30.40:6443", "insecure-skip-tls-verify": true, ...extra });
+  writeFileSync(
+    f,
+    stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "plain",
+      clusters: [
+        { name: "plain", cluster: cluster({}) },
+        { name: "proxied", cluster: cluster({ "proxy-url": "http://proxy.corp:3128" }) },
+      ],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [
+        { name: "plain", context: { cluster: "plain", user: "u" } },
+        { name: "proxied", context: { cluster: "proxied", user: "u" } },
+      ],
+    }),
+  );
+  const config = defaultConfig();
+  const plain = await connect({ config, kubeconfig: f, env: { HTTPS_PROXY: "http://proxy.corp:3128" }, proxySupport: false });
+  assert.equal(plain.api.proxy, null);
+  assert.ok(plain.notices.some((n) => n.file === "HTTPS_PROXY" && /cannot tunnel/.test(n.reason) && /10\.20\.30\.40/.test(n.reason)), JSON.stringify(plain.notices));
+  await plain.close();
+  const bypassed = await connect({ config, kubeconfig: f, env: { HTTPS_PROXY: "http://proxy.corp:3128", NO_PROXY: "10.0.0.0/8" }, proxySupport: false });
+  assert.deepEqual(bypassed.notices, [], "NO_PROXY covers the server: nothing to report");
+  await bypassed.close();
+  const proxied = await connect({ config, kubeconfig: f, context: "proxied", env: {}, proxySupport: false });
+  assert.equal(proxied.api.proxy, null, "the library's client takes the proxy-url");
+  await proxied.close();
 });

@@ -10,8 +10,9 @@
  * status, `reason` the Status reason); a network failure rejects with Node's error (its `code`
  * is ECONNREFUSED, CERT_HAS_EXPIRED, ...).
  *
- * A user whose credentials need the library (kubeconfig `exec`, `auth-provider`, a proxy)
- * gets them from it: the library's KubeConfig fills in each request's TLS options and headers
+ * An HTTP(S) proxy (kubeconfig `proxy-url`, or HTTPS_PROXY) is tunnelled through by Node.js
+ * itself (Agent `proxyEnv`, Node.js >= 24.5 / 22.21). A user whose credentials need the
+ * library (kubeconfig `exec`, `auth-provider`, a SOCKS proxy) gets them from it: the library's KubeConfig fills in each request's TLS options and headers
  * (`applyToHTTPSOptions`), so only those setups pay for loading it.
  */
 import { Agent, request as httpsRequest, type RequestOptions } from "node:https";
@@ -89,19 +90,29 @@ export class KubeApi {
   private token: { value: string; read: number } | null = null;
   private authorizer: Promise<Authorizer> | null = null;
 
+  /** The HTTP(S) proxy requests tunnel through (CONNECT), or null for a direct connection. */
+  readonly proxy: string | null;
+
   /**
    * @param endpoint from resolveEndpoint / inClusterEndpoint.
    * @param libraryConfig the same context as @kubernetes/client-node's KubeConfig, loaded when
    *   the endpoint needs it (the caller's, so one KubeConfig serves every use of the context).
+   * @param proxy the proxy to tunnel through: the endpoint's `proxy-url`, else the caller's
+   *   choice from the environment (`environmentProxy`); needs `nodeProxySupport()`.
    */
   constructor(
     private readonly endpoint: KubeEndpoint,
     private readonly libraryConfig?: () => Promise<KubeClient.KubeConfig>,
+    proxy: string | null = null,
   ) {
     this.server = endpoint.server;
     this.context = endpoint.context;
     this.url = new URL(endpoint.server);
+    this.proxy = endpoint.proxy ?? proxy;
     this.agent = new Agent({
+      // Node.js tunnels through the proxy itself (Agent proxyEnv); the choice of proxy, and
+      // whether to use one, was made already, so NO_PROXY is not handed on.
+      ...(this.proxy ? { proxyEnv: { HTTPS_PROXY: this.proxy } } : {}),
       keepAlive: true,
       maxSockets: 32,
       ...(endpoint.ca ? { ca: endpoint.ca } : {}),

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { stringify } from "yaml";
 import { UsageError } from "../core/errors.js";
-import { inClusterEndpoint, kubeconfigFiles, resolveEndpoint } from "./kubeconfig.js";
+import { environmentProxy, inClusterEndpoint, kubeconfigFiles, nodeProxySupport, resolveEndpoint } from "./kubeconfig.js";
 
 function config(current: string | undefined, clusters: Record<string, object>, users: Record<string, object>, contexts: Record<string, { cluster: string; user: string }>): string {
   return stringify({
@@ -79,13 +79,70 @@ test("client certificates from files; a token wins over a tokenFile; tls-server-
   assert.equal(e.tlsServerName, "api.internal");
 });
 
-test("exec and auth-provider users and proxied clusters are handed to the library, with the context to load", () => {
+test("exec and auth-provider users, SOCKS proxies and proxies Node.js cannot tunnel through are handed to the library", () => {
   const f = join(dir, "exec.yaml");
-  writeFileSync(f, config("x", { c: { server: "https://x.example" }, p: { server: "https://p.example", "proxy-url": "http://proxy:3128" } }, { u: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "get-token" } }, t: { token: "t" } }, { x: { cluster: "c", user: "u" }, p: { cluster: "p", user: "t" } }));
+  writeFileSync(
+    f,
+    config(
+      "x",
+      { c: { server: "https://x.example" }, p: { server: "https://p.example", "proxy-url": "http://proxy:3128" }, s: { server: "https://s.example", "proxy-url": "socks5://proxy:1080" } },
+      { u: { exec: { apiVersion: "client.authentication.k8s.io/v1", command: "get-token" } }, t: { token: "t" } },
+      { x: { cluster: "c", user: "u" }, p: { cluster: "p", user: "t" }, s: { cluster: "s", user: "t" } },
+    ),
+  );
   const exec = resolveEndpoint({ kubeconfig: f, env: {} });
   assert.deepEqual(exec.needsLibrary, { reason: "exec" });
   assert.equal(exec.context, "x", "the context the library loads");
-  assert.equal(resolveEndpoint({ kubeconfig: f, context: "p", env: {} }).needsLibrary?.reason, "proxy-url");
+  const native = resolveEndpoint({ kubeconfig: f, context: "p", env: {}, proxySupport: true });
+  assert.equal(native.proxy, "http://proxy:3128", "an HTTP proxy-url: Node.js tunnels through it");
+  assert.equal(native.needsLibrary, undefined);
+  assert.equal(native.token, "t", "the user's credentials are resolved natively too");
+  assert.equal(resolveEndpoint({ kubeconfig: f, context: "p", env: {}, proxySupport: false }).needsLibrary?.reason, "proxy-url", "Node 20: the library");
+  assert.equal(resolveEndpoint({ kubeconfig: f, context: "s", env: {}, proxySupport: true }).needsLibrary?.reason, "proxy-url", "SOCKS: the library");
+});
+
+test("Node.js versions that tunnel through a proxy themselves", () => {
+  assert.equal(nodeProxySupport("20.20.2"), false);
+  assert.equal(nodeProxySupport("22.20.0"), false);
+  assert.equal(nodeProxySupport("22.21.0"), true);
+  assert.equal(nodeProxySupport("24.4.1"), false);
+  assert.equal(nodeProxySupport("24.5.0"), true);
+  assert.equal(nodeProxySupport("26.0.0"), true);
+});
+
+test("the environment's proxy for an API server, as Go's ProxyFromEnvironment decides it", () => {
+  const P = "http://proxy.corp:3128";
+  const at = (server: string, env: Record<string, string>): string | null => environmentProxy(server, env);
+  assert.equal(at("https://api.example.com:6443", {}), null, "no proxy set");
+  assert.equal(at("https://api.example.com:6443", { HTTPS_PROXY: P }), P);
+  assert.equal(at("https://api.example.com:6443", { HTTPS_PROXY: "http://upper:1", https_proxy: P }), P, "lower case first");
+  assert.equal(at("https://api.example.com:6443", { HTTP_PROXY: P }), null, "HTTP_PROXY is for http URLs");
+  for (const loop of ["https://localhost:6443", "https://127.0.0.1:6443", "https://127.8.9.1", "https://[::1]:6443"]) assert.equal(at(loop, { HTTPS_PROXY: P }), null, `${loop}: loopback`);
+  const bypassed: Array<[string, string]> = [
+    ["https://api.example.com:6443", "*"],
+    ["https://api.example.com:6443", "example.com"],
+    ["https://example.com", "example.com"],
+    ["https://api.example.com:6443", ".example.com"],
+    ["https://api.example.com:6443", "*.example.com"],
+    ["https://api.example.com:6443", "other.org, api.example.com:6443"],
+    ["https://10.1.2.3:6443", "10.0.0.0/8"],
+    ["https://10.1.2.3:6443", "10.1.2.3"],
+    ["https://[fd00::5]:6443", "fd00::/8"],
+    ["https://[fd00::5]:6443", "fd00::5"],
+    ["https://API.Example.COM", "api.example.com"],
+  ];
+  for (const [server, no] of bypassed) assert.equal(at(server, { HTTPS_PROXY: P, NO_PROXY: no }), null, `${server} with NO_PROXY=${no}`);
+  const proxied: Array<[string, string]> = [
+    ["https://example.com", ".example.com"],
+    ["https://example.com", "*.example.com"],
+    ["https://notexample.com", "example.com"],
+    ["https://api.example.com:6443", "api.example.com:443"],
+    ["https://11.1.2.3:6443", "10.0.0.0/8"],
+    ["https://10.1.2.3:6443", "10.0.0.0/99"],
+    ["https://api.example.com", "10.0.0.0/8"],
+  ];
+  for (const [server, no] of proxied) assert.equal(at(server, { HTTPS_PROXY: P, NO_PROXY: no }), P, `${server} with NO_PROXY=${no}`);
+  assert.equal(at("https://api.example.com", { HTTPS_PROXY: P, NO_PROXY: "other", no_proxy: "example.com" }), null, "no_proxy before NO_PROXY");
 });
 
 test("clear errors: no context, plain HTTP, malformed YAML, an unreadable certificate file", () => {

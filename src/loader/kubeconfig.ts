@@ -7,9 +7,14 @@
  * What is resolved natively: in-cluster service-account credentials (the token file is
  * re-read, as client-go does, so bound tokens rotate), and kubeconfig files with a server,
  * a CA (file or data) or `insecure-skip-tls-verify`, `tls-server-name`, and a user with a
- * token, a `tokenFile`, a client certificate and key (file or data) or basic auth. A user
- * that needs code to run for credentials (`exec`, `auth-provider`) or a cluster behind a
- * `proxy-url` is handed to the library instead (`needsLibrary`), which runs the plugin.
+ * token, a `tokenFile`, a client certificate and key (file or data) or basic auth, and an
+ * HTTP(S) `proxy-url` on a Node.js with built-in proxy support (`nodeProxySupport`). A user
+ * that needs code to run for credentials (`exec`, `auth-provider`), a SOCKS `proxy-url`, or
+ * a `proxy-url` on an older Node.js is handed to the library instead (`needsLibrary`).
+ *
+ * Proxies follow client-go (rest.Config.Proxy, transport.go): the cluster's `proxy-url` is
+ * used for every request, NO_PROXY notwithstanding; without it, HTTPS_PROXY/https_proxy and
+ * NO_PROXY/no_proxy from the environment apply (net/http ProxyFromEnvironment), in a Pod too.
  *
  * Follows kubectl (k8s.io/client-go/tools/clientcmd loader.go): `--kubeconfig`, else every
  * file in $KUBECONFIG merged with the first definition of a name winning and
@@ -17,6 +22,7 @@
  * paths in a file are relative to that file's directory.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { BlockList, isIP } from "node:net";
 import { delimiter, dirname, isAbsolute, join, resolve } from "node:path";
 import { parse } from "yaml";
 import { UsageError } from "../core/errors.js";
@@ -42,6 +48,11 @@ export interface KubeEndpoint {
   tokenFile?: string;
   basic?: { username: string; password: string };
   /**
+   * The cluster's `proxy-url` (http: or https:), set only when this Node.js can tunnel through
+   * it (`nodeProxySupport`); every request goes through it.
+   */
+  proxy?: string;
+  /**
    * The user needs @kubernetes/client-node to authenticate (`exec`, `auth-provider`) or the
    * cluster a proxy; the caller loads the same files and context into the library's KubeConfig.
    */
@@ -59,6 +70,72 @@ export interface KubeconfigOptions {
   inCluster?: boolean;
   /** The service-account directory (tests). */
   inClusterDir?: string;
+  /** Whether Node.js can tunnel through a proxy itself (default: `nodeProxySupport()`; tests). */
+  proxySupport?: boolean;
+}
+
+/**
+ * Whether this Node.js tunnels HTTPS through an HTTP(S) proxy given to an Agent as
+ * `proxyEnv` (added in Node.js 24.5.0 and 22.21.0). Node 20 cannot: there, a proxy-url goes
+ * to the library and an environment proxy is reported (`environmentProxy`).
+ */
+export function nodeProxySupport(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major > 24 || (major === 24 && minor >= 5) || (major === 22 && minor >= 21);
+}
+
+/**
+ * The proxy the environment names for `server` (https), as Go's ProxyFromEnvironment decides
+ * it (golang.org/x/net/http/httpproxy): `https_proxy` before `HTTPS_PROXY`; none for
+ * `localhost` or a loopback address; none when `no_proxy`/`NO_PROXY` (lower case first)
+ * lists `*`, the IP, a CIDR block holding it, the host (`y.com` matches y.com and x.y.com,
+ * `.y.com` and `*.y.com` only x.y.com), optionally with the port. Returns the proxy URL or null.
+ * The client decides here and hands Node.js only the answer, so what is reported is what it does.
+ */
+export function environmentProxy(server: string, env: Record<string, string | undefined>): string | null {
+  const proxy = str(env["https_proxy"]) ?? str(env["HTTPS_PROXY"]);
+  if (!proxy) return null;
+  let host: string;
+  let port: string;
+  try {
+    const u = new URL(server);
+    host = u.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    port = u.port || "443";
+  } catch {
+    return null;
+  }
+  const ipType = isIP(host);
+  if (host === "localhost" || (ipType === 4 && host.startsWith("127.")) || (ipType === 6 && host === "::1")) return null;
+  const list = (str(env["no_proxy"]) ?? str(env["NO_PROXY"]) ?? "").split(",").map((e) => e.trim().toLowerCase()).filter(Boolean);
+  for (const raw of list) {
+    if (raw === "*") return null;
+    const cidr = /^(.+)\/(\d{1,3})$/.exec(raw);
+    if (cidr) {
+      const family = isIP(cidr[1]!);
+      if (!family || family !== ipType) continue;
+      const block = new BlockList();
+      try {
+        block.addSubnet(cidr[1]!, Number(cidr[2]), family === 4 ? "ipv4" : "ipv6");
+      } catch {
+        continue; // a prefix out of range: Go skips the entry too
+      }
+      if (block.check(host, family === 4 ? "ipv4" : "ipv6")) return null;
+      continue;
+    }
+    const m = /^(\[[^\]]+\]|[^:]+|[0-9a-f:]+)(?::(\d+))?$/.exec(raw);
+    if (!m) continue;
+    const entryPort = isIP(raw) === 6 ? undefined : m[2];
+    const entry = (isIP(raw) === 6 ? raw : m[1]!).replace(/^\[|\]$/g, "");
+    if (entryPort && entryPort !== port) continue;
+    if (isIP(entry)) {
+      if (entry === host) return null;
+      continue;
+    }
+    if (entry.startsWith(".") || entry.startsWith("*.")) {
+      if (host.endsWith(entry.replace(/^\*/, ""))) return null;
+    } else if (host === entry || host.endsWith(`.${entry}`)) return null;
+  }
+  return proxy;
 }
 
 type Obj = Record<string, unknown>;
@@ -160,7 +237,9 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
       throw new UsageError(`cannot read ${field} ${full} named by the kubeconfig: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
-  const library = obj(u["exec"]) ? "exec" : obj(u["auth-provider"]) ? "auth-provider" : str(c["proxy-url"]) ? "proxy-url" : null;
+  const proxyUrl = str(c["proxy-url"]);
+  const nativeProxy = proxyUrl !== undefined && /^https?:\/\//i.test(proxyUrl) && (opts.proxySupport ?? nodeProxySupport());
+  const library = obj(u["exec"]) ? "exec" : obj(u["auth-provider"]) ? "auth-provider" : proxyUrl && !nativeProxy ? "proxy-url" : null;
   const tlsServerName = str(c["tls-server-name"]);
   const username = str(u["username"]);
   const endpoint: KubeEndpoint = {
@@ -171,6 +250,7 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
   };
   const ca = fileOrData(cluster, c, "certificate-authority");
   if (ca) endpoint.ca = ca;
+  if (nativeProxy) endpoint.proxy = proxyUrl;
   if (library) {
     endpoint.needsLibrary = { reason: library };
     return endpoint;

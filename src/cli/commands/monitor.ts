@@ -102,7 +102,8 @@ export const monitorCommand: Command = {
       await monitor.stop();
       throw new UsageError(`cannot listen on ${listen}: ${(e as Error).message}`);
     }
-    log(`serving /metrics, /healthz, /readyz on ${addr.address}:${addr.port} (${live.context === "in-cluster" ? "in-cluster" : `context ${live.context}`})`);
+    log(`serving /metrics, /healthz, /readyz on ${addr.address}:${addr.port} (${live.context === "in-cluster" ? "in-cluster" : `context ${live.context}`}${live.api.proxy ? `, through the proxy ${live.api.proxy}` : ""})`);
+    for (const n of live.notices) log(`${n.file}: ${n.reason}`);
     await new Promise<void>((done) => {
       process.once("SIGTERM", () => done());
       process.once("SIGINT", () => done());
