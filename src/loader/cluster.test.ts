@@ -7,13 +7,8 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { defaultConfig } from "../core/config.js";
-import { bootstrapCertificates } from "../webhook/certs.js";
+import { startTlsApiServer } from "../testing/tls-api-server.js";
 import { liveContext, loadCluster, modelFromObjects } from "./cluster.js";
 import { KubeApi } from "./kube-http.js";
 import type { K8sObject } from "../core/types.js";
@@ -40,9 +35,7 @@ const collections: Record<string, K8sObject[]> = {
 };
 
 const requests: string[] = [];
-const dir = mkdtempSync(join(tmpdir(), "fluxguard-cluster-loader-"));
-const certs = bootstrapCertificates({ dir, hosts: ["127.0.0.1"] });
-const server: Server = createServer({ cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) }, (req, res) => {
+const tls = await startTlsApiServer((req, res) => {
   const u = new URL(req.url ?? "", "https://x");
   requests.push(u.pathname + (u.searchParams.get("labelSelector") ? `?${u.searchParams.get("labelSelector")}` : ""));
   if (u.pathname === "/api/v1/namespaces/team-a/secrets/git-auth") {
@@ -68,12 +61,8 @@ const server: Server = createServer({ cert: readFileSync(certs.certFile), key: r
   const page = items.slice(at, at + 1);
   res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ kind: "List", metadata: { resourceVersion: "1", ...(at + 1 < items.length ? { continue: String(at + 1) } : {}) }, items: JSON.parse(JSON.stringify(page)) as unknown }));
 });
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const api = new KubeApi({ context: "t", server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: Buffer.from(certs.caPem), verifyTls: true, token: "t" });
-after(() => {
-  api.close();
-  server.close();
-});
+const api = new KubeApi(tls.endpoint());
+after(() => api.close());
 
 test("an audit load: paged lists, managedFields dropped, Git credential Secrets read for key names only, inventories resolved", async () => {
   requests.length = 0;

@@ -5,17 +5,16 @@
  * their file, and client certificates. The real kube-apiserver is exercised by the e2e suite
  * (cluster audit, monitor, webhook); this covers what a real server will not do on demand.
  */
-import { test, after } from "node:test";
+import { test } from "node:test";
 import { spawn, spawnSync } from "node:child_process";
 import { connect as netConnect, createServer as createNetServer } from "node:net";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bootstrapCertificates } from "../webhook/certs.js";
+import { startTlsApiServer } from "../testing/tls-api-server.js";
 import { collectionPath, KubeApi, KubeApiError } from "./kube-http.js";
 import { nodeProxySupport, type KubeEndpoint } from "./kubeconfig.js";
 import { connect, loadCluster } from "./cluster.js";
@@ -24,20 +23,20 @@ import { defaultConfig } from "../core/config.js";
 import { stringify } from "yaml";
 
 const dir = mkdtempSync(join(tmpdir(), "fluxguard-kube-http-"));
-const certs = bootstrapCertificates({ dir, hosts: ["127.0.0.1", "localhost"] });
 const seen: Array<{ path: string; auth: string | undefined; clientCert: boolean }> = [];
 let handler: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
-const server: Server = createServer({ cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile), ca: certs.caPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-  const sock = req.socket as unknown as { getPeerCertificate(): { fingerprint256?: string } };
-  seen.push({ path: req.url ?? "", auth: req.headers.authorization, clientCert: !!sock.getPeerCertificate().fingerprint256 });
-  handler(req, res);
-});
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const port = (server.address() as AddressInfo).port;
-after(() => server.close());
+const certs = await startTlsApiServer(
+  (req, res) => {
+    const sock = req.socket as unknown as { getPeerCertificate(): { fingerprint256?: string } };
+    seen.push({ path: req.url ?? "", auth: req.headers.authorization, clientCert: !!sock.getPeerCertificate().fingerprint256 });
+    handler(req, res);
+  },
+  { requestCert: true },
+);
+const port = certs.port;
 
 function endpoint(extra: Partial<KubeEndpoint> = {}): KubeEndpoint {
-  return { context: "test", server: `https://127.0.0.1:${port}`, ca: Buffer.from(certs.caPem), verifyTls: true, token: "secret-token", ...extra };
+  return certs.endpoint({ token: "secret-token", ...extra });
 }
 
 test("collection paths for core and grouped kinds, namespaced or not", () => {

@@ -8,35 +8,20 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { bootstrapCertificates } from "../webhook/certs.js";
+import { startTlsApiServer } from "../testing/tls-api-server.js";
 import { KubeApi } from "../loader/kube-http.js";
 import { ResourceWatch, type ResourceHandler } from "./watch.js";
 
-const dir = mkdtempSync(join(tmpdir(), "fluxguard-watch-"));
-const certs = bootstrapCertificates({ dir, hosts: ["127.0.0.1"] });
 let handler: (req: IncomingMessage, res: ServerResponse, q: URLSearchParams) => void = () => undefined;
 const requests: string[] = [];
-const open = new Set<ServerResponse>();
-const server: Server = createServer({ cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) }, (req, res) => {
+const tls = await startTlsApiServer((req, res) => {
   const u = new URL(req.url ?? "", "https://x");
   requests.push(`${u.searchParams.get("watch") ? "watch" : "list"}${u.searchParams.get("sendInitialEvents") ? "+initial" : ""}`);
-  open.add(res);
-  res.on("close", () => open.delete(res));
   handler(req, res, u.searchParams);
 });
-await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-const api = new KubeApi({ context: "t", server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, ca: Buffer.from(certs.caPem), verifyTls: true, token: "t" });
-after(() => {
-  api.close();
-  for (const r of open) r.destroy();
-  server.close();
-});
+const api = new KubeApi(tls.endpoint());
+after(() => api.close());
 
 const obj = (name: string, rv: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, uid: `uid-${name}`, resourceVersion: rv } });
 const line = (type: string, object: unknown) => `${JSON.stringify({ type, object })}\n`;
