@@ -145,14 +145,22 @@ export function liveContext(api: KubeApi, kubeConfig?: () => Promise<KubeConfigT
 /**
  * Loads the files and context into the library's KubeConfig (kubectl's merge: the first
  * definition wins); no files: the Pod's in-cluster config (resolveEndpoint's choice too).
- * `what` names the need in the error on a Node.js too old for the library.
+ * `what` names the need in the error on a Node.js too old for the library; `proxy` is the
+ * environment's proxy for this server (`environmentProxy`), used when the cluster has no
+ * `proxy-url`.
  */
-async function libraryKubeConfig(files: readonly string[], context: string, what: string): Promise<KubeConfigT> {
+async function libraryKubeConfig(files: readonly string[], context: string, what: string, proxy: string | null): Promise<KubeConfigT> {
   const k8s = await importKubeClient(what);
   const kc = new k8s.KubeConfig();
+  // The environment's proxy (already decided for this server) where the cluster names none.
+  const withProxy = (): KubeConfigT => {
+    const cur = kc.getCurrentCluster();
+    if (proxy && cur && !cur.proxyUrl) kc.clusters = kc.clusters.map((c) => (c.name === cur.name ? { ...c, proxyUrl: proxy } : c));
+    return kc;
+  };
   if (files.length === 0) {
     kc.loadFromCluster();
-    return kc;
+    return withProxy();
   }
   for (const [i, file] of files.entries()) {
     if (i === 0) {
@@ -165,7 +173,7 @@ async function libraryKubeConfig(files: readonly string[], context: string, what
     kc.mergeConfig(more, true);
   }
   kc.setCurrentContext(context);
-  return kc;
+  return withProxy();
 }
 
 /**
@@ -180,14 +188,15 @@ export async function connect(opts: ClusterLoadOptions & { inCluster?: boolean }
   const files = kubeconfigFiles({ env, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}) });
   // One library KubeConfig per context, for exec credentials and the webhook's informers alike.
   const what = endpoint.needsLibrary ? `a kubeconfig user with ${endpoint.needsLibrary.reason}` : "the Kubernetes client library (the webhook's watches)";
-  let kc: Promise<KubeConfigT> | null = null;
-  const kubeConfig = (): Promise<KubeConfigT> => (kc ??= libraryKubeConfig(files, endpoint.context, what));
   // client-go's ProxyFromEnvironment, in a Pod too; the kubeconfig's proxy-url wins.
-  const fromEnv = endpoint.proxy || endpoint.needsLibrary ? null : environmentProxy(endpoint.server, env);
+  const fromEnv = endpoint.proxy ? null : environmentProxy(endpoint.server, env);
+  let kc: Promise<KubeConfigT> | null = null;
+  // The library's clients (exec users, the webhook's watches) take the environment's proxy too.
+  const kubeConfig = (): Promise<KubeConfigT> => (kc ??= libraryKubeConfig(files, endpoint.context, what, fromEnv));
   const proxySupport = opts.proxySupport ?? nodeProxySupport();
-  const api = new KubeApi(endpoint, kubeConfig, proxySupport ? fromEnv : null);
+  const api = new KubeApi(endpoint, kubeConfig, proxySupport || endpoint.needsLibrary ? fromEnv : null);
   const live = { ...liveContext(api, kubeConfig), close: async () => api.close() };
-  if (fromEnv && !proxySupport) {
+  if (fromEnv && !proxySupport && !endpoint.needsLibrary) {
     live.notices.push({ file: "HTTPS_PROXY", reason: `set for ${endpoint.server}, but Node.js ${process.versions.node} cannot tunnel through a proxy (24.5 or 22.21 can): connecting directly` });
   }
   return live;

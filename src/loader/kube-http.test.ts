@@ -325,6 +325,37 @@ test("connect() on a Node.js that cannot tunnel: HTTPS_PROXY is reported, not si
   assert.deepEqual(bypassed.notices, [], "NO_PROXY covers the server: nothing to report");
   await bypassed.close();
   const proxied = await connect({ config, kubeconfig: f, context: "proxied", env: {}, proxySupport: false });
-  assert.equal(proxied.api.proxy, null, "the library's client takes the proxy-url");
+  assert.equal(proxied.api.proxy, "http://proxy.corp:3128", "the library's client takes the proxy-url, and it is reported");
+  assert.deepEqual(proxied.notices, []);
   await proxied.close();
+});
+
+test("a user the library serves (exec credentials) tunnels through the proxy-url too", { skip: proxySkip }, async () => {
+  const proxy = await tinyproxy();
+  const d = mkdtempSync(join(tmpdir(), "fluxguard-proxy-exec-"));
+  // The exec plugin is a script of the test's own (the library runs it, as kubectl would).
+  const plugin = join(d, "token.mjs");
+  writeFileSync(plugin, `console.log(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token: "exec-token" } }));\n`);
+  const kubeconfig = (extra: object): string => {
+    const f = join(d, `kc-${Math.random().toString(36).slice(2)}.yaml`);
+    const cluster = { server: `https://127.0.0.1:${port}`, "certificate-authority-data": Buffer.from(certs.caPem).toString("base64"), ...extra };
+    const user = { exec: { apiVersion: "client.authentication.k8s.io/v1", command: process.execPath, args: [plugin], interactiveMode: "Never" } };
+    writeFileSync(f, stringify({ apiVersion: "v1", kind: "Config", "current-context": "c", clusters: [{ name: "c", cluster }], users: [{ name: "u", user }], contexts: [{ name: "c", context: { cluster: "c", user: "u" } }] }));
+    return f;
+  };
+  handler = (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end("{}");
+  };
+  seen.length = 0;
+  try {
+    const live = await connect({ config: defaultConfig(), kubeconfig: kubeconfig({ "proxy-url": proxy.url }), env: {} });
+    assert.equal(live.api.proxy, proxy.url);
+    await live.api.request("GET", "/version");
+    await live.close();
+    assert.equal(seen.at(-1)?.auth, "Bearer exec-token", "the exec plugin's token reached the API server");
+    assert.match(proxy.log(), new RegExp(`CONNECT 127\\.0\\.0\\.1:${port} `), "through the proxy");
+  } finally {
+    proxy.stop();
+  }
 });

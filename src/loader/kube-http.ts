@@ -111,8 +111,9 @@ export class KubeApi {
     this.proxy = endpoint.proxy ?? proxy;
     this.agent = new Agent({
       // Node.js tunnels through the proxy itself (Agent proxyEnv); the choice of proxy, and
-      // whether to use one, was made already, so NO_PROXY is not handed on.
-      ...(this.proxy ? { proxyEnv: { HTTPS_PROXY: this.proxy } } : {}),
+      // whether to use one, was made already, so NO_PROXY is not handed on. Users the library
+      // serves get its agent per request instead (with the proxy in its cluster).
+      ...(this.proxy && !endpoint.needsLibrary ? { proxyEnv: { HTTPS_PROXY: this.proxy } } : {}),
       keepAlive: true,
       maxSockets: 32,
       ...(endpoint.ca ? { ca: endpoint.ca } : {}),
@@ -153,9 +154,9 @@ export class KubeApi {
     };
     if (this.endpoint.needsLibrary) {
       const authorize = await (this.authorizer ??= this.libraryAuthorizer());
+      // The library sets the headers and TLS material, and its own agent, which tunnels through
+      // the cluster's proxy-url (or the environment's proxy, set there by the caller).
       await authorize(opts);
-      // The library sets TLS material on the options; the agent must not be shared then.
-      opts.agent = false;
       return opts;
     }
     const token = this.bearer();

@@ -97,8 +97,12 @@ test("exec and auth-provider users, SOCKS proxies and proxies Node.js cannot tun
   assert.equal(native.proxy, "http://proxy:3128", "an HTTP proxy-url: Node.js tunnels through it");
   assert.equal(native.needsLibrary, undefined);
   assert.equal(native.token, "t", "the user's credentials are resolved natively too");
-  assert.equal(resolveEndpoint({ kubeconfig: f, context: "p", env: {}, proxySupport: false }).needsLibrary?.reason, "proxy-url", "Node 20: the library");
-  assert.equal(resolveEndpoint({ kubeconfig: f, context: "s", env: {}, proxySupport: true }).needsLibrary?.reason, "proxy-url", "SOCKS: the library");
+  const old = resolveEndpoint({ kubeconfig: f, context: "p", env: {}, proxySupport: false });
+  assert.equal(old.needsLibrary?.reason, "proxy-url", "Node 20: the library");
+  assert.equal(old.proxy, "http://proxy:3128", "the proxy is still reported");
+  const socks = resolveEndpoint({ kubeconfig: f, context: "s", env: {}, proxySupport: true });
+  assert.equal(socks.needsLibrary?.reason, "proxy-url", "SOCKS: the library");
+  assert.equal(socks.proxy, "socks5://proxy:1080");
 });
 
 test("Node.js versions that tunnel through a proxy themselves", () => {
@@ -115,7 +119,9 @@ test("the environment's proxy for an API server, as Go's ProxyFromEnvironment de
   const at = (server: string, env: Record<string, string>): string | null => environmentProxy(server, env);
   assert.equal(at("https://api.example.com:6443", {}), null, "no proxy set");
   assert.equal(at("https://api.example.com:6443", { HTTPS_PROXY: P }), P);
-  assert.equal(at("https://api.example.com:6443", { HTTPS_PROXY: "http://upper:1", https_proxy: P }), P, "lower case first");
+  assert.equal(at("https://api.example.com:6443", { HTTPS_PROXY: P, https_proxy: "http://lower:1" }), P, "upper case first, as Go's getEnvAny");
+  assert.equal(at("https://api.example.com:6443", { https_proxy: P }), P);
+  assert.equal(at("https://api.example.com:6443", { HTTPS_PROXY: "proxy.corp:3128" }), "http://proxy.corp:3128", "no scheme: http");
   assert.equal(at("https://api.example.com:6443", { HTTP_PROXY: P }), null, "HTTP_PROXY is for http URLs");
   for (const loop of ["https://localhost:6443", "https://127.0.0.1:6443", "https://127.8.9.1", "https://[::1]:6443"]) assert.equal(at(loop, { HTTPS_PROXY: P }), null, `${loop}: loopback`);
   const bypassed: Array<[string, string]> = [
@@ -142,7 +148,8 @@ test("the environment's proxy for an API server, as Go's ProxyFromEnvironment de
     ["https://api.example.com", "10.0.0.0/8"],
   ];
   for (const [server, no] of proxied) assert.equal(at(server, { HTTPS_PROXY: P, NO_PROXY: no }), P, `${server} with NO_PROXY=${no}`);
-  assert.equal(at("https://api.example.com", { HTTPS_PROXY: P, NO_PROXY: "other", no_proxy: "example.com" }), null, "no_proxy before NO_PROXY");
+  assert.equal(at("https://api.example.com", { HTTPS_PROXY: P, NO_PROXY: "example.com", no_proxy: "other" }), null, "NO_PROXY before no_proxy");
+  assert.equal(at("https://api.example.com", { HTTPS_PROXY: P, NO_PROXY: "other", no_proxy: "example.com" }), P, "no_proxy is not read when NO_PROXY is set");
 });
 
 test("clear errors: no context, plain HTTP, malformed YAML, an unreadable certificate file", () => {

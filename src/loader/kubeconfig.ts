@@ -14,7 +14,8 @@
  *
  * Proxies follow client-go (rest.Config.Proxy, transport.go): the cluster's `proxy-url` is
  * used for every request, NO_PROXY notwithstanding; without it, HTTPS_PROXY/https_proxy and
- * NO_PROXY/no_proxy from the environment apply (net/http ProxyFromEnvironment), in a Pod too.
+ * NO_PROXY/no_proxy from the environment apply (net/http ProxyFromEnvironment), in a Pod too,
+ * and for users the library serves as well.
  *
  * Follows kubectl (k8s.io/client-go/tools/clientcmd loader.go): `--kubeconfig`, else every
  * file in $KUBECONFIG merged with the first definition of a name winning and
@@ -48,8 +49,8 @@ export interface KubeEndpoint {
   tokenFile?: string;
   basic?: { username: string; password: string };
   /**
-   * The cluster's `proxy-url` (http: or https:), set only when this Node.js can tunnel through
-   * it (`nodeProxySupport`); every request goes through it.
+   * The cluster's `proxy-url`; every request goes through it. Tunnelled by Node.js itself
+   * when it is http(s) and `nodeProxySupport()`, else by the library (`needsLibrary`).
    */
   proxy?: string;
   /**
@@ -86,15 +87,17 @@ export function nodeProxySupport(version: string = process.versions.node): boole
 
 /**
  * The proxy the environment names for `server` (https), as Go's ProxyFromEnvironment decides
- * it (golang.org/x/net/http/httpproxy): `https_proxy` before `HTTPS_PROXY`; none for
- * `localhost` or a loopback address; none when `no_proxy`/`NO_PROXY` (lower case first)
- * lists `*`, the IP, a CIDR block holding it, the host (`y.com` matches y.com and x.y.com,
- * `.y.com` and `*.y.com` only x.y.com), optionally with the port. Returns the proxy URL or null.
+ * it (golang.org/x/net/http/httpproxy FromEnvironment, getEnvAny): `HTTPS_PROXY` before
+ * `https_proxy`, `http://` assumed when the value has no scheme; none for `localhost` or a
+ * loopback address; none when `NO_PROXY`/`no_proxy` (upper case first) lists `*`, the IP, a
+ * CIDR block holding it, the host (`y.com` matches y.com and x.y.com, `.y.com` and `*.y.com`
+ * only x.y.com), optionally with the port. Returns the proxy URL or null.
  * The client decides here and hands Node.js only the answer, so what is reported is what it does.
  */
 export function environmentProxy(server: string, env: Record<string, string | undefined>): string | null {
-  const proxy = str(env["https_proxy"]) ?? str(env["HTTPS_PROXY"]);
-  if (!proxy) return null;
+  const named = str(env["HTTPS_PROXY"]) ?? str(env["https_proxy"]);
+  if (!named) return null;
+  const proxy = /^[a-z][a-z0-9+.-]*:\/\//i.test(named) ? named : `http://${named}`;
   let host: string;
   let port: string;
   try {
@@ -106,7 +109,7 @@ export function environmentProxy(server: string, env: Record<string, string | un
   }
   const ipType = isIP(host);
   if (host === "localhost" || (ipType === 4 && host.startsWith("127.")) || (ipType === 6 && host === "::1")) return null;
-  const list = (str(env["no_proxy"]) ?? str(env["NO_PROXY"]) ?? "").split(",").map((e) => e.trim().toLowerCase()).filter(Boolean);
+  const list = (str(env["NO_PROXY"]) ?? str(env["no_proxy"]) ?? "").split(",").map((e) => e.trim().toLowerCase()).filter(Boolean);
   for (const raw of list) {
     if (raw === "*") return null;
     const cidr = /^(.+)\/(\d{1,3})$/.exec(raw);
@@ -250,7 +253,7 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
   };
   const ca = fileOrData(cluster, c, "certificate-authority");
   if (ca) endpoint.ca = ca;
-  if (nativeProxy) endpoint.proxy = proxyUrl;
+  if (proxyUrl) endpoint.proxy = proxyUrl;
   if (library) {
     endpoint.needsLibrary = { reason: library };
     return endpoint;
