@@ -47,8 +47,13 @@ export class FailureLedger {
   private readonly series = new Map<string, SeriesState>();
   private readonly keys = new Map<string, [string, number, number]>();
   private readonly notReady = new Map<string, number>();
-  /** Bumped on every change, so the writer persists only when something changed. */
+  /** Bumped when a count changes (keys, series, horizon): the writer persists it promptly. */
   generation = 0;
+  /**
+   * Bumped when a not-ready clock starts or stops: every reconcile of a healthy object flips
+   * Ready through Unknown, so the writer persists these at a slower pace.
+   */
+  clockGeneration = 0;
 
   /**
    * @param retentionMs how long a counted failure's key is held (ms; default 24 h).
@@ -102,7 +107,7 @@ export class FailureLedger {
     const prev = this.notReady.get(uid);
     if (prev !== undefined && prev <= since) return prev;
     this.notReady.set(uid, since);
-    this.generation++;
+    this.clockGeneration++;
     return since;
   }
 
@@ -113,7 +118,7 @@ export class FailureLedger {
 
   /** The object is Ready (or gone): its not-ready clock stops. */
   clearNotReady(uid: string): void {
-    if (this.notReady.delete(uid)) this.generation++;
+    if (this.notReady.delete(uid)) this.clockGeneration++;
   }
 
   /**
@@ -142,8 +147,17 @@ export class FailureLedger {
     }
     if (horizon <= this.horizon) return 0;
     let folded = 0;
-    for (const [key, [id, at]] of this.keys) {
-      if (at >= horizon || live.has(key)) continue;
+    for (const [key, entry] of this.keys) {
+      const [id, at] = entry;
+      if (at >= horizon) continue;
+      if (live.has(key)) {
+        // Still shown by the cluster: kept, and moved up to the horizon, so that every held
+        // key is newer than it. A restarted replica loading this ledger then keeps the key
+        // (instead of dropping it as folded, while no count holds it) and never counts the
+        // failure again.
+        entry[1] = horizon;
+        continue;
+      }
       this.keys.delete(key);
       const s = this.series.get(id);
       if (s) s.folded++;
@@ -183,7 +197,8 @@ export class FailureLedger {
     let changed = false;
     const theirHorizon = typeof o.horizon === "number" && Number.isFinite(o.horizon) ? o.horizon : 0;
     const theirSeries = o.series && typeof o.series === "object" ? o.series : {};
-    if (theirHorizon > this.horizon) {
+    const theyPrunedLater = theirHorizon > this.horizon;
+    if (theyPrunedLater) {
       for (const [key, [, at]] of this.keys) if (at < theirHorizon && !(o.keys && key in o.keys)) this.keys.delete(key);
       for (const s of this.series.values()) s.folded = 0;
       for (const [id, s] of Object.entries(theirSeries)) {
@@ -213,19 +228,39 @@ export class FailureLedger {
       s.lastCounted = Math.max(s.lastCounted, Number(v[2]) || 0);
       changed = true;
     }
+    if (theyPrunedLater) {
+      // Series their prune dropped (objects that are gone, holding no key, counted before
+      // the horizon) go here too: kept, they would read 0 (their folded count was reset above)
+      // and Prometheus would take the drop for a counter reset.
+      const held = new Set<string>();
+      for (const [, [id]] of this.keys) held.add(id);
+      for (const [id, s] of this.series) if (!(id in theirSeries) && !held.has(id) && s.lastCounted < theirHorizon) this.series.delete(id);
+    }
+    let clocks = false;
     for (const [uid, t] of Object.entries(o.notReadySince ?? {})) {
       if (typeof t !== "number" || !Number.isFinite(t)) continue;
       const mine = this.notReady.get(uid);
       if (mine === undefined || t < mine) {
         this.notReady.set(uid, t);
-        changed = true;
+        clocks = true;
       }
     }
     if (changed) this.generation++;
+    if (clocks) this.clockGeneration++;
   }
 
-  /** Not-ready clocks of objects that are gone are dropped (called after a full relist). */
-  retainNotReady(uids: ReadonlySet<string>): void {
-    for (const uid of this.notReady.keys()) if (!uids.has(uid)) this.notReady.delete(uid);
+  /**
+   * Drops the not-ready clocks of objects that are gone (`uids`: every object held, once every
+   * watch has listed; the monitor calls it with its minute prune). Returns how many went.
+   */
+  retainNotReady(uids: ReadonlySet<string>): number {
+    let dropped = 0;
+    for (const uid of this.notReady.keys()) {
+      if (uids.has(uid)) continue;
+      this.notReady.delete(uid);
+      dropped++;
+    }
+    if (dropped) this.clockGeneration++;
+    return dropped;
   }
 }

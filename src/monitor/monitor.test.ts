@@ -233,6 +233,55 @@ describe("monitor ledger: each failure counted once", () => {
     assert.equal(value(l, "verification"), 1);
   });
 
+  it("a follower merging the leader's pruned ledger drops the deleted object's series too, instead of serving it as 0", () => {
+    const leader = new FailureLedger(3600_000);
+    const follower = new FailureLedger(3600_000);
+    for (const f of failures(rejected(SHA, "2026-11-29T10:00:00Z"))) {
+      leader.record(f, T0);
+      follower.record(f, T0);
+    }
+    follower.merge(JSON.parse(JSON.stringify(leader.snapshot())));
+    leader.prune(T0 + 2 * 3600_000, new Set(), () => false);
+    assert.equal(leader.counters().length, 0);
+    follower.merge(JSON.parse(JSON.stringify(leader.snapshot())));
+    assert.deepEqual(follower.counters(), [], "no series left behind at 0 (a counter reset to Prometheus)");
+    // A series the follower still counts (a key the leader has not seen) stays.
+    const f2 = failures(rejected(SHA2, "2026-11-29T13:00:00Z"));
+    for (const f of f2) follower.record(f, T0 + 3 * 3600_000);
+    leader.prune(T0 + 3 * 3600_000 + 1, new Set(), () => false);
+    follower.merge(JSON.parse(JSON.stringify(leader.snapshot())));
+    assert.equal(value(follower, "verification"), 1);
+  });
+
+  it("a failure still shown past the retention survives a restart: not lost, not counted again", () => {
+    const l = new FailureLedger(3600_000);
+    const f = failures(rejected(SHA, "2026-11-29T10:00:00Z"));
+    for (const x of f) l.record(x, T0);
+    l.prune(T0 + 5 * 3600_000, new Set(f.map((x) => x.key)));
+    const restarted = new FailureLedger(3600_000);
+    restarted.merge(JSON.parse(JSON.stringify(l.snapshot())));
+    assert.equal(value(restarted, "verification"), 1, "not lost");
+    for (const x of f) assert.equal(restarted.record(x, T0 + 6 * 3600_000), false, "not counted again");
+    assert.equal(restarted.counters()[0]!.lastCounted, T0, "its alert does not fire again");
+  });
+
+  it("not-ready clocks change their own generation, and the clocks of deleted objects are dropped", () => {
+    const l = new FailureLedger();
+    const g = l.generation;
+    l.notReadySince("k1", T0, T0);
+    l.notReadySince("k2", T0, T0);
+    l.clearNotReady("k1");
+    assert.equal(l.generation, g, "a reconcile's Ready flip is not a count change");
+    assert.ok(l.clockGeneration > 0);
+    const other = new FailureLedger();
+    other.notReadySince("gone", T0, T0);
+    l.merge(JSON.parse(JSON.stringify(other.snapshot())));
+    assert.equal(l.notReadyAt("gone"), T0);
+    assert.equal(l.retainNotReady(new Set(["k2"])), 1);
+    assert.equal(l.notReadyAt("gone"), null);
+    assert.equal(l.notReadyAt("k2"), T0);
+  });
+
   it("keeps the not-ready clock across Unknown flips and restarts, stops it when Ready", () => {
     const l = new FailureLedger();
     assert.equal(l.notReadySince("k1", T0, T0 + 1000), T0);

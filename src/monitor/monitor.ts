@@ -20,7 +20,12 @@ import { keyRingFromSecretData } from "../verify/keys.js";
 import { FailureLedger } from "./ledger.js";
 import { LeaderElector, StateStore } from "./lease.js";
 import { buildMetrics, writeExposition, type MonitorMetrics } from "./metrics.js";
-import { eventFailures, FLUX_KINDS, viewObject, type ObjectView, type WatchedKind } from "./signals.js";
+import { eventFailures, FLUX_KINDS, viewObject, type Failure, type ObjectView, type WatchedKind } from "./signals.js";
+
+/** Failures held while the persisted ledger loads (a few per Flux object at most). */
+const MAX_PENDING = 100_000;
+/** How often the leader persists not-ready clocks when no count changed (ms). */
+const CLOCK_PERSIST_MS = 30_000;
 import { ResourceWatch, statusCode, type ResourceSource } from "./watch.js";
 
 export interface MonitorOptions {
@@ -92,6 +97,8 @@ export interface MonitorView {
 
 export class Monitor {
   readonly ledger = new FailureLedger();
+  /** Failures seen before the persisted ledger was loaded (see `record`). */
+  private readonly pending: Failure[] = [];
   private readonly objects = new Map<string, ObjectView>();
   private readonly watches: Array<{ name: string; w: ResourceWatch }> = [];
   private readonly errors = new Map<string, number>();
@@ -105,6 +112,8 @@ export class Monitor {
   private server: Server | null = null;
   private metrics: MonitorMetrics | null = null;
   private persistedGeneration = -1;
+  private persistedClockGeneration = -1;
+  private persistedAt = 0;
   private keysDirty = false;
   /** The verification Secret (`namespace/name`) each source names, and how many sources name each. */
   private readonly verifySecretOf = new Map<string, string>();
@@ -215,6 +224,8 @@ export class Monitor {
         if (snapshot) this.ledger.merge(snapshot);
         this.reconcileReadiness();
         this.stateLoaded = true;
+        const now = Date.now();
+        for (const f of this.pending.splice(0)) this.ledger.record(f, now);
         this.o.log(`ledger loaded (${this.ledger.counters().length} series)`);
       } catch (e) {
         this.error("state", `cannot read the ledger ConfigMap ${this.o.stateNamespace}/${this.o.stateName}: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
@@ -228,10 +239,19 @@ export class Monitor {
   private async syncState(): Promise<void> {
     if (!this.store || !this.stateLoaded) return;
     if (this.elector?.leader) {
-      if (this.ledger.generation === this.persistedGeneration) return;
+      // Counts at once; not-ready clocks alone every CLOCK_PERSIST_MS (they change with every
+      // reconcile of every object, and a clock a few seconds stale costs nothing).
+      const counts = this.ledger.generation !== this.persistedGeneration;
+      const clocks = this.ledger.clockGeneration !== this.persistedClockGeneration && Date.now() - this.persistedAt >= CLOCK_PERSIST_MS;
+      if (!counts && !clocks) return;
       const gen = this.ledger.generation;
+      const clockGen = this.ledger.clockGeneration;
       const ok = await this.store.write(this.ledger.snapshot());
-      if (ok) this.persistedGeneration = gen;
+      if (ok) {
+        this.persistedGeneration = gen;
+        this.persistedClockGeneration = clockGen;
+        this.persistedAt = Date.now();
+      }
       else {
         // Someone else wrote (a previous leader's last write): merge theirs, write next round.
         const { snapshot } = await this.store.read();
@@ -251,9 +271,24 @@ export class Monitor {
     for (const v of this.objects.values()) if (v.ready.status === "True" || v.suspended) this.ledger.clearNotReady(v.uid);
   }
 
+  /**
+   * Counts failures, or holds them until the persisted ledger is loaded: counted into an empty
+   * ledger first, a failure counted before the restart would get a new "last counted" time
+   * (the merge keeps the later one) and alert again. At most MAX_PENDING are held; beyond,
+   * the oldest go (a failure the cluster still shows is seen again at the next relist).
+   */
+  private record(failures: readonly Failure[], now: number): void {
+    if (this.stateLoaded) {
+      for (const f of failures) this.ledger.record(f, now);
+      return;
+    }
+    for (const f of failures) this.pending.push(f);
+    if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
+  }
+
   private observe(v: ObjectView): void {
     const now = Date.now();
-    for (const f of v.failures) this.ledger.record(f, now);
+    this.record(v.failures, now);
     if (v.ready.status === "True" || v.suspended) this.ledger.clearNotReady(v.uid);
     else this.ledger.notReadySince(v.uid, v.ready.since, now);
   }
@@ -329,7 +364,7 @@ export class Monitor {
     };
     const upsert = (o: unknown): void => {
       const now = Date.now();
-      for (const f of eventFailures(o)) this.ledger.record(f, now);
+      this.record(eventFailures(o), now);
     };
     const w = new ResourceWatch(
       this.o.api,
@@ -442,6 +477,8 @@ export class Monitor {
     for (const v of this.objects.values()) present.add(`${v.kind}/${v.namespace}/${v.name}`);
     const exists = (l: Record<string, string>): boolean => l["name"] === undefined || present.has(`${l["kind"]}/${l["namespace"]}/${l["name"]}`);
     if (this.elector === null || this.elector.leader) this.ledger.prune(Date.now(), live, exists);
+    // Clocks of objects deleted meanwhile (or merged from a ledger older than a delete).
+    if (this.synced) this.ledger.retainNotReady(new Set(this.objects.keys()));
   }
 
   /** Serves /metrics, /healthz and /readyz. Resolves with the bound address. */
@@ -488,7 +525,7 @@ export class Monitor {
     for (const t of this.timers) clearInterval(t);
     for (const { w } of this.watches) w.stop();
     try {
-      if (this.store && this.elector?.leader && this.ledger.generation !== this.persistedGeneration) await this.store.write(this.ledger.snapshot());
+      if (this.store && this.elector?.leader && (this.ledger.generation !== this.persistedGeneration || this.ledger.clockGeneration !== this.persistedClockGeneration)) await this.store.write(this.ledger.snapshot());
     } catch {
       /* the other replica holds the same ledger */
     }
