@@ -77,23 +77,54 @@ describe("monitor alert rules (promtool)", { skip: SKIP }, () => {
 
   it("verification failure: fires at the first evaluation after the first failed verification, once for two replicas, and resolves after an hour", () => {
     const labels = { ...SRC, reason: "InvalidCommitSignature" };
+    const series = { ...labels, verdict: "rejected" };
     // The failure is counted at t=5m (the gauge holds the Unix time 300); nothing before.
     promtoolTest(monitorRuleGroups({ notReadyAfter: 600 }), [
       {
         interval: "1m",
-        input_series: [...twoReplicas("fluxguard_verification_failure_last_timestamp_seconds", labels, "_x5 300x80"), ...twoReplicas("fluxguard_verification_failures_total", labels, "_x5 1x80")],
+        input_series: [...twoReplicas("fluxguard_verification_failure_last_timestamp_seconds", series, "_x5 300x80"), ...twoReplicas("fluxguard_verification_failures_total", series, "_x5 1x80")],
         alert_rule_test: [at("4m", "FluxguardVerificationFailed", []), at("5m", "FluxguardVerificationFailed", [alert("FluxguardVerificationFailed", labels)]), at("64m", "FluxguardVerificationFailed", [alert("FluxguardVerificationFailed", labels)]), at("66m", "FluxguardVerificationFailed", [])],
       },
     ]);
   });
 
-  it("a verification that could not run (VerificationError) is a warning of its own, not the critical alert", () => {
+  it("a verification that could not run (verdict unverifiable) is a warning of its own, not the critical alert", () => {
     const labels = { ...SRC, reason: "VerificationError" };
     promtoolTest(monitorRuleGroups({ notReadyAfter: 600 }), [
       {
         interval: "1m",
-        input_series: twoReplicas("fluxguard_verification_failure_last_timestamp_seconds", labels, "_x2 120x10"),
+        input_series: twoReplicas("fluxguard_verification_failure_last_timestamp_seconds", { ...labels, verdict: "unverifiable" }, "_x2 120x10"),
         alert_rule_test: [at("2m", "FluxguardVerificationFailed", []), at("2m", "FluxguardVerificationError", [alert("FluxguardVerificationError", labels)])],
+      },
+    ]);
+  });
+
+  it("an OCI artifact cosign refused (VerificationError, verdict rejected) is the critical alert", () => {
+    const labels = { kind: "OCIRepository", namespace: "team-a", name: "app", reason: "VerificationError" };
+    promtoolTest(monitorRuleGroups({ notReadyAfter: 600 }), [
+      {
+        interval: "1m",
+        input_series: twoReplicas("fluxguard_verification_failure_last_timestamp_seconds", { ...labels, verdict: "rejected" }, "_x2 120x10"),
+        alert_rule_test: [at("2m", "FluxguardVerificationFailed", [alert("FluxguardVerificationFailed", labels)]), at("2m", "FluxguardVerificationError", [])],
+      },
+    ]);
+  });
+
+  it("a replica that lags (it has not counted the new failure yet) does not hold the alert back", () => {
+    const labels = { ...SRC, reason: "InvalidCommitSignature" };
+    const series = { ...labels, verdict: "rejected" };
+    const l = Object.entries(series)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(",");
+    promtoolTest(monitorRuleGroups({ notReadyAfter: 600 }), [
+      {
+        interval: "1m",
+        input_series: [
+          // a counted a failure at t=5m; b still shows the one of two hours before.
+          { series: `fluxguard_verification_failure_last_timestamp_seconds{${l},pod="fluxguard-monitor-a"}`, values: "-7200x4 300x10" },
+          { series: `fluxguard_verification_failure_last_timestamp_seconds{${l},pod="fluxguard-monitor-b"}`, values: "-7200x15" },
+        ],
+        alert_rule_test: [at("4m", "FluxguardVerificationFailed", []), at("5m", "FluxguardVerificationFailed", [alert("FluxguardVerificationFailed", labels)])],
       },
     ]);
   });

@@ -4,7 +4,9 @@
  * fleet spec sets `platform.monitoring.monitor: true`.
  *
  * Every expression aggregates with `max by (...)` over the series labels, so the two monitor
- * replicas (both serve the same values) give one alert, not two. Counters are alerted through
+ * replicas (both serve the same values) give one alert, not two; a "last counted" time is
+ * aggregated before it is compared (`time() - max(ts)`), so the replica that saw the failure
+ * first decides and one that lags cannot hold the alert back. Counters are alerted through
  * their `…_last_timestamp_seconds` companions: the first failure creates a counter series at 1,
  * which `increase()` cannot see, while "counted in the last hour" fires on the first failure
  * and resolves on its own.
@@ -47,27 +49,27 @@ export function monitorAlertRules(opts: { notReadyAfter: number }): AlertRule[] 
   return [
     {
       alert: "FluxguardVerificationFailed",
-      expr: `max by (${src}, reason) (time() - fluxguard_verification_failure_last_timestamp_seconds{reason!="VerificationError"}) < ${RECENT_SECONDS}`,
+      expr: `time() - max by (${src}, reason) (fluxguard_verification_failure_last_timestamp_seconds{verdict="rejected"}) < ${RECENT_SECONDS}`,
       for: "0m",
       severity: "critical",
       summary: "Signature verification failed for {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} ({{ $labels.reason }})",
       description:
-        "Flux refused a revision whose commit, tag or artifact signature did not verify: possibly a malicious push, or an expired or rotated key. fluxguard_verification_failures_total counts each rejected revision once. Run: flux get sources all -n {{ $labels.namespace }}",
+        "Flux refused a revision whose commit, tag or artifact signature did not verify (an OCI artifact or chart: cosign or notation found no valid signature): possibly a malicious push, or an expired or rotated key. fluxguard_verification_failures_total counts each rejected revision once. Run: flux get sources all -n {{ $labels.namespace }}",
       threat: "adversary-1-malicious-commit",
     },
     {
       alert: "FluxguardVerificationError",
-      expr: `max by (${src}, reason) (time() - fluxguard_verification_failure_last_timestamp_seconds{reason="VerificationError"}) < ${RECENT_SECONDS}`,
+      expr: `time() - max by (${src}, reason) (fluxguard_verification_failure_last_timestamp_seconds{verdict="unverifiable"}) < ${RECENT_SECONDS}`,
       for: "0m",
       severity: "warning",
-      summary: "Flux could not verify {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} (VerificationError)",
+      summary: "Flux could not verify {{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} ({{ $labels.reason }})",
       description:
-        "Verification could not run: the keys Secret is missing or unreadable, the signature provider failed, or the API server was unavailable. Flux applies no new revision until it can verify. Not a rejected signature: that is FluxguardVerificationFailed.",
+        "Verification could not run: the keys Secret is missing or unreadable, the mode needs a tag the ref does not check out, the signature provider or registry failed. Flux applies no new revision until it can verify. Not a rejected signature: that is FluxguardVerificationFailed.",
       threat: "weakness-2-unverified-commits",
     },
     {
       alert: "FluxguardFetchFailed",
-      expr: `max by (${src}, reason) (time() - fluxguard_fetch_failure_last_timestamp_seconds) < ${RECENT_SECONDS}`,
+      expr: `time() - max by (${src}, reason) (fluxguard_fetch_failure_last_timestamp_seconds) < ${RECENT_SECONDS}`,
       for: "0m",
       severity: "warning",
       summary: "{{ $labels.kind }} {{ $labels.namespace }}/{{ $labels.name }} cannot fetch ({{ $labels.reason }})",
@@ -85,7 +87,7 @@ export function monitorAlertRules(opts: { notReadyAfter: number }): AlertRule[] 
     },
     {
       alert: "FluxguardReconcileDenied",
-      expr: `max by (identity, kind, verb, mechanism) (time() - fluxguard_reconcile_denied_last_timestamp_seconds) < ${RECENT_SECONDS}`,
+      expr: `time() - max by (identity, kind, verb, mechanism) (fluxguard_reconcile_denied_last_timestamp_seconds) < ${RECENT_SECONDS}`,
       for: "0m",
       severity: "warning",
       summary: "{{ $labels.identity }} was refused {{ $labels.verb }} on {{ $labels.kind }} ({{ $labels.mechanism }})",

@@ -206,8 +206,9 @@ async function buildRegistry(view: () => MonitorView): Promise<RegistryT> {
     });
   };
   const src = ["kind", "namespace", "name", "reason"];
-  counterFamily(METRIC.verificationFailures, "Signature verifications Flux failed, per source and reason; each rejected revision counts once (SourceVerified/Ready conditions and Warning Events).", "verification", src);
-  lastFamily(METRIC.verificationLast, "When the monitor last counted a verification failure of this source and reason (Unix seconds).", "verification", src);
+  const verified = [...src, "verdict"];
+  counterFamily(METRIC.verificationFailures, "Signature verifications Flux failed, per source and reason; each rejected revision counts once (SourceVerified/Ready conditions and Warning Events). verdict: rejected (a signature was refused) or unverifiable (keys, mode or provider could not be used).", "verification", verified);
+  lastFamily(METRIC.verificationLast, "When the monitor last counted a verification failure of this source and reason (Unix seconds).", "verification", verified);
   counterFamily(METRIC.fetchFailures, "Fetch failure episodes per source and reason (FetchFailed=True: GitOperationFailed, AuthenticationFailed, OCI/Helm equivalents).", "fetch", src);
   lastFamily(METRIC.fetchLast, "When the monitor last counted a fetch failure of this source and reason (Unix seconds).", "fetch", src);
   const den = ["identity", "kind", "verb", "mechanism"];

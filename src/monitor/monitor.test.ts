@@ -6,7 +6,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildMetrics, CHUNK_CHARS, escapeLabelValue, writeExposition, type MonitorMetrics } from "./metrics.js";
 import type { MonitorView } from "./monitor.js";
-import { eventFailures, FLUX_KINDS, parseDenials, verificationSubject, viewObject, type Failure, type ObjectView } from "./signals.js";
+import { eventFailures, FLUX_KINDS, parseDenials, verificationSubject, verificationVerdict, viewObject, type Failure, type ObjectView } from "./signals.js";
 
 const GIT = FLUX_KINDS.find((k) => k.kind === "GitRepository")!;
 const KS = FLUX_KINDS.find((k) => k.kind === "Kustomization")!;
@@ -55,7 +55,7 @@ describe("monitor signals", () => {
     const f = failures(rejected(SHA, "2026-11-29T10:00:00Z"));
     assert.equal(f.length, 1);
     assert.equal(f[0]!.signal, "verification");
-    assert.deepEqual(f[0]!.labels, { kind: "GitRepository", namespace: "flux-system", name: "apps", reason: "InvalidCommitSignature" });
+    assert.deepEqual(f[0]!.labels, { kind: "GitRepository", namespace: "flux-system", name: "apps", reason: "InvalidCommitSignature", verdict: "rejected" });
     assert.match(f[0]!.key, new RegExp(SHA));
     assert.equal(viewObject(GIT, rejected(SHA, "2026-11-29T10:00:00Z"), "flux-system")!.verifySecret, "signers");
   });
@@ -68,6 +68,33 @@ describe("monitor signals", () => {
     assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), reason: "GitOperationFailed" }), [], "only verification reasons");
     assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), involvedObject: { apiVersion: "v1", kind: "Pod", name: "x", uid: "u" } }), [], "only Flux objects");
   assert.deepEqual(eventFailures({ ...(event(SHA, 1) as object), involvedObject: { apiVersion: "source.toolkit.fluxcd.io.attacker.example/v1", kind: "GitRepository", name: "x", uid: "u" } }), [], "a look-alike API group is not Flux's");
+  });
+
+  it("tells a refused signature (the critical alert) from a verification that could not run", () => {
+    const DIGEST = `sha256:${"ab".repeat(32)}`;
+    const cases: Array<[string, string, string, "rejected" | "unverifiable"]> = [
+      ["GitRepository", "InvalidCommitSignature", `signature verification of commit '${SHA}' failed: unable to verify`, "rejected"],
+      ["GitRepository", "InvalidTagSignature", "signature verification of tag 'v1' failed", "rejected"],
+      ["GitRepository", "InvalidGitObject", "tag 'v1' is not signed", "rejected"],
+      ["GitRepository", "InvalidVerificationMode", "cannot verify tag object's signature if a tag reference is not specified", "unverifiable"],
+      ["GitRepository", "VerificationError", 'PGP public keys secret error: secrets "signers" not found', "unverifiable"],
+      // OCI and Helm OCI charts: every failure is VerificationError (FLUX-FACTS 1.3); the cause decides.
+      ["OCIRepository", "VerificationError", `failed to verify the signature using provider 'cosign': no matching signatures were found for 'registry:5000/app@${DIGEST}'`, "rejected"],
+      ["OCIRepository", "VerificationError", "failed to verify the signature using provider 'cosign keyless': none of the expected identities matched what was in the certificate", "rejected"],
+      ["HelmChart", "VerificationError", `failed to verify the signature using provider 'notation': signature verification failed for all the signatures associated with registry:5000/charts/app@${DIGEST}`, "rejected"],
+      ["OCIRepository", "VerificationError", 'failed to verify the signature using provider \'cosign\': secrets "cosign-keys" not found', "unverifiable"],
+      ["OCIRepository", "VerificationError", "failed to verify the signature using provider 'notation': trust policy is not present", "unverifiable"],
+      ["OCIRepository", "VerificationError", "failed to verify the signature using provider 'cosign': Get \"https://registry:5000/v2/\": dial tcp 10.0.0.1:5000: connect: connection refused", "unverifiable"],
+    ];
+    for (const [kind, reason, message, want] of cases) assert.equal(verificationVerdict(kind, reason, message), want, `${kind} ${reason}: ${message}`);
+    // The verdict is a label of the failure, not part of its identity.
+    const oci = viewObject(
+      FLUX_KINDS.find((k) => k.kind === "OCIRepository")!,
+      { metadata: { name: "app", namespace: "team-a", uid: "o1" }, status: { conditions: [{ type: "SourceVerified", status: "False", reason: "VerificationError", message: cases[5]![2], lastTransitionTime: "2026-11-29T10:00:00Z" }] } },
+      "flux-system",
+    )!;
+    assert.equal(oci.failures[0]!.labels["verdict"], "rejected");
+    assert.ok(oci.failures[0]!.key.includes(DIGEST.slice("sha256:".length)), "named by the refused digest: a second refused artifact is a second failure");
   });
 
   it("names what was rejected: commit, tag, or a digest of the message", () => {

@@ -57,23 +57,6 @@ export const FLUX_KINDS: readonly WatchedKind[] = [
 /** source-controller's verification reasons (api/v1/condition_types.go). */
 export const VERIFICATION_REASONS: ReadonlySet<string> = new Set(["InvalidCommitSignature", "InvalidTagSignature", "InvalidGitObject", "InvalidVerificationMode", "VerificationError"]);
 
-/** Reasons of `FetchFailed=True` and their Events: Git, OCI, Helm, Bucket. */
-export const FETCH_REASONS: ReadonlySet<string> = new Set([
-  "GitOperationFailed",
-  "AuthenticationFailed",
-  "URLInvalid",
-  "InvalidProviderConfiguration",
-  "EmptyGitRepository",
-  "FeatureGateDisabled",
-  "OCIArtifactPullFailed",
-  "OCIArtifactLayerOperationFailed",
-  "ReadOperationFailed",
-  "IndexationFailed",
-  "ChartPullFailed",
-  "BucketOperationFailed",
-  "StorageOperationFailed",
-]);
-
 /** The few fields of a condition the monitor keeps. */
 export interface Condition {
   type: string;
@@ -153,11 +136,44 @@ export function verificationSubject(message: string): string {
   return m ? m[1]! : `msg:${digest(message)}`;
 }
 
+/** Whether Flux refused a signature, or could not verify at all. */
+export type Verdict = "rejected" | "unverifiable";
+
+/**
+ * A cosign or notation failure that is about the verifier, not the artifact: the keys Secret,
+ * the trust policy or the provider could not be set up (source-controller makeVerifiers), or
+ * the registry could not be reached for the signatures.
+ */
+const OCI_VERIFIER_ERROR_RE =
+  /public keys? secret|secrets? "[^"]*" not found|failed to get (?:the )?(?:secret|verifier|public key|keychain|credentials?)|trust ?polic|trust ?store|unsupported (?:verification )?provider|failed to (?:read|parse|load|create)|no (?:public )?keys? found|(?:context deadline|i\/o timeout|connection refused|no such host|TLS handshake|x509:)/i;
+
+/**
+ * The verdict of a verification failure (the `verdict` label of
+ * fluxguard_verification_failures_total, which the critical alert selects):
+ * - Git (source-controller gitrepository_controller.go verifySignature): InvalidCommitSignature,
+ *   InvalidTagSignature and InvalidGitObject (an unsigned tag) are `rejected`;
+ *   InvalidVerificationMode (the ref is not a tag) and VerificationError (the keys Secret
+ *   cannot be read) are `unverifiable`.
+ * - OCIRepository and HelmChart (cosign, notation): every failure has reason
+ *   VerificationError with "failed to verify the signature using provider '…': <cause>"
+ *   (ocirepository_controller.go; FLUX-FACTS §1.3), a missing signature as much as a missing
+ *   key. It is `rejected` unless the cause names the verifier's own setup or the network
+ *   (OCI_VERIFIER_ERROR_RE): when in doubt, the critical alert fires.
+ */
+export function verificationVerdict(kind: string, reason: string, message: string): Verdict {
+  if (reason === "InvalidCommitSignature" || reason === "InvalidTagSignature" || reason === "InvalidGitObject") return "rejected";
+  if (reason === "VerificationError" && (kind === "OCIRepository" || kind === "HelmChart")) {
+    const cause = message.replace(/^.*?failed to verify the signature using provider '[^']*':\s*/s, "");
+    return OCI_VERIFIER_ERROR_RE.test(cause) ? "unverifiable" : "rejected";
+  }
+  return "unverifiable";
+}
+
 function verificationFailure(kind: string, uid: string, namespace: string, name: string, reason: string, message: string, at: number): Failure {
   return {
     signal: "verification",
     key: `verification/${uid}/${reason}/${verificationSubject(message)}`,
-    labels: { kind, namespace, name, reason },
+    labels: { kind, namespace, name, reason, verdict: verificationVerdict(kind, reason, message) },
     at,
   };
 }
