@@ -77,12 +77,32 @@ describe("fluxguard monitor against real Flux, Prometheus and Alertmanager", () 
     assert.equal(lint.status, 0, `helm lint --strict: ${lint.stdout}${lint.stderr}`);
     // Every switch of the chart renders and the API server accepts it (the Prometheus Operator
     // kinds aside: their CRDs are not in this cluster).
-    for (const set of [["podMonitor.enabled=true", "prometheusRule.enabled=true", "monitor.antiAffinity=hard"], ["monitor.posture=false", "monitor.readVerificationSecrets=false", "networkPolicy.enabled=false", "monitor.pdb.enabled=false"]]) {
+    type Rendered = { apiVersion: string; kind: string; spec?: Record<string, unknown>; rules?: Array<{ resources?: string[]; verbs?: string[]; resourceNames?: string[] }> };
+    const checks: Record<string, (docs: Rendered[]) => void> = {
+      "podMonitor.enabled=true": (docs) => {
+        const deploy = docs.find((d) => d.kind === "Deployment")!;
+        assert.deepEqual((deploy.spec?.["strategy"] as { rollingUpdate?: unknown }).rollingUpdate, { maxUnavailable: 1, maxSurge: 0 }, "hard anti-affinity: no surge Pod that no node could take");
+        const np = docs.find((d) => d.kind === "NetworkPolicy")!;
+        const ports = ((np.spec?.["egress"] as Array<{ ports?: Array<{ port: number }> }>)[0]!.ports ?? []).map((p) => p.port);
+        assert.deepEqual(ports, [443, 6443], "the API server's endpoint port (6443 on kubeadm) as well as the Service's");
+        const secretRules = docs.filter((d) => d.kind === "ClusterRole").flatMap((d) => d.rules ?? []).filter((r) => r.resources?.includes("secrets"));
+        assert.deepEqual(secretRules, [], "no Secret is readable by default");
+        const args = ((deploy.spec?.["template"] as { spec: { containers: Array<{ args: string[] }> } }).spec.containers[0]!.args);
+        assert.ok(args.includes("--keys-interval=0"), "key checks off when no Secret is granted");
+      },
+      "monitor.replicas=1": (docs) => {
+        assert.ok(!docs.some((d) => d.kind === "PodDisruptionBudget"), "one replica: no PDB to block drains");
+        const secretRules = docs.filter((d) => d.kind === "ClusterRole").flatMap((d) => d.rules ?? []).filter((r) => r.resources?.includes("secrets"));
+        assert.deepEqual(secretRules.map((r) => r.verbs), [["get"]], "allSecretsByName: get, never list or watch");
+      },
+    };
+    for (const set of [["podMonitor.enabled=true", "prometheusRule.enabled=true", "monitor.antiAffinity=hard"], ["monitor.posture=false", "monitor.readVerificationSecrets=false", "networkPolicy.enabled=false", "monitor.pdb.enabled=false"], ["monitor.replicas=1", "monitor.allSecretsByName=true"]]) {
       const args: string[] = ["template", "fluxguard", join(REPO_ROOT, "charts", "fluxguard"), "--namespace", NS];
       for (const x of set) args.push("--set", x);
       const out: SpawnSyncReturns<string> = spawnSync(helm, args, { encoding: "utf8" });
       assert.equal(out.status, 0, out.stderr);
-      const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as { apiVersion?: string; kind?: string } | null).filter((d): d is { apiVersion: string; kind: string } => !!d?.kind);
+      const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as Partial<Rendered> | null).filter((d): d is Rendered => !!d?.kind);
+      checks[set[0]!]?.(docs);
       if (set[0] === "podMonitor.enabled=true") assert.deepEqual(docs.filter((d) => d.apiVersion.startsWith("monitoring.coreos.com/")).map((d) => d.kind).sort(), ["PodMonitor", "PrometheusRule"]);
       const rest = docs.filter((d) => !d.apiVersion.startsWith("monitoring.coreos.com/"));
       const v = cluster.kubectl(["apply", "--server-side", "--dry-run=server", "--validate=strict", "-f", "-"], rest.map((d) => stringify(d)).join("---\n"));

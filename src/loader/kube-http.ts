@@ -198,8 +198,8 @@ export class KubeApi {
    * One JSON request. Resolves with the parsed body; rejects with a KubeApiError for a status
    * >= 400, a network error, or an Error for a body that is not JSON or exceeds 256 MiB.
    */
-  async request<T = unknown>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
-    const res = await this.send(method, path, opts.query, opts.body);
+  async request<T = unknown>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, opts: { query?: Query; body?: unknown; timeoutMs?: number } = {}): Promise<T> {
+    const res = await this.send(method, path, opts.query, opts.body, opts.timeoutMs);
     const chunks: Buffer[] = [];
     let size = 0;
     await new Promise<void>((resolve, reject) => {

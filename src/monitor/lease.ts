@@ -17,10 +17,6 @@ export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-function parseTime(v: unknown): number {
-  return typeof v === "string" ? Date.parse(v) : NaN;
-}
-
 /** The fields of a coordination.k8s.io/v1 Lease the election reads and writes. */
 interface Lease {
   apiVersion?: string;
@@ -50,12 +46,23 @@ export interface LeaseOptions {
   onChange?: (leader: boolean) => void;
 }
 
+/**
+ * Leader election as client-go's leaderelection does it (tools/leaderelection/leaderelection.go):
+ * a Lease held by another replica is expired only when its record (holder, renewTime,
+ * transitions) has not changed for `leaseSeconds` by this replica's own clock, so clock skew
+ * between replicas cannot make two leaders; the holder gives up leading when it has not
+ * renewed for the renew deadline (two thirds of the lease), and each Lease request is bounded
+ * by that deadline, so a hung request cannot keep a stale leader.
+ */
 export class LeaderElector {
   leader = false;
   holder = "";
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private lastRenew = 0;
+  /** The other holder's record as last seen, and when (this replica's clock, ms). */
+  private observed = "";
+  private observedAt = 0;
 
   constructor(
     private readonly api: KubeApi,
@@ -95,10 +102,12 @@ export class LeaderElector {
     if (this.stopped) return;
     const now = Date.now();
     const duration = this.o.leaseSeconds ?? 15;
+    const renewDeadline = duration * 1000 * 0.66;
+    const timeoutMs = Math.max(1000, renewDeadline);
     try {
       let lease: Lease;
       try {
-        lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name));
+        lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name), { timeoutMs });
       } catch (e) {
         if (statusCode(e) !== 404) throw e;
         const body: Lease = {
@@ -107,7 +116,7 @@ export class LeaderElector {
           metadata: { name: this.o.name, namespace: this.o.namespace },
           spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         };
-        await this.api.request("POST", leasePath(this.o.namespace), { body });
+        await this.api.request("POST", leasePath(this.o.namespace), { body, timeoutMs });
         this.holder = this.o.identity;
         this.lastRenew = now;
         this.set(true);
@@ -115,8 +124,13 @@ export class LeaderElector {
       }
       const spec = lease.spec ?? {};
       const holder = spec.holderIdentity ?? "";
-      const renewed = parseTime(spec.renewTime);
-      const expired = !holder || !Number.isFinite(renewed) || renewed + (spec.leaseDurationSeconds ?? duration) * 1000 < now;
+      const record = `${holder}|${spec.renewTime ?? ""}|${spec.leaseTransitions ?? 0}`;
+      if (record !== this.observed) {
+        this.observed = record;
+        this.observedAt = now;
+      }
+      const held = (spec.leaseDurationSeconds ?? duration) * 1000;
+      const expired = !holder || this.observedAt + held < now;
       this.holder = holder;
       if (holder === this.o.identity || expired) {
         const transitions = (spec.leaseTransitions ?? 0) + (holder === this.o.identity ? 0 : 1);
@@ -128,7 +142,7 @@ export class LeaderElector {
           acquireTime: holder === this.o.identity ? spec.acquireTime : microTime(now),
           leaseTransitions: transitions,
         };
-        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease });
+        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease, timeoutMs });
         this.holder = this.o.identity;
         this.lastRenew = now;
         this.set(true);
@@ -139,7 +153,7 @@ export class LeaderElector {
       // A conflict means another replica won this round; any other error: keep leading only
       // while the last renewal is still valid.
       if (statusCode(e) !== 409) this.o.log?.(`lease: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
-      if (this.leader && now - this.lastRenew > duration * 1000 * 0.66) this.set(false);
+      if (this.leader && Date.now() - this.lastRenew > renewDeadline) this.set(false);
     } finally {
       if (!this.stopped) {
         this.timer = setTimeout(() => void this.tick(), this.o.retryMs ?? 2000);
