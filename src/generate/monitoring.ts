@@ -149,7 +149,7 @@ export function ksmConfigDoc(spec: FleetSpec): Doc {
   };
   return {
     comment:
-      "weakness-6-no-alerting: Flux controllers no longer export object metrics; gotk_resource_info comes from\nkube-state-metrics' custom-resource-state config. These are Helm values for kube-prometheus-stack: reference\nthis ConfigMap from its HelmRelease with valuesFrom (key values.yaml). The 'verified' label carries the\nSourceVerified condition of Git and OCI sources, which the default Flux config does not export.",
+      "weakness-6-no-alerting: Flux controllers no longer export object metrics; gotk_resource_info comes from\nkube-state-metrics' custom-resource-state config. These are Helm values for kube-prometheus-stack: reference\nthis ConfigMap from its HelmRelease with valuesFrom (key values.yaml). The 'verified' label carries the\nSourceVerified condition of Git and OCI sources, which the default Flux config does not export.\nAs in Flux's monitoring example, `collectors: []` and --custom-resource-state-only turn off every other\nkube-state-metrics metric: where the same kube-state-metrics serves the cluster's other dashboards, drop\nthose two settings or run a second kube-state-metrics for Flux.",
     value: {
       apiVersion: "v1",
       kind: "ConfigMap",

@@ -162,12 +162,15 @@ async function libraryKubeConfig(files: readonly string[], context: string, what
     kc.loadFromCluster();
     return withProxy();
   }
-  for (const [i, file] of files.entries()) {
-    if (i === 0) {
+  // As resolveEndpoint: missing $KUBECONFIG files are skipped (an explicit one was read there).
+  let first = true;
+  for (const file of files) {
+    if (!existsSync(file)) continue;
+    if (first) {
       kc.loadFromFile(file);
+      first = false;
       continue;
     }
-    if (!existsSync(file)) continue;
     const more = new k8s.KubeConfig();
     more.loadFromFile(file);
     kc.mergeConfig(more, true);

@@ -64,6 +64,11 @@ test("$KUBECONFIG: merged in order, the first definition of a name and the first
   assert.equal(e.server, "https://first.example", "the first file's cluster 'shared' wins");
   assert.equal(e.tokenFile, join(sub, "token"), "relative to second.yaml's directory");
   assert.equal(resolveEndpoint({ env, context: "o" }).ca?.toString(), PEM);
+  // A missing first file is skipped too (client-go skips every missing $KUBECONFIG file).
+  const missingFirst = { KUBECONFIG: [join(dir, "missing.yaml"), second].join(delimiter) };
+  assert.equal(resolveEndpoint({ env: missingFirst }).server, "https://second.example");
+  assert.throws(() => resolveEndpoint({ env: { KUBECONFIG: join(dir, "missing.yaml") } }), (x: unknown) => x instanceof UsageError && /no file of \$KUBECONFIG exists/.test(x.message));
+  assert.throws(() => resolveEndpoint({ env: {}, kubeconfig: join(dir, "missing.yaml") }), (x: unknown) => x instanceof UsageError && /cannot read kubeconfig/.test(x.message), "an explicit --kubeconfig must exist");
 });
 
 test("client certificates from files; a token wins over a tokenFile; tls-server-name", () => {

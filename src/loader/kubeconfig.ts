@@ -190,9 +190,14 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
   const users = new Map<string, Named>();
   const contexts = new Map<string, Named>();
   let current: string | undefined;
-  for (const [i, file] of files.entries()) {
-    // kubectl skips missing files in $KUBECONFIG after the first.
-    if (i > 0 && !existsSync(file)) continue;
+  const missing: string[] = [];
+  for (const file of files) {
+    // kubectl skips every missing file in $KUBECONFIG (client-go loader.go: "skip missing
+    // files"); only an explicit --kubeconfig must exist.
+    if (!opts.kubeconfig && !existsSync(file)) {
+      missing.push(file);
+      continue;
+    }
     let doc: unknown;
     try {
       doc = parse(readFileSync(file, "utf8"), { maxAliasCount: 100 });
@@ -223,7 +228,10 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
   const ctx = contextName ? contexts.get(contextName) : undefined;
   const cluster = ctx ? clusters.get(str(ctx.body["cluster"]) ?? "") : undefined;
   const server = str(cluster?.body["server"]);
-  if (!contextName || !ctx || !cluster || !server) throw new UsageError("no Kubernetes context is set", "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
+  if (!contextName || !ctx || !cluster || !server) {
+    const none = missing.length === files.length ? ` (no file of $KUBECONFIG exists: ${missing.join(", ")})` : "";
+    throw new UsageError(`no Kubernetes context is set${none}`, "set KUBECONFIG, pass --kubeconfig FILE, or choose one with --context NAME");
+  }
   if (/^http:/i.test(server)) throw new UsageError(`the kubeconfig's server ${server} is plain HTTP`, "use https, or set insecure-skip-tls-verify for a local test cluster");
   const user = users.get(str(ctx.body["user"]) ?? "");
   const u = user?.body ?? {};
