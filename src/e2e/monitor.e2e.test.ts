@@ -25,6 +25,7 @@ import { MonitorReplica, promQuery, startAlertmanager, startPrometheus, WebhookR
 import { Gpg, TestRepo, cleanup as cleanupKeys, type GpgKey, type Signing } from "../verify/testkit.js";
 import { REPO_ROOT } from "../testing/paths.js";
 import { runCli } from "../testing/cli.js";
+import { EVENT_SELECTOR } from "../monitor/monitor.js";
 
 const NS = "fluxguard-system";
 const NOT_READY_AFTER = 20; // seconds, from the spec below; the rule's threshold and `for` follow from it
@@ -230,6 +231,11 @@ spec:
     measured("push of the unsigned commit to alert at the receiver", hit.delivery.receivedAt - t0);
     assert.equal(hit.alert.labels["reason"], "InvalidCommitSignature");
     assert.equal(hit.delivery.receiver, "security");
+    // The Event of the rejection passes the monitor's Event selector on the real API server.
+    const events = cluster.kubectl(["get", "events", "-n", "flux-system", "--field-selector", EVENT_SELECTOR, "-o", "json"]);
+    assert.equal(events.code, 0, events.stderr);
+    const items = (JSON.parse(events.stdout) as { items: Array<{ reason?: string; involvedObject?: { name?: string } }> }).items;
+    assert.ok(items.some((e) => e.reason === "InvalidCommitSignature" && e.involvedObject?.name === "signed"), `source-controller's Warning Events under ${EVENT_SELECTOR}: ${items.map((e) => e.reason).join(", ")}`);
     const failed = cluster.condition("gitrepository", "flux-system", "signed", "SourceVerified");
     assert.match(failed?.message ?? "", new RegExp(bad));
     assert.equal(await verificationCount("signed"), 1);

@@ -24,6 +24,14 @@ import { eventFailures, FLUX_KINDS, viewObject, type Failure, type ObjectView, t
 
 /** Failures held while the persisted ledger loads (a few per Flux object at most). */
 const MAX_PENDING = 100_000;
+/**
+ * The Events the monitor watches: source-controller's warnings, which carry every
+ * verification failure (field selector `source` is the Event's source.component, or its
+ * reportingController; kube-apiserver pkg/registry/core/event/strategy.go). Not every
+ * Warning in the cluster: on a busy cluster, scheduling and probe warnings are most of them.
+ */
+export const EVENT_SELECTOR = "type=Warning,source=source-controller";
+
 /** How often the leader persists not-ready clocks when no count changed (ms). */
 const CLOCK_PERSIST_MS = 30_000;
 import { ResourceWatch, statusCode, type ResourceSource } from "./watch.js";
@@ -355,7 +363,7 @@ export class Monitor {
   }
 
   private watchEvents(): void {
-    const fieldSelector = "type=Warning";
+    const fieldSelector = EVENT_SELECTOR;
     const src: ResourceSource = {
       name: "events",
       path: "/api/v1/events",
