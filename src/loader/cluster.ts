@@ -17,7 +17,7 @@ import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { buildCluster, trackedBranches } from "./tenancy.js";
 import { importKubeClient } from "./kube-client.js";
 import { collectionPath, KubeApi } from "./kube-http.js";
-import { environmentProxy, kubeconfigFiles, nodeProxySupport, resolveEndpoint } from "./kubeconfig.js";
+import { environmentProxy, isHttpProxy, kubeconfigFiles, nodeProxySupport, resolveEndpoint } from "./kubeconfig.js";
 
 export interface ClusterLoadOptions {
   config: FleetConfig;
@@ -193,6 +193,8 @@ export async function connect(opts: ClusterLoadOptions & { inCluster?: boolean }
   const what = endpoint.needsLibrary ? `a kubeconfig user with ${endpoint.needsLibrary.reason}` : "the Kubernetes client library (the webhook's watches)";
   // client-go's ProxyFromEnvironment, in a Pod too; the kubeconfig's proxy-url wins.
   const fromEnv = endpoint.proxy ? null : environmentProxy(endpoint.server, env);
+  // Node.js tunnels through HTTP proxies only; a SOCKS one is the library's to dial.
+  if (fromEnv && !isHttpProxy(fromEnv) && !endpoint.needsLibrary) endpoint.needsLibrary = { reason: "a SOCKS proxy (HTTPS_PROXY)" };
   let kc: Promise<KubeConfigT> | null = null;
   // The library's clients (exec users, the webhook's watches) take the environment's proxy too.
   const kubeConfig = (): Promise<KubeConfigT> => (kc ??= libraryKubeConfig(files, endpoint.context, what, fromEnv));

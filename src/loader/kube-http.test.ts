@@ -324,6 +324,10 @@ test("connect() on a Node.js that cannot tunnel: HTTPS_PROXY is reported, not si
   const bypassed = await connect({ config, kubeconfig: f, env: { HTTPS_PROXY: "http://proxy.corp:3128", NO_PROXY: "10.0.0.0/8" }, proxySupport: false });
   assert.deepEqual(bypassed.notices, [], "NO_PROXY covers the server: nothing to report");
   await bypassed.close();
+  const socks = await connect({ config, kubeconfig: f, env: { HTTPS_PROXY: "socks5://proxy.corp:1080" } });
+  assert.equal(socks.api.proxy, "socks5://proxy.corp:1080", "a SOCKS proxy from the environment: the library dials it");
+  await socks.close();
+  await assert.rejects(connect({ config, kubeconfig: f, env: { HTTPS_PROXY: "http://[bad" } }), (e: unknown) => e instanceof UsageError && /HTTPS_PROXY/.test(e.message));
   const proxied = await connect({ config, kubeconfig: f, context: "proxied", env: {}, proxySupport: false });
   assert.equal(proxied.api.proxy, "http://proxy.corp:3128", "the library's client takes the proxy-url, and it is reported");
   assert.deepEqual(proxied.notices, []);

@@ -19,7 +19,7 @@ import { Agent, request as httpsRequest, type RequestOptions } from "node:https"
 import type { IncomingMessage } from "node:http";
 import { readFileSync, statSync } from "node:fs";
 import type * as KubeClient from "@kubernetes/client-node";
-import type { KubeEndpoint } from "./kubeconfig.js";
+import { isHttpProxy, nodeProxySupport, type KubeEndpoint } from "./kubeconfig.js";
 
 /** An API server's error response (its body is a metav1.Status when it can say more). */
 export class KubeApiError extends Error {
@@ -113,7 +113,7 @@ export class KubeApi {
       // Node.js tunnels through the proxy itself (Agent proxyEnv); the choice of proxy, and
       // whether to use one, was made already, so NO_PROXY is not handed on. Users the library
       // serves get its agent per request instead (with the proxy in its cluster).
-      ...(this.proxy && !endpoint.needsLibrary ? { proxyEnv: { HTTPS_PROXY: this.proxy } } : {}),
+      ...(this.proxy && !endpoint.needsLibrary && isHttpProxy(this.proxy) ? { proxyEnv: { HTTPS_PROXY: this.proxy } } : {}),
       keepAlive: true,
       maxSockets: 32,
       ...(endpoint.ca ? { ca: endpoint.ca } : {}),
@@ -154,9 +154,23 @@ export class KubeApi {
     };
     if (this.endpoint.needsLibrary) {
       const authorize = await (this.authorizer ??= this.libraryAuthorizer());
-      // The library sets the headers and TLS material, and its own agent, which tunnels through
-      // the cluster's proxy-url (or the environment's proxy, set there by the caller).
+      // The library sets the headers and TLS material on the options, and an agent it caches
+      // per user, whose TLS material wins over the options'. So: no agent without a proxy
+      // (each request presents the credentials of now: exec plugins may rotate client
+      // certificates), a fresh tunnelling agent for an HTTP proxy Node.js can dial, and the
+      // library's own agent only for a SOCKS proxy (it renews that agent with its credentials).
       await authorize(opts);
+      if (!this.proxy) opts.agent = false;
+      else if (isHttpProxy(this.proxy) && nodeProxySupport()) {
+        opts.agent = new Agent({
+          ...(opts.ca ? { ca: opts.ca } : {}),
+          ...(opts.cert ? { cert: opts.cert } : {}),
+          ...(opts.key ? { key: opts.key } : {}),
+          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+          ...(opts.servername ? { servername: opts.servername } : {}),
+          proxyEnv: { HTTPS_PROXY: this.proxy },
+        });
+      }
       return opts;
     }
     const token = this.bearer();

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { stringify } from "yaml";
 import { UsageError } from "../core/errors.js";
-import { environmentProxy, inClusterEndpoint, kubeconfigFiles, nodeProxySupport, resolveEndpoint } from "./kubeconfig.js";
+import { environmentProxy, inClusterEndpoint, kubeconfigFiles, nodeProxySupport, parseProxyUrl, resolveEndpoint } from "./kubeconfig.js";
 
 function config(current: string | undefined, clusters: Record<string, object>, users: Record<string, object>, contexts: Record<string, { cluster: string; user: string }>): string {
   return stringify({
@@ -110,6 +110,17 @@ test("exec and auth-provider users, SOCKS proxies and proxies Node.js cannot tun
   assert.equal(socks.proxy, "socks5://proxy:1080");
 });
 
+test("proxy URLs as Go reads them: http:// assumed, only the schemes a client dials", () => {
+  assert.equal(parseProxyUrl("proxy.corp:3128", "HTTPS_PROXY"), "http://proxy.corp:3128");
+  assert.equal(parseProxyUrl("http://proxy.corp:3128", "HTTPS_PROXY"), "http://proxy.corp:3128");
+  assert.equal(parseProxyUrl("socks5h://proxy.corp:1080", "HTTPS_PROXY"), "socks5h://proxy.corp:1080");
+  assert.throws(() => parseProxyUrl("ftp://proxy.corp", "HTTPS_PROXY"), (e: unknown) => e instanceof UsageError && /scheme ftp/.test(e.message));
+  assert.throws(() => parseProxyUrl("http://proxy:port", "the proxy-url of cluster 'c'"), (e: unknown) => e instanceof UsageError && /cluster 'c'/.test(e.message));
+  const f = join(dir, "badproxy.yaml");
+  writeFileSync(f, config("c", { c: { server: "https://x.example", "proxy-url": "http://[bad" } }, { u: { token: "t" } }, { c: { cluster: "c", user: "u" } }));
+  assert.throws(() => resolveEndpoint({ kubeconfig: f, env: {} }), (e: unknown) => e instanceof UsageError && /proxy-url of cluster 'c'/.test(e.message), "a bad proxy-url is a clear error, not a crash");
+});
+
 test("Node.js versions that tunnel through a proxy themselves", () => {
   assert.equal(nodeProxySupport("20.20.2"), false);
   assert.equal(nodeProxySupport("22.20.0"), false);
@@ -153,6 +164,12 @@ test("the environment's proxy for an API server, as Go's ProxyFromEnvironment de
     ["https://api.example.com", "10.0.0.0/8"],
   ];
   for (const [server, no] of proxied) assert.equal(at(server, { HTTPS_PROXY: P, NO_PROXY: no }), P, `${server} with NO_PROXY=${no}`);
+  assert.equal(at("https://[fd00::5]:6443", { HTTPS_PROXY: P, NO_PROXY: "fd00:0:0:0:0:0:0:5" }), null, "IPv6 compared as addresses");
+  assert.equal(at("https://[::ffff:127.0.0.1]:6443", { HTTPS_PROXY: P }), null, "IPv4-mapped loopback");
+  assert.equal(at("https://api.bücher.example", { HTTPS_PROXY: P, NO_PROXY: "bücher.example" }), null, "names compared in punycode");
+  assert.equal(at("https://api.example.com", { HTTPS_PROXY: "socks5://proxy:1080" }), "socks5://proxy:1080");
+  assert.throws(() => at("https://api.example.com", { HTTPS_PROXY: "http://[bad" }), (e: unknown) => e instanceof UsageError && /HTTPS_PROXY 'http:\/\/\[bad' is not a proxy URL/.test(e.message));
+  assert.equal(at("https://127.0.0.1", { HTTPS_PROXY: "http://[bad" }), null, "not read for a server it does not apply to");
   assert.equal(at("https://api.example.com", { HTTPS_PROXY: P, NO_PROXY: "example.com", no_proxy: "other" }), null, "NO_PROXY before no_proxy");
   assert.equal(at("https://api.example.com", { HTTPS_PROXY: P, NO_PROXY: "other", no_proxy: "example.com" }), P, "no_proxy is not read when NO_PROXY is set");
 });

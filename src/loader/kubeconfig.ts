@@ -85,30 +85,79 @@ export function nodeProxySupport(version: string = process.versions.node): boole
   return major > 24 || (major === 24 && minor >= 5) || (major === 22 && minor >= 21);
 }
 
+/** The proxy schemes Go's transport dials (net/http: http, https, socks5, socks5h). */
+const PROXY_SCHEMES = new Set(["http:", "https:", "socks5:", "socks5h:"]);
+
+/**
+ * A proxy URL as Go reads it (golang.org/x/net/http/httpproxy parseProxy): as given when it
+ * parses with a scheme and a host, else, when it names no scheme, with `http://` in front.
+ * Returns the URL text.
+ * Errors: UsageError naming `where` when neither parses or the scheme is not one Go dials.
+ */
+export function parseProxyUrl(value: string, where: string): string {
+  const parsed = (text: string): URL | null => {
+    try {
+      const u = new URL(text);
+      return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) && u.hostname ? u : null;
+    } catch {
+      return null;
+    }
+  };
+  // Go retries any unparsable value with http:// in front, so "http://[bad" would become a
+  // proxy named "http"; here only a value without a scheme gets one, the rest is an error.
+  const text = parsed(value) || value.includes("://") ? value : `http://${value}`;
+  const u = parsed(text);
+  if (!u) throw new UsageError(`${where} '${value}' is not a proxy URL`, "give it as http://host:port (https:// and socks5:// work too)");
+  if (!PROXY_SCHEMES.has(u.protocol)) throw new UsageError(`${where} '${value}' has the scheme ${u.protocol.replace(/:$/, "")}, which no Kubernetes client dials`, "use http://, https:// or socks5://");
+  return text;
+}
+
+/** Whether a proxy URL is one Node.js tunnels through itself (HTTP CONNECT to http or https). */
+export function isHttpProxy(proxy: string): boolean {
+  return /^https?:\/\//i.test(proxy);
+}
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped form: Go's IP.IsLoopback. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6");
+
+/** A host as the WHATWG URL parser normalises it (punycode, IPv6 compressed), lower case, unbracketed. */
+function normalHost(host: string): string {
+  try {
+    return new URL(`http://${isIP(host) === 6 ? `[${host}]` : host}`).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return host.toLowerCase();
+  }
+}
+
 /**
  * The proxy the environment names for `server` (https), as Go's ProxyFromEnvironment decides
- * it (golang.org/x/net/http/httpproxy FromEnvironment, getEnvAny): `HTTPS_PROXY` before
- * `https_proxy`, `http://` assumed when the value has no scheme; none for `localhost` or a
- * loopback address; none when `NO_PROXY`/`no_proxy` (upper case first) lists `*`, the IP, a
- * CIDR block holding it, the host (`y.com` matches y.com and x.y.com, `.y.com` and `*.y.com`
- * only x.y.com), optionally with the port. Returns the proxy URL or null.
- * The client decides here and hands Node.js only the answer, so what is reported is what it does.
+ * it (golang.org/x/net/http/httpproxy FromEnvironment, getEnvAny, useProxy): `HTTPS_PROXY`
+ * before `https_proxy`, read by `parseProxyUrl`; none for `localhost` or a loopback address;
+ * none when `NO_PROXY`/`no_proxy` (upper case first) lists `*`, the IP (compared as an
+ * address), a CIDR block holding it, the host (`y.com` matches y.com and x.y.com, `.y.com` and
+ * `*.y.com` only x.y.com; names compared in punycode), optionally with the port. Returns the
+ * proxy URL or null. Errors: UsageError for a value that is no proxy URL (Go's requests fail
+ * then too). The client decides here and hands Node.js only the answer, so what is reported
+ * is what it does.
  */
 export function environmentProxy(server: string, env: Record<string, string | undefined>): string | null {
-  const named = str(env["HTTPS_PROXY"]) ?? str(env["https_proxy"]);
+  const variable = str(env["HTTPS_PROXY"]) !== undefined ? "HTTPS_PROXY" : "https_proxy";
+  const named = str(env[variable]);
   if (!named) return null;
-  const proxy = /^[a-z][a-z0-9+.-]*:\/\//i.test(named) ? named : `http://${named}`;
   let host: string;
   let port: string;
   try {
     const u = new URL(server);
-    host = u.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+    host = u.hostname.replace(/^\[|\]$/g, "");
     port = u.port || "443";
   } catch {
     return null;
   }
   const ipType = isIP(host);
-  if (host === "localhost" || (ipType === 4 && host.startsWith("127.")) || (ipType === 6 && host === "::1")) return null;
+  if (host === "localhost" || (ipType !== 0 && LOOPBACK.check(host, ipType === 4 ? "ipv4" : "ipv6"))) return null;
   const list = (str(env["NO_PROXY"]) ?? str(env["no_proxy"]) ?? "").split(",").map((e) => e.trim().toLowerCase()).filter(Boolean);
   for (const raw of list) {
     if (raw === "*") return null;
@@ -128,17 +177,22 @@ export function environmentProxy(server: string, env: Record<string, string | un
     const m = /^(\[[^\]]+\]|[^:]+|[0-9a-f:]+)(?::(\d+))?$/.exec(raw);
     if (!m) continue;
     const entryPort = isIP(raw) === 6 ? undefined : m[2];
-    const entry = (isIP(raw) === 6 ? raw : m[1]!).replace(/^\[|\]$/g, "");
+    const entry = normalHost((isIP(raw) === 6 ? raw : m[1]!).replace(/^\[|\]$/g, ""));
     if (entryPort && entryPort !== port) continue;
-    if (isIP(entry)) {
-      if (entry === host) return null;
+    const entryType = isIP(entry);
+    if (entryType) {
+      if (entryType === ipType) {
+        const one = new BlockList();
+        one.addAddress(entry, entryType === 4 ? "ipv4" : "ipv6");
+        if (one.check(host, ipType === 4 ? "ipv4" : "ipv6")) return null;
+      }
       continue;
     }
     if (entry.startsWith(".") || entry.startsWith("*.")) {
       if (host.endsWith(entry.replace(/^\*/, ""))) return null;
     } else if (host === entry || host.endsWith(`.${entry}`)) return null;
   }
-  return proxy;
+  return parseProxyUrl(named, variable);
 }
 
 type Obj = Record<string, unknown>;
@@ -248,8 +302,9 @@ export function resolveEndpoint(opts: KubeconfigOptions): KubeEndpoint {
       throw new UsageError(`cannot read ${field} ${full} named by the kubeconfig: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
-  const proxyUrl = str(c["proxy-url"]);
-  const nativeProxy = proxyUrl !== undefined && /^https?:\/\//i.test(proxyUrl) && (opts.proxySupport ?? nodeProxySupport());
+  const givenProxy = str(c["proxy-url"]);
+  const proxyUrl = givenProxy === undefined ? undefined : parseProxyUrl(givenProxy, `the proxy-url of cluster '${cluster.name}'`);
+  const nativeProxy = proxyUrl !== undefined && isHttpProxy(proxyUrl) && (opts.proxySupport ?? nodeProxySupport());
   const library = obj(u["exec"]) ? "exec" : obj(u["auth-provider"]) ? "auth-provider" : proxyUrl && !nativeProxy ? "proxy-url" : null;
   const tlsServerName = str(c["tls-server-name"]);
   const username = str(u["username"]);

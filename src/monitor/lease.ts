@@ -78,12 +78,15 @@ export class LeaderElector {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (!this.leader) return;
+    // Bounded: a release that cannot happen within a few seconds is left to expire (a Pod's
+    // termination grace period is 30 s by default).
+    const timeoutMs = 3000;
     try {
-      const lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name));
+      const lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name), { timeoutMs });
       if (lease.spec?.holderIdentity === this.o.identity) {
         lease.spec.holderIdentity = "";
         lease.spec.leaseDurationSeconds = 1;
-        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease });
+        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease, timeoutMs });
       }
     } catch {
       /* the Lease expires on its own */
@@ -103,11 +106,17 @@ export class LeaderElector {
     const now = Date.now();
     const duration = this.o.leaseSeconds ?? 15;
     const renewDeadline = duration * 1000 * 0.66;
-    const timeoutMs = Math.max(1000, renewDeadline);
+    // One deadline for the whole round (GET, then PUT or POST): the time left, never more.
+    const deadline = now + renewDeadline;
+    const left = (): number => {
+      const ms = deadline - Date.now();
+      if (ms <= 0) throw new Error(`the Lease round took longer than the renew deadline (${Math.round(renewDeadline)} ms)`);
+      return ms;
+    };
     try {
       let lease: Lease;
       try {
-        lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name), { timeoutMs });
+        lease = await this.api.request<Lease>("GET", leasePath(this.o.namespace, this.o.name), { timeoutMs: left() });
       } catch (e) {
         if (statusCode(e) !== 404) throw e;
         const body: Lease = {
@@ -116,7 +125,8 @@ export class LeaderElector {
           metadata: { name: this.o.name, namespace: this.o.namespace },
           spec: { holderIdentity: this.o.identity, leaseDurationSeconds: duration, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
         };
-        await this.api.request("POST", leasePath(this.o.namespace), { body, timeoutMs });
+        await this.api.request("POST", leasePath(this.o.namespace), { body, timeoutMs: left() });
+        left();
         this.holder = this.o.identity;
         this.lastRenew = now;
         this.set(true);
@@ -126,11 +136,12 @@ export class LeaderElector {
       const holder = spec.holderIdentity ?? "";
       const record = `${holder}|${spec.renewTime ?? ""}|${spec.leaseTransitions ?? 0}`;
       if (record !== this.observed) {
+        // As client-go: the time this replica saw the record, after the GET returned.
         this.observed = record;
-        this.observedAt = now;
+        this.observedAt = Date.now();
       }
       const held = (spec.leaseDurationSeconds ?? duration) * 1000;
-      const expired = !holder || this.observedAt + held < now;
+      const expired = !holder || this.observedAt + held < Date.now();
       this.holder = holder;
       if (holder === this.o.identity || expired) {
         const transitions = (spec.leaseTransitions ?? 0) + (holder === this.o.identity ? 0 : 1);
@@ -142,7 +153,8 @@ export class LeaderElector {
           acquireTime: holder === this.o.identity ? spec.acquireTime : microTime(now),
           leaseTransitions: transitions,
         };
-        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease, timeoutMs });
+        await this.api.request("PUT", leasePath(this.o.namespace, this.o.name), { body: lease, timeoutMs: left() });
+        left(); // a renewal that landed after the deadline does not count: another may lead
         this.holder = this.o.identity;
         this.lastRenew = now;
         this.set(true);

@@ -61,8 +61,10 @@ export class FailureLedger {
    *   the oldest keys the cluster no longer shows and moves the horizon past them, so a
    *   failure storm neither grows memory without bound nor outgrows the state ConfigMap
    *   (1 MiB; 20,000 keys are about 0.4 MB gzipped). A failure older than the horizon is
-   *   never counted again, so folding early can only miss a failure reported more than
-   *   `retentionMs` late, never count one twice.
+   *   never counted again, so folding never counts one twice; it can miss a new failure whose
+   *   time (a condition's lastTransitionTime) is before the horizon, which under a failure
+   *   storm can be minutes ago. Verification failures are also reported by a new Event (its
+   *   time is now), which is counted.
    */
   constructor(
     private readonly retentionMs = 24 * 3600_000,

@@ -119,6 +119,9 @@ export async function buildMetrics(view: () => MonitorView): Promise<MonitorMetr
     // per-object families and the rest describe the same moment.
     const v = view();
     const restText = registry.metrics();
+    // A scrape abandoned before the rest is read (HEAD, a scraper that left) must not leave
+    // its rejection unhandled; one that reads it gets the error from the await below.
+    restText.catch(() => undefined);
     yield* perObjectChunks(v, labelCache);
     // The other families: one series per failing source and reason (a few thousand under a
     // failure storm), per key, per watch. Handed out in pieces too, cut at line ends.

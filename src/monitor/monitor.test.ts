@@ -87,7 +87,8 @@ describe("monitor signals", () => {
       ["OCIRepository", "VerificationError", "failed to verify the signature using provider 'cosign': Get \"https://registry:5000/v2/\": dial tcp 10.0.0.1:5000: connect: connection refused", "unverifiable"],
     ];
     for (const [kind, reason, message, want] of cases) assert.equal(verificationVerdict(kind, reason, message), want, `${kind} ${reason}: ${message}`);
-    // The verdict is a label of the failure, not part of its identity.
+    // A reference or URL the message quotes does not decide the verdict.
+    assert.equal(verificationVerdict("OCIRepository", "VerificationError", "failed to verify the signature using provider 'cosign': no matching signatures were found for 'registry:5000/failed to load keys/app:truststore'"), "rejected");
     const oci = viewObject(
       FLUX_KINDS.find((k) => k.kind === "OCIRepository")!,
       { metadata: { name: "app", namespace: "team-a", uid: "o1" }, status: { conditions: [{ type: "SourceVerified", status: "False", reason: "VerificationError", message: cases[5]![2], lastTransitionTime: "2026-11-29T10:00:00Z" }] } },
@@ -95,6 +96,16 @@ describe("monitor signals", () => {
     )!;
     assert.equal(oci.failures[0]!.labels["verdict"], "rejected");
     assert.ok(oci.failures[0]!.key.includes(DIGEST.slice("sha256:".length)), "named by the refused digest: a second refused artifact is a second failure");
+    // The registry could not be asked about this digest, then cosign refused it: two failures,
+    // so the refusal is counted even though the same digest failed before.
+    const ociAt = (message: string): string =>
+      viewObject(FLUX_KINDS.find((k) => k.kind === "OCIRepository")!, { metadata: { name: "app", namespace: "team-a", uid: "o1" }, status: { conditions: [{ type: "SourceVerified", status: "False", reason: "VerificationError", message, lastTransitionTime: "2026-11-29T10:00:00Z" }] } }, "flux-system")!.failures[0]!.key;
+    const unreachable = ociAt(`failed to verify the signature using provider 'cosign': Get "https://registry:5000/v2/app/manifests/sha256-${"ab".repeat(32)}.sig": dial tcp 10.0.0.1:5000: i/o timeout`);
+    assert.notEqual(unreachable, oci.failures[0]!.key);
+    const l = new FailureLedger();
+    const at = Date.parse("2026-11-29T10:00:00Z");
+    assert.equal(l.record({ signal: "verification", key: unreachable, labels: {}, at }, at), true);
+    assert.equal(l.record(oci.failures[0]!, at + 1), true, "the refusal after it counts");
   });
 
   it("names what was rejected: commit, tag, or a digest of the message", () => {

@@ -22,8 +22,14 @@ import { LeaderElector, StateStore } from "./lease.js";
 import { buildMetrics, writeExposition, type MonitorMetrics } from "./metrics.js";
 import { eventFailures, FLUX_KINDS, viewObject, type Failure, type ObjectView, type WatchedKind } from "./signals.js";
 
-/** Failures held while the persisted ledger loads (a few per Flux object at most). */
+/** Distinct failures held while the persisted ledger loads (beyond, the oldest go). */
 const MAX_PENDING = 100_000;
+/**
+ * After this long without the persisted ledger (unreadable, forbidden), failures are counted
+ * in memory anyway, and the ledger is merged when it can be read: a failure counted before the
+ * restart may then alert again, which is better than counting nothing (ms).
+ */
+const STATE_WAIT_MS = 120_000;
 /**
  * The Events the monitor watches: source-controller's warnings, which carry every
  * verification failure (field selector `source` is the Event's source.component, or its
@@ -58,6 +64,8 @@ export interface MonitorOptions {
   leaseSeconds?: number;
   /** Read the initial state as watch-lists (default true; see watch.ts). */
   watchList?: boolean;
+  /** How long failures wait for an unreadable persisted ledger before they are counted without it, ms (default 120,000). */
+  stateWaitMs?: number;
   log: (msg: string) => void;
 }
 
@@ -106,7 +114,9 @@ export interface MonitorView {
 export class Monitor {
   readonly ledger = new FailureLedger();
   /** Failures seen before the persisted ledger was loaded (see `record`). */
-  private readonly pending: Failure[] = [];
+  private readonly pending = new Map<string, Failure>();
+  /** Counting without the persisted ledger (it could not be read for STATE_WAIT_MS). */
+  private countingAlone = false;
   private readonly objects = new Map<string, ObjectView>();
   private readonly watches: Array<{ name: string; w: ResourceWatch }> = [];
   private readonly errors = new Map<string, number>();
@@ -225,6 +235,7 @@ export class Monitor {
 
   private async loadState(): Promise<void> {
     let delay = 500;
+    const since = Date.now();
     while (!this.stopped && !this.stateLoaded) {
       try {
         const { snapshot, corrupt } = await this.store!.read();
@@ -232,11 +243,15 @@ export class Monitor {
         if (snapshot) this.ledger.merge(snapshot);
         this.reconcileReadiness();
         this.stateLoaded = true;
-        const now = Date.now();
-        for (const f of this.pending.splice(0)) this.ledger.record(f, now);
+        this.flushPending();
         this.o.log(`ledger loaded (${this.ledger.counters().length} series)`);
       } catch (e) {
         this.error("state", `cannot read the ledger ConfigMap ${this.o.stateNamespace}/${this.o.stateName}: ${String((e as Error)?.message ?? e).slice(0, 200)}`);
+        if (!this.countingAlone && Date.now() - since >= (this.o.stateWaitMs ?? STATE_WAIT_MS)) {
+          this.countingAlone = true;
+          this.o.log(`the ledger ConfigMap is still unreadable: counting without it (a failure counted before this restart may alert again); retrying`);
+          this.flushPending();
+        }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 5000);
       }
@@ -282,16 +297,26 @@ export class Monitor {
   /**
    * Counts failures, or holds them until the persisted ledger is loaded: counted into an empty
    * ledger first, a failure counted before the restart would get a new "last counted" time
-   * (the merge keeps the later one) and alert again. At most MAX_PENDING are held; beyond,
-   * the oldest go (a failure the cluster still shows is seen again at the next relist).
+   * (the merge keeps the later one) and alert again. Held by identity, at most MAX_PENDING;
+   * beyond, the oldest go (a failure the cluster still shows is seen again at the next
+   * relist). A ledger unreadable for `stateWaitMs` stops the wait (`countingAlone`).
    */
   private record(failures: readonly Failure[], now: number): void {
-    if (this.stateLoaded) {
+    if (this.stateLoaded || this.countingAlone) {
       for (const f of failures) this.ledger.record(f, now);
       return;
     }
-    for (const f of failures) this.pending.push(f);
-    if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
+    for (const f of failures) {
+      if (this.pending.has(f.key)) continue;
+      this.pending.set(f.key, f);
+      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.keys().next().value!);
+    }
+  }
+
+  private flushPending(): void {
+    const now = Date.now();
+    for (const f of this.pending.values()) this.ledger.record(f, now);
+    this.pending.clear();
   }
 
   private observe(v: ObjectView): void {

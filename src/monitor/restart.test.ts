@@ -37,6 +37,7 @@ for (const f of viewObject(GIT, repo, "flux-system")!.failures) before.record(f,
 const persisted = JSON.stringify(before.snapshot());
 
 let stateDelayMs = 0;
+let stateForbidden = false;
 let extra: unknown[] = [];
 const tls = await startTlsApiServer((req, res) => {
   const u = new URL(req.url ?? "", "https://x");
@@ -51,11 +52,13 @@ const tls = await startTlsApiServer((req, res) => {
       req.resume();
       return json(200, { metadata: { resourceVersion: "2" } });
     }
+    if (stateForbidden) return json(403, { kind: "Status", code: 403, reason: "Forbidden", message: 'configmaps "state" is forbidden' });
     setTimeout(() => json(200, { metadata: { name: "state", resourceVersion: "1" }, data: { "ledger.json": persisted } }), stateDelayMs);
     return;
   }
   if (u.searchParams.get("watch")) {
-    res.writeHead(200, { "content-type": "application/json" }); // stays open: nothing changes
+    // Headers at once, as kube-apiserver sends them; then open: nothing changes.
+    res.writeHead(200, { "content-type": "application/json" }).flushHeaders();
     return;
   }
   const items = u.pathname === "/apis/source.toolkit.fluxcd.io/v1/gitrepositories" ? [repo, ...extra] : [];
@@ -100,5 +103,22 @@ test("a failure first seen while the ledger loads is counted once it has loaded,
   } finally {
     await m.stop();
     extra = [];
+  }
+});
+
+test("a ledger that stays unreadable stops the wait: failures are counted without it, and the monitor is not ready", async () => {
+  stateForbidden = true;
+  const m = new Monitor({ api, fluxNamespace: "flux-system", stateNamespace: "fluxguard", leaseName: "m", stateName: "state", identity: "r3", postureInterval: 0, keysInterval: 0, warnDays: 14, persistIntervalMs: 100, leaseSeconds: 2, watchList: false, stateWaitMs: 300, log: () => undefined });
+  await m.start();
+  try {
+    const t0 = Date.now();
+    while (m.ledger.counters().length === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    const c = m.ledger.counters().filter((x) => x.signal === "verification");
+    assert.equal(c.length, 1, "counted once the wait is over");
+    assert.ok(Date.now() - t0 >= 250, "not before the wait");
+    assert.equal(m.synced, false, "not ready without its ledger");
+  } finally {
+    await m.stop();
+    stateForbidden = false;
   }
 });

@@ -145,7 +145,7 @@ export type Verdict = "rejected" | "unverifiable";
  * the registry could not be reached for the signatures.
  */
 const OCI_VERIFIER_ERROR_RE =
-  /public keys? secret|secrets? "[^"]*" not found|failed to get (?:the )?(?:secret|verifier|public key|keychain|credentials?)|trust ?polic|trust ?store|unsupported (?:verification )?provider|failed to (?:read|parse|load|create)|no (?:public )?keys? found|(?:context deadline|i\/o timeout|connection refused|no such host|TLS handshake|x509:)/i;
+  /public keys? secret|secrets? "[^"]*" not found|failed to get (?:the )?(?:secret|verifier|public keys?|keychain|credentials?)|trust ?policy (?:is not present|document|file)|failed to (?:load|read) (?:the )?(?:public )?keys?|failed to create (?:the )?(?:verifier|keychain)|unsupported (?:verification )?provider|no (?:public )?keys? found|context deadline exceeded|i\/o timeout|connection refused|no such host|TLS handshake timeout/i;
 
 /**
  * The verdict of a verification failure (the `verdict` label of
@@ -163,17 +163,25 @@ const OCI_VERIFIER_ERROR_RE =
 export function verificationVerdict(kind: string, reason: string, message: string): Verdict {
   if (reason === "InvalidCommitSignature" || reason === "InvalidTagSignature" || reason === "InvalidGitObject") return "rejected";
   if (reason === "VerificationError" && (kind === "OCIRepository" || kind === "HelmChart")) {
-    const cause = message.replace(/^.*?failed to verify the signature using provider '[^']*':\s*/s, "");
+    // The cause, without the references and URLs it quotes (an artifact or tag name must not
+    // decide the verdict).
+    const cause = message
+      .replace(/^.*?failed to verify the signature using provider '[^']*':\s*/s, "")
+      .replace(/'[^']*'|"https?:[^"]*"|\bhttps?:\/\/\S+/g, "''");
     return OCI_VERIFIER_ERROR_RE.test(cause) ? "unverifiable" : "rejected";
   }
   return "unverifiable";
 }
 
 function verificationFailure(kind: string, uid: string, namespace: string, name: string, reason: string, message: string, at: number): Failure {
+  // The verdict is part of the identity: an OCI artifact the registry could not be asked about
+  // (unverifiable) and then refused (rejected) has one reason and one digest, and the refusal
+  // must still count.
+  const verdict = verificationVerdict(kind, reason, message);
   return {
     signal: "verification",
-    key: `verification/${uid}/${reason}/${verificationSubject(message)}`,
-    labels: { kind, namespace, name, reason, verdict: verificationVerdict(kind, reason, message) },
+    key: `verification/${uid}/${reason}/${verdict}/${verificationSubject(message)}`,
+    labels: { kind, namespace, name, reason, verdict },
     at,
   };
 }
