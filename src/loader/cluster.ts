@@ -17,7 +17,7 @@ import type { JsonObject, JsonValue, K8sObject } from "../core/types.js";
 import { buildCluster, trackedBranches } from "./tenancy.js";
 import { importKubeClient } from "./kube-client.js";
 import { collectionPath, KubeApi } from "./kube-http.js";
-import { environmentProxy, isHttpProxy, kubeconfigFiles, nodeProxySupport, resolveEndpoint } from "./kubeconfig.js";
+import { environmentProxy, isHttpProxy, kubeconfigFiles, nodeProxySupport, proxyForDisplay, resolveEndpoint } from "./kubeconfig.js";
 
 export interface ClusterLoadOptions {
   config: FleetConfig;
@@ -224,7 +224,7 @@ function apiErrorText(e: unknown, what: string, live: Pick<LiveContext, "server"
   const err = e as ApiError;
   const server = live.server;
   const netCode = networkCode(e);
-  const proxy = live.api.proxy;
+  const proxy = live.api.proxy === null ? null : proxyForDisplay(live.api.proxy);
   if (netCode?.startsWith("ERR_PROXY_")) {
     // Node.js: "Failed to establish tunnel to host:port via proxy: HTTP/1.1 403 ..."
     const answer = /:\s*(HTTP\/\S+\s+\d{3}.*)$/.exec(String((e as Error).message))?.[1];

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { stringify } from "yaml";
 import { UsageError } from "../core/errors.js";
-import { environmentProxy, inClusterEndpoint, kubeconfigFiles, nodeProxySupport, parseProxyUrl, resolveEndpoint } from "./kubeconfig.js";
+import { environmentProxy, inClusterEndpoint, kubeconfigFiles, nodeProxySupport, parseProxyUrl, proxyForDisplay, resolveEndpoint } from "./kubeconfig.js";
 
 function config(current: string | undefined, clusters: Record<string, object>, users: Record<string, object>, contexts: Record<string, { cluster: string; user: string }>): string {
   return stringify({
@@ -119,6 +119,19 @@ test("proxy URLs as Go reads them: http:// assumed, only the schemes a client di
   const f = join(dir, "badproxy.yaml");
   writeFileSync(f, config("c", { c: { server: "https://x.example", "proxy-url": "http://[bad" } }, { u: { token: "t" } }, { c: { cluster: "c", user: "u" } }));
   assert.throws(() => resolveEndpoint({ kubeconfig: f, env: {} }), (e: unknown) => e instanceof UsageError && /proxy-url of cluster 'c'/.test(e.message), "a bad proxy-url is a clear error, not a crash");
+});
+
+test("a proxy's password is never printed: errors and logs show the URL without its user information", () => {
+  const CANARY = "fluxguard-canary-proxy-9f3";
+  assert.equal(proxyForDisplay(`http://user:${CANARY}@proxy.corp:3128`), "http://***@proxy.corp:3128");
+  assert.equal(proxyForDisplay(`user:${CANARY}@proxy.corp:3128`), "***@proxy.corp:3128");
+  assert.equal(proxyForDisplay("http://proxy.corp:3128/x@y"), "http://proxy.corp:3128/x@y", "an @ after the host is not user information");
+  for (const bad of [`ftp://u:${CANARY}@proxy.corp`, `http://u:${CANARY}@[bad`]) {
+    assert.throws(
+      () => parseProxyUrl(bad, "HTTPS_PROXY"),
+      (e: unknown) => e instanceof UsageError && !e.message.includes(CANARY) && !(e.hint ?? "").includes(CANARY),
+    );
+  }
 });
 
 test("Node.js versions that tunnel through a proxy themselves", () => {

@@ -85,6 +85,14 @@ export function nodeProxySupport(version: string = process.versions.node): boole
   return major > 24 || (major === 24 && minor >= 5) || (major === 22 && minor >= 21);
 }
 
+/**
+ * A proxy URL fit to print: its user information (a proxy password) replaced by `***`, also
+ * when the value does not parse. Every log line and error that names a proxy goes through it.
+ */
+export function proxyForDisplay(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^@/?#]*@/i, (_, scheme: string | undefined) => `${scheme ?? ""}***@`);
+}
+
 /** The proxy schemes Go's transport dials (net/http: http, https, socks5, socks5h). */
 const PROXY_SCHEMES = new Set(["http:", "https:", "socks5:", "socks5h:"]);
 
@@ -107,8 +115,8 @@ export function parseProxyUrl(value: string, where: string): string {
   // proxy named "http"; here only a value without a scheme gets one, the rest is an error.
   const text = parsed(value) || value.includes("://") ? value : `http://${value}`;
   const u = parsed(text);
-  if (!u) throw new UsageError(`${where} '${value}' is not a proxy URL`, "give it as http://host:port (https:// and socks5:// work too)");
-  if (!PROXY_SCHEMES.has(u.protocol)) throw new UsageError(`${where} '${value}' has the scheme ${u.protocol.replace(/:$/, "")}, which no Kubernetes client dials`, "use http://, https:// or socks5://");
+  if (!u) throw new UsageError(`${where} '${proxyForDisplay(value)}' is not a proxy URL`, "give it as http://host:port (https:// and socks5:// work too)");
+  if (!PROXY_SCHEMES.has(u.protocol)) throw new UsageError(`${where} '${proxyForDisplay(value)}' has the scheme ${u.protocol.replace(/:$/, "")}, which no Kubernetes client dials`, "use http://, https:// or socks5://");
   return text;
 }
 

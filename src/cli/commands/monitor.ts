@@ -69,6 +69,7 @@ export const monitorCommand: Command = {
     const host = m[1]!.replace(/^\[|\]$/g, "") || "0.0.0.0";
     // In a Pod (no --kubeconfig, no $KUBECONFIG): the service account's own API server.
     const { connect } = await import("../../loader/cluster.js");
+    const { proxyForDisplay } = await import("../../loader/kubeconfig.js");
     const live = await connect({
       config: defaultConfig(),
       env: io.env,
@@ -102,7 +103,7 @@ export const monitorCommand: Command = {
       await monitor.stop();
       throw new UsageError(`cannot listen on ${listen}: ${(e as Error).message}`);
     }
-    log(`serving /metrics, /healthz, /readyz on ${addr.address}:${addr.port} (${live.context === "in-cluster" ? "in-cluster" : `context ${live.context}`}${live.api.proxy ? `, through the proxy ${live.api.proxy}` : ""})`);
+    log(`serving /metrics, /healthz, /readyz on ${addr.address}:${addr.port} (${live.context === "in-cluster" ? "in-cluster" : `context ${live.context}`}${live.api.proxy ? `, through the proxy ${proxyForDisplay(live.api.proxy)}` : ""})`);
     for (const n of live.notices) log(`${n.file}: ${n.reason}`);
     await new Promise<void>((done) => {
       process.once("SIGTERM", () => done());
