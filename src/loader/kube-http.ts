@@ -197,7 +197,12 @@ export class KubeApi {
         response = r;
         resolve(r);
       });
-      req.on("error", reject);
+      // Node.js names the proxy, user information included, in a refused tunnel's message
+      // ("… via http://user:password@proxy: …"); every log and error downstream gets it scrubbed.
+      req.on("error", (e: Error) => {
+        if (this.proxy) e.message = e.message.replace(/(\/\/)[^@\s/]*@/g, "$1***@");
+        reject(e);
+      });
       req.setTimeout(timeoutMs, () => {
         const err = Object.assign(new Error(`nothing from ${this.server} for ${timeoutMs / 1000} s (${method} ${path})`), { code: "ETIMEDOUT" });
         // After the headers, the response carries the error to whoever reads it.
